@@ -1,1 +1,52 @@
+//! Helpers for end-to-end tests on the local cloud: SDK configuration per account,
+//! the fixture functions' shared runtime, and zipping a `bootstrap` for Lambda.
 
+pub mod fixture;
+
+use std::io::Write;
+use std::path::Path;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+pub const REGION: &str = "us-east-1";
+pub const DEV: &str = "111111111111";
+pub const TEST: &str = "222222222222";
+pub const PROD: &str = "333333333333";
+pub const TOOLING: &str = "444444444444";
+
+/// SDK configuration for `account` on the local cloud: as on ministack, a 12-digit
+/// access key id names the account.
+pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {
+    config_with(endpoint, Credentials::new(account, "localcloud-secret", None, None, "localcloud-account")).await
+}
+
+pub async fn config_with(endpoint: &str, credentials: Credentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// A Lambda deployment package holding `binary` as an executable `bootstrap`, with a
+/// fixed timestamp so that the same binary always gives the same bytes.
+pub fn bootstrap_zip(binary: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(binary).map_err(|e| anyhow::anyhow!("reading {}: {e}", binary.display()))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755)
+        .last_modified_time(zip::DateTime::default());
+    out.start_file("bootstrap", options)?;
+    out.write_all(&bytes)?;
+    Ok(out.finish()?.into_inner())
+}
+
+/// Lambda's CodeSha256: base64 of the package's SHA-256.
+pub fn code_sha256(package: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(package))
+}
