@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "localcloud", version, about = "Run the local cloud: ministack behind the localcloud control plane on 127.0.0.1")]
+#[command(
+    name = "localcloud",
+    version,
+    about = "Run the local cloud: ministack behind the localcloud control plane on 127.0.0.1"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -12,7 +12,10 @@ use cli::{Cli, Command, Lifecycle, Output};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -20,7 +23,9 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = err.downcast_ref::<lifecycle::LifecycleError>().map_or(1, |e| e.exit_code());
+            let code = err
+                .downcast_ref::<lifecycle::LifecycleError>()
+                .map_or(1, |e| e.exit_code());
             eprintln!("localcloud: error: {err:#}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
@@ -29,7 +34,8 @@ fn main() -> ExitCode {
 
 fn config(args: &Lifecycle) -> anyhow::Result<Config> {
     let exe = std::env::current_exe().context("locating the localcloud executable")?;
-    let mut config = Config::new(&args.run_dir, &args.venv, &exe).context("resolving the run folder")?;
+    let mut config =
+        Config::new(&args.run_dir, &args.venv, &exe).context("resolving the run folder")?;
     config.public_port = args.port;
     config.ministack_port = args.ministack_port;
     Ok(config)
@@ -66,7 +72,10 @@ fn run(command: Command) -> anyhow::Result<()> {
             lifecycle::reset(&config)?;
             println!("local cloud state reset at {}", config.endpoint());
         }
-        Command::Status { lifecycle: args, output } => {
+        Command::Status {
+            lifecycle: args,
+            output,
+        } => {
             let config = config(&args)?;
             let status = lifecycle::status(&config);
             match output {
@@ -80,7 +89,12 @@ fn run(command: Command) -> anyhow::Result<()> {
                 Output::Text => println!("not running ({})", config.run_dir.display()),
             }
             if !status.running {
-                std::process::exit(lifecycle::LifecycleError::NotRunning { endpoint: status.endpoint }.exit_code());
+                std::process::exit(
+                    lifecycle::LifecycleError::NotRunning {
+                        endpoint: status.endpoint,
+                    }
+                    .exit_code(),
+                );
             }
         }
         Command::Serve(args) => serve(args)?,
@@ -89,11 +103,17 @@ fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn serve(args: cli::Serve) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.state_dir).with_context(|| format!("creating {}", args.state_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    std::fs::create_dir_all(&args.state_dir)
+        .with_context(|| format!("creating {}", args.state_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, args.upstream_port));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -109,7 +129,10 @@ fn serve(args: cli::Serve) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

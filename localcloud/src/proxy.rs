@@ -18,7 +18,15 @@ use tokio::sync::watch;
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Headers that describe one hop's connection, not the message (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 7] = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 pub struct Proxy {
     upstream: SocketAddr,
@@ -29,14 +37,19 @@ impl Proxy {
     pub fn new(upstream: SocketAddr) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(connector);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build(connector);
         Self { upstream, client }
     }
 
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
         if path == "/_localcloud/health" {
-            return json(StatusCode::OK, r#"{"status":"ok","service":"localcloud"}"#.to_owned());
+            return json(
+                StatusCode::OK,
+                r#"{"status":"ok","service":"localcloud"}"#.to_owned(),
+            );
         }
         if path == "/_localcloud/reset" && request.method() == http::Method::POST {
             return json(StatusCode::OK, r#"{"reset":"ok"}"#.to_owned());
@@ -49,7 +62,12 @@ impl Proxy {
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let uri = match format!("http://{}{}", self.upstream, path_and_query).parse::<http::Uri>() {
             Ok(uri) => uri,
-            Err(err) => return json(StatusCode::BAD_REQUEST, error_body("InvalidURI", &err.to_string())),
+            Err(err) => {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    error_body("InvalidURI", &err.to_string()),
+                )
+            }
         };
         parts.uri = uri;
         strip_hop_by_hop(&mut parts.headers);
@@ -63,7 +81,10 @@ impl Proxy {
                 tracing::warn!(error = %err, upstream = %self.upstream, "ministack did not answer");
                 json(
                     StatusCode::BAD_GATEWAY,
-                    error_body("ServiceUnavailable", &format!("ministack at {} did not answer: {err}", self.upstream)),
+                    error_body(
+                        "ServiceUnavailable",
+                        &format!("ministack at {} did not answer: {err}", self.upstream),
+                    ),
                 )
             }
         }
@@ -92,16 +113,25 @@ fn error_body(code: &str, message: &str) -> String {
 }
 
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed());
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-amz-json-1.1"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
     response
 }
 
 /// Serves until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    proxy: Arc<Proxy>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,

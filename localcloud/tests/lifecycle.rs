@@ -19,9 +19,17 @@ struct Instance {
 
 impl Instance {
     fn new(name: &str) -> Self {
-        let run_dir = workspace_root().join(".run").join("tests").join(format!("lifecycle-{name}-{}", std::process::id()));
+        let run_dir = workspace_root()
+            .join(".run")
+            .join("tests")
+            .join(format!("lifecycle-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
-        Self { run_dir, port: free_port().unwrap(), ministack_port: free_port().unwrap(), venv: venv() }
+        Self {
+            run_dir,
+            port: free_port().unwrap(),
+            ministack_port: free_port().unwrap(),
+            venv: venv(),
+        }
     }
 
     fn run(&self, command: &str) -> Output {
@@ -48,12 +56,22 @@ impl Instance {
     }
 
     fn assert_nothing_running(&self) {
-        assert_eq!(processes_of_instance(&self.instance()), Vec::<i32>::new(), "no process of ours is left");
+        assert_eq!(
+            processes_of_instance(&self.instance()),
+            Vec::<i32>::new(),
+            "no process of ours is left"
+        );
         for name in ["ministack", "localcloud"] {
-            assert!(!self.run_dir.join(format!("{name}.pid")).exists(), "{name}.pid is removed");
+            assert!(
+                !self.run_dir.join(format!("{name}.pid")).exists(),
+                "{name}.pid is removed"
+            );
         }
         for port in [self.port, self.ministack_port] {
-            assert!(TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(), "port {port} is free again");
+            assert!(
+                TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+                "port {port} is free again"
+            );
         }
     }
 }
@@ -67,7 +85,12 @@ impl Drop for Instance {
 
 fn ok(output: &Output) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "exit {:?}\nstdout: {stdout}\nstderr: {}", output.status, String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     stdout
 }
 
@@ -79,12 +102,21 @@ fn stderr(output: &Output) -> String {
 fn up_twice_leaves_one_emulator_and_down_stops_everything() {
     let cloud = Instance::new("twice");
     assert!(ok(&cloud.run("up")).contains("local cloud up at"));
-    let (ministack, front) = (cloud.pid("ministack").unwrap(), cloud.pid("localcloud").unwrap());
-    assert!(probe::healthy(cloud.public(), "/_ministack/health"), "ministack answers through the public endpoint");
+    let (ministack, front) = (
+        cloud.pid("ministack").unwrap(),
+        cloud.pid("localcloud").unwrap(),
+    );
+    assert!(
+        probe::healthy(cloud.public(), "/_ministack/health"),
+        "ministack answers through the public endpoint"
+    );
 
     let second = ok(&cloud.run("up"));
     assert!(second.contains("already running"), "{second}");
-    assert_eq!((cloud.pid("ministack"), cloud.pid("localcloud")), (Some(ministack), Some(front)));
+    assert_eq!(
+        (cloud.pid("ministack"), cloud.pid("localcloud")),
+        (Some(ministack), Some(front))
+    );
     let mut ours = processes_of_instance(&cloud.instance());
     ours.sort_unstable();
     let mut expected = vec![ministack, front];
@@ -93,10 +125,20 @@ fn up_twice_leaves_one_emulator_and_down_stops_everything() {
 
     assert!(ok(&cloud.run("status")).contains("running at"));
     assert!(ok(&cloud.run("down")).contains("stopped"));
-    assert!(group_members(ministack).is_empty() && group_members(front).is_empty(), "whole process groups stopped");
+    assert!(
+        group_members(ministack).is_empty() && group_members(front).is_empty(),
+        "whole process groups stopped"
+    );
     cloud.assert_nothing_running();
-    assert_eq!(cloud.run("status").status.code(), Some(6), "status says not running with its own exit code");
-    assert!(ok(&cloud.run("down")).contains("was not running"), "down is idempotent");
+    assert_eq!(
+        cloud.run("status").status.code(),
+        Some(6),
+        "status says not running with its own exit code"
+    );
+    assert!(
+        ok(&cloud.run("down")).contains("was not running"),
+        "down is idempotent"
+    );
 }
 
 #[test]
@@ -104,7 +146,12 @@ fn concurrent_ups_start_one_cloud() {
     let cloud = Instance::new("concurrent");
     let handles: Vec<_> = (0..3)
         .map(|_| {
-            let (dir, venv, port, ms) = (cloud.run_dir.clone(), cloud.venv.clone(), cloud.port, cloud.ministack_port);
+            let (dir, venv, port, ms) = (
+                cloud.run_dir.clone(),
+                cloud.venv.clone(),
+                cloud.port,
+                cloud.ministack_port,
+            );
             std::thread::spawn(move || {
                 Command::new(env!("CARGO_BIN_EXE_localcloud"))
                     .arg("up")
@@ -117,8 +164,18 @@ fn concurrent_ups_start_one_cloud() {
             })
         })
         .collect();
-    let outputs: Vec<String> = handles.into_iter().map(|h| ok(&h.join().unwrap())).collect();
-    assert_eq!(outputs.iter().filter(|o| o.contains("local cloud up at")).count(), 1, "{outputs:?}");
+    let outputs: Vec<String> = handles
+        .into_iter()
+        .map(|h| ok(&h.join().unwrap()))
+        .collect();
+    assert_eq!(
+        outputs
+            .iter()
+            .filter(|o| o.contains("local cloud up at"))
+            .count(),
+        1,
+        "{outputs:?}"
+    );
     assert_eq!(processes_of_instance(&cloud.instance()).len(), 2);
 }
 
@@ -126,14 +183,30 @@ fn concurrent_ups_start_one_cloud() {
 fn reset_empties_state_and_keeps_running() {
     let cloud = Instance::new("reset");
     ok(&cloud.run("up"));
-    let (status, _) = probe::request(cloud.public(), "PUT", "/reset-probe-bucket", Duration::from_secs(5)).unwrap();
+    let (status, _) = probe::request(
+        cloud.public(),
+        "PUT",
+        "/reset-probe-bucket",
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!(status, 200);
-    let list = || probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap().1;
+    let list = || {
+        probe::request(cloud.public(), "GET", "/", Duration::from_secs(5))
+            .unwrap()
+            .1
+    };
     assert!(list().contains("<Name>reset-probe-bucket</Name>"));
 
     assert!(ok(&cloud.run("reset")).contains("reset"));
-    assert!(!list().contains("reset-probe-bucket"), "the bucket is gone after reset");
-    assert!(ok(&cloud.run("status")).contains("running at"), "reset keeps the cloud running");
+    assert!(
+        !list().contains("reset-probe-bucket"),
+        "the bucket is gone after reset"
+    );
+    assert!(
+        ok(&cloud.run("status")).contains("running at"),
+        "reset keeps the cloud running"
+    );
 }
 
 #[test]
@@ -151,11 +224,18 @@ fn stale_pid_files_and_a_half_running_cloud_are_handled() {
     // A stranger holds the recorded pid: it must be left alone.
     let mut stranger = Command::new("sleep").arg("30").spawn().unwrap();
     let stranger_pid = stranger.id() as i32;
-    std::fs::write(cloud.run_dir.join("ministack.pid"), format!("{stranger_pid}\n")).unwrap();
+    std::fs::write(
+        cloud.run_dir.join("ministack.pid"),
+        format!("{stranger_pid}\n"),
+    )
+    .unwrap();
     std::fs::write(cloud.run_dir.join("localcloud.pid"), "999999999\n").unwrap();
 
     assert!(ok(&cloud.run("up")).contains("local cloud up at"));
-    assert!(process::is_alive(stranger_pid), "a process we did not start is never signalled");
+    assert!(
+        process::is_alive(stranger_pid),
+        "a process we did not start is never signalled"
+    );
     assert_ne!(cloud.pid("ministack"), Some(stranger_pid));
 
     // The front dies: the next `up` restarts the pair instead of reporting success.
@@ -164,7 +244,10 @@ fn stale_pid_files_and_a_half_running_cloud_are_handled() {
     process::terminate_group(front, Duration::from_secs(2));
     let again = ok(&cloud.run("up"));
     assert!(again.contains("local cloud up at"), "{again}");
-    assert!(!process::is_alive(ministack), "the old emulator was stopped, not duplicated");
+    assert!(
+        !process::is_alive(ministack),
+        "the old emulator was stopped, not duplicated"
+    );
     assert_eq!(processes_of_instance(&cloud.instance()).len(), 2);
 
     ok(&cloud.run("down"));
@@ -179,10 +262,20 @@ fn port_taken_fails_with_a_clear_message_and_leaves_nothing_running() {
     let cloud = Instance::new("port-taken");
     let squatter = TcpListener::bind((Ipv4Addr::LOCALHOST, cloud.port)).unwrap();
     let out = cloud.run("up");
-    assert_eq!(out.status.code(), Some(3), "distinct exit code for a taken port");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "distinct exit code for a taken port"
+    );
     let message = stderr(&out);
-    assert!(message.contains(&format!("127.0.0.1:{}", cloud.port)), "names the port: {message}");
-    assert!(message.contains("LOCALCLOUD_PORT"), "says how to pick another: {message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{}", cloud.port)),
+        "names the port: {message}"
+    );
+    assert!(
+        message.contains("LOCALCLOUD_PORT"),
+        "says how to pick another: {message}"
+    );
     drop(squatter);
     cloud.assert_nothing_running();
 }
@@ -192,8 +285,15 @@ fn missing_python_fails_with_a_clear_message_and_leaves_nothing_running() {
     let mut cloud = Instance::new("no-python");
     cloud.venv = Path::new("/nonexistent/venv").to_path_buf();
     let out = cloud.run("up");
-    assert_eq!(out.status.code(), Some(4), "distinct exit code for a missing Python");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "distinct exit code for a missing Python"
+    );
     let message = stderr(&out);
-    assert!(message.contains("/nonexistent/venv") && message.contains("make setup"), "{message}");
+    assert!(
+        message.contains("/nonexistent/venv") && message.contains("make setup"),
+        "{message}"
+    );
     cloud.assert_nothing_running();
 }

@@ -1,0 +1,18 @@
+output "artifact_bucket" {
+  description = "The tooling account's artifact bucket."
+  value       = aws_s3_bucket.artifacts.bucket
+}
+
+output "artifact_key_arn" {
+  description = "The customer-managed KMS key that encrypts the artifacts."
+  value       = aws_kms_key.artifacts.arn
+}
+
+output "deploy_role_arns" {
+  description = "Per workload environment, the role the deployer assumes."
+  value = {
+    dev  = aws_iam_role.deploy_dev.arn
+    test = aws_iam_role.deploy_test.arn
+    prod = aws_iam_role.deploy_prod.arn
+  }
+}

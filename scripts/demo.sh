@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job on the local cloud (`make demo`, after `make up`): apply the local
+# environment and show what now exists. Later issues extend this into the whole
+# release dev -> test -> prod.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
+
+echo "==> applying environments/local to the local cloud at $endpoint"
+scripts/tf-local.sh apply
+echo
+echo "==> the local environment"
+source scripts/terraform-env.sh
+TF_DATA_DIR="${TF_LOCAL_STATE_DIR:-.run/terraform/local}/data" terraform -chdir=environments/local output
+echo
+echo "done: the local cloud keeps running at $endpoint (stop it with \`make down\`)."

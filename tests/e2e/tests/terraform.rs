@@ -1,0 +1,174 @@
+//! Terraform quality gates and the local environment applied for real on a private
+//! local cloud, through the same script `make demo` uses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{ensure, Context, Result};
+use e2e::{account_config, TOOLING};
+use localcloud::testing::{workspace_root, LocalCloud};
+
+fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg("-c")
+        .arg(r#"source "$1/scripts/terraform-env.sh" && shift && terraform "$@""#)
+        .arg("terraform")
+        .arg(workspace_root())
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_DATA_DIR", data_dir)
+        .output()
+        .expect("running terraform")
+}
+
+fn succeeded(what: &str, output: &Output) -> Result<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}
+
+/// Every Terraform root and module: folders with .tf files under terraform/modules,
+/// terraform/modules/*/examples and environments.
+fn terraform_dirs() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let mut dirs = Vec::new();
+    let mut stack = vec![
+        root.join("terraform").join("modules"),
+        root.join("environments"),
+    ];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut has_tf = false;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() && !name.to_string_lossy().starts_with('.') && name != "tests" {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "tf") {
+                has_tf = true;
+            }
+        }
+        if has_tf {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn terraform_files_are_formatted() -> Result<()> {
+    let root = workspace_root();
+    let data = tempdir("fmt")?;
+    for dir in ["terraform", "environments"] {
+        let out = terraform(
+            &root.join(dir),
+            &data,
+            &["fmt", "-check", "-recursive", "-diff"],
+        );
+        succeeded(
+            &format!("terraform fmt -check in {dir}/ (fix: terraform fmt -recursive {dir})"),
+            &out,
+        )?;
+    }
+    Ok(())
+}
+
+#[test]
+fn every_root_and_module_validates() -> Result<()> {
+    let dirs = terraform_dirs();
+    assert!(
+        dirs.iter().any(|d| d.ends_with("environments/local")),
+        "found the roots: {dirs:?}"
+    );
+    for dir in dirs {
+        let data = tempdir(&format!(
+            "validate-{}",
+            dir.file_name().unwrap_or_default().to_string_lossy()
+        ))?;
+        succeeded(
+            &format!("terraform init in {}", dir.display()),
+            &terraform(
+                &dir,
+                &data,
+                &["init", "-backend=false", "-input=false", "-no-color"],
+            ),
+        )?;
+        succeeded(
+            &format!("terraform validate in {}", dir.display()),
+            &terraform(&dir, &data, &["validate", "-no-color"]),
+        )?;
+    }
+    Ok(())
+}
+
+fn tempdir(name: &str) -> Result<PathBuf> {
+    let dir = workspace_root()
+        .join(".run")
+        .join("tests")
+        .join(format!("tf-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn tf_local(cloud: &LocalCloud, state: &Path, action: &str) -> Output {
+    Command::new(workspace_root().join("scripts").join("tf-local.sh"))
+        .arg(action)
+        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
+        .env("TF_LOCAL_STATE_DIR", state)
+        .output()
+        .expect("running tf-local.sh")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_environment_applies_plans_clean_and_destroys() -> Result<()> {
+    let cloud = LocalCloud::start("terraform-local")?;
+    let state = tempdir("local-state")?;
+    succeeded("tf-local.sh apply", &tf_local(&cloud, &state, "apply"))?;
+
+    // The artifact bucket exists in the tooling account, encrypted with the CMK.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&account_config(&cloud.endpoint(), TOOLING).await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = "artifacts-444444444444-us-east-1";
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .context("GetBucketEncryption")?;
+    let rule = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .context("the artifact bucket has a default encryption rule")?;
+    assert_eq!(rule.sse_algorithm().as_str(), "aws:kms");
+    assert!(
+        rule.kms_master_key_id()
+            .is_some_and(|k| k.contains(":444444444444:key/")),
+        "{rule:?}"
+    );
+    let versioning = s3.get_bucket_versioning().bucket(bucket).send().await?;
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+
+    let plan = succeeded(
+        "tf-local.sh plan-check",
+        &tf_local(&cloud, &state, "plan-check"),
+    )?;
+    assert!(plan.contains("no changes"), "{plan}");
+    succeeded("tf-local.sh destroy", &tf_local(&cloud, &state, "destroy"))?;
+    let gone = s3.head_bucket().bucket(bucket).send().await;
+    assert!(gone.is_err(), "destroy removed the artifact bucket");
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(())
+}
