@@ -10,7 +10,6 @@ echo "==> applying environments/local to the local cloud at $endpoint"
 scripts/tf-local.sh apply
 echo
 echo "==> the local environment"
-source scripts/terraform-env.sh
-TF_DATA_DIR="${TF_LOCAL_STATE_DIR:-.run/terraform/local}/data" terraform -chdir=environments/local output
+scripts/tf-local.sh output
 echo
 echo "done: the local cloud keeps running at $endpoint (stop it with \`make down\`)."
