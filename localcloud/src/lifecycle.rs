@@ -69,6 +69,11 @@ impl Config {
         self.run_dir.join("localcloud.pid")
     }
 
+    /// The ports and endpoint of the running cloud, for scripts and operators.
+    pub fn endpoint_file(&self) -> PathBuf {
+        self.run_dir.join("endpoint.json")
+    }
+
     pub fn ministack_log(&self) -> PathBuf {
         self.run_dir.join("ministack.log")
     }
@@ -247,6 +252,16 @@ pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
         wait_healthy(config, ministack_pid, localcloud_pid)?;
         Ok(localcloud_pid)
     });
+    let started = started.and_then(|localcloud_pid| {
+        let ports = serde_json::json!({
+            "endpoint": config.endpoint(),
+            "public_port": config.public_port,
+            "ministack_port": config.ministack_port,
+        });
+        fs::write(config.endpoint_file(), format!("{ports:#}\n"))
+            .map_err(io_err("writing endpoint.json"))?;
+        Ok(localcloud_pid)
+    });
     match started {
         Ok(localcloud_pid) => Ok(UpOutcome::Started {
             ministack_pid,
@@ -297,6 +312,7 @@ fn stop_all(config: &Config) -> Vec<i32> {
         }
         let _ = fs::remove_file(&pid_file);
     }
+    let _ = fs::remove_file(config.endpoint_file());
     // Anything else carrying our marker (for example left by a crashed `up`).
     for pid in process::processes_of_instance(&instance) {
         process::terminate_group(pid, Duration::from_secs(5));
