@@ -2,10 +2,15 @@
 //! one machine. [`lifecycle`] starts and stops ministack and the localcloud front;
 //! [`proxy`] is the front, on the public endpoint `http://127.0.0.1:4566`.
 
+pub mod account;
+pub mod clock;
+pub mod codedeploy;
 pub mod lifecycle;
 pub mod probe;
 pub mod process;
 pub mod proxy;
+pub mod routing;
 pub mod testing;
+pub mod upstream;
 
 pub use lifecycle::{Config, LifecycleError, Status, UpOutcome};

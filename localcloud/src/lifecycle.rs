@@ -27,6 +27,9 @@ pub struct Config {
     /// The `localcloud` executable that serves the public endpoint.
     pub localcloud_bin: PathBuf,
     pub start_timeout: Duration,
+    /// `LOCALCLOUD_TIME_SCALE` for the front: CodeDeploy intervals, the hook limit
+    /// and metric periods divided by it. None inherits the caller's environment.
+    pub time_scale: Option<f64>,
 }
 
 impl Config {
@@ -38,6 +41,7 @@ impl Config {
             ministack_port: DEFAULT_MINISTACK_PORT,
             localcloud_bin: std::path::absolute(localcloud_bin)?,
             start_timeout: Duration::from_secs(60),
+            time_scale: None,
         })
     }
 
@@ -99,11 +103,7 @@ pub enum LifecycleError {
         "127.0.0.1:{port} ({role}) is already in use by a program this local cloud did not start.\n  \
          Fix: stop that program (`ss -ltnp 'sport = :{port}'` names it), or pick another port with {env_var}=<port>."
     )]
-    PortInUse {
-        port: u16,
-        role: &'static str,
-        env_var: &'static str,
-    },
+    PortInUse { port: u16, role: &'static str, env_var: &'static str },
 
     #[error(
         "no usable Python with ministack at {venv}: {detail}.\n  \
@@ -115,19 +115,10 @@ pub enum LifecycleError {
     LocalcloudBinaryMissing(PathBuf),
 
     #[error("{what} did not become healthy within {timeout:?}; it was stopped again.\n  Its log {log}:\n{tail}")]
-    StartFailed {
-        what: &'static str,
-        timeout: Duration,
-        log: PathBuf,
-        tail: String,
-    },
+    StartFailed { what: &'static str, timeout: Duration, log: PathBuf, tail: String },
 
     #[error("{what} exited while starting; nothing was left running.\n  Its log {log}:\n{tail}")]
-    ExitedEarly {
-        what: &'static str,
-        log: PathBuf,
-        tail: String,
-    },
+    ExitedEarly { what: &'static str, log: PathBuf, tail: String },
 
     #[error("the local cloud at {endpoint} is not running: start it with `make up`")]
     NotRunning { endpoint: String },
@@ -164,14 +155,8 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Lifecycl
 /// What `up` found or did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpOutcome {
-    Started {
-        ministack_pid: i32,
-        localcloud_pid: i32,
-    },
-    AlreadyRunning {
-        ministack_pid: i32,
-        localcloud_pid: i32,
-    },
+    Started { ministack_pid: i32, localcloud_pid: i32 },
+    AlreadyRunning { ministack_pid: i32, localcloud_pid: i32 },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -188,8 +173,7 @@ struct RunLock(File);
 
 impl RunLock {
     fn acquire(config: &Config) -> Result<Self, LifecycleError> {
-        fs::create_dir_all(&config.run_dir)
-            .map_err(io_err(format!("creating {}", config.run_dir.display())))?;
+        fs::create_dir_all(&config.run_dir).map_err(io_err(format!("creating {}", config.run_dir.display())))?;
         let path = config.run_dir.join("lifecycle.lock");
         let file = OpenOptions::new()
             .create(true)
@@ -197,8 +181,7 @@ impl RunLock {
             .write(true)
             .open(&path)
             .map_err(io_err(format!("opening {}", path.display())))?;
-        file.lock()
-            .map_err(io_err(format!("locking {}", path.display())))?;
+        file.lock().map_err(io_err(format!("locking {}", path.display())))?;
         Ok(Self(file))
     }
 }
@@ -221,27 +204,36 @@ pub fn status(config: &Config) -> Status {
         && localcloud_pid.is_some()
         && probe::healthy(config.public_addr(), "/_localcloud/health")
         && probe::healthy(config.ministack_addr(), "/_ministack/health");
-    Status {
-        endpoint: config.endpoint(),
-        running,
-        ministack_pid,
-        localcloud_pid,
-        run_dir: config.run_dir.clone(),
-    }
+    Status { endpoint: config.endpoint(), running, ministack_pid, localcloud_pid, run_dir: config.run_dir.clone() }
 }
 
 pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
     let _lock = RunLock::acquire(config)?;
     let current = status(config);
-    if let (true, Some(ministack_pid), Some(localcloud_pid)) = (
-        current.running,
-        current.ministack_pid,
-        current.localcloud_pid,
-    ) {
-        return Ok(UpOutcome::AlreadyRunning {
-            ministack_pid,
-            localcloud_pid,
-        });
+    if let (true, Some(ministack_pid), Some(localcloud_pid)) =
+        (current.running, current.ministack_pid, current.localcloud_pid)
+    {
+        return Ok(UpOutcome::AlreadyRunning { ministack_pid, localcloud_pid });
+    }
+    // The emulator runs but the front died: restart the front alone, so the
+    // emulator's state (and any deployment to recover) survives.
+    let instance = config.instance();
+    if let (Some(ministack_pid), None) = (current.ministack_pid, current.localcloud_pid) {
+        if probe::healthy(config.ministack_addr(), "/_ministack/health") {
+            for pid in process::processes_of_instance(&instance).into_iter().filter(|pid| *pid != ministack_pid) {
+                process::terminate_group(pid, Duration::from_secs(5));
+            }
+            let _ = fs::remove_file(config.localcloud_pid_file());
+            check_port(config.public_port, "the public endpoint", "LOCALCLOUD_PORT")?;
+            let localcloud_pid = spawn_localcloud(config)?;
+            if let Err(err) = wait_healthy(config, ministack_pid, localcloud_pid) {
+                process::terminate_group(localcloud_pid, Duration::from_secs(5));
+                let _ = fs::remove_file(config.localcloud_pid_file());
+                return Err(err);
+            }
+            write_endpoint_file(config)?;
+            return Ok(UpOutcome::Started { ministack_pid, localcloud_pid });
+        }
     }
     // Half-running or stale: clear whatever of ours is left, then start clean.
     stop_all(config);
@@ -250,28 +242,32 @@ pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
     let ministack_pid = spawn_ministack(config)?;
     let started = spawn_localcloud(config).and_then(|localcloud_pid| {
         wait_healthy(config, ministack_pid, localcloud_pid)?;
-        Ok(localcloud_pid)
-    });
-    let started = started.and_then(|localcloud_pid| {
-        let ports = serde_json::json!({
-            "endpoint": config.endpoint(),
-            "public_port": config.public_port,
-            "ministack_port": config.ministack_port,
-        });
-        fs::write(config.endpoint_file(), format!("{ports:#}\n"))
-            .map_err(io_err("writing endpoint.json"))?;
+        write_endpoint_file(config)?;
         Ok(localcloud_pid)
     });
     match started {
-        Ok(localcloud_pid) => Ok(UpOutcome::Started {
-            ministack_pid,
-            localcloud_pid,
-        }),
+        Ok(localcloud_pid) => Ok(UpOutcome::Started { ministack_pid, localcloud_pid }),
         Err(err) => {
             stop_all(config);
             Err(err)
         }
     }
+}
+
+fn write_endpoint_file(config: &Config) -> Result<(), LifecycleError> {
+    let ports = serde_json::json!({
+        "endpoint": config.endpoint(),
+        "public_port": config.public_port,
+        "ministack_port": config.ministack_port,
+    });
+    fs::write(config.endpoint_file(), format!("{ports:#}\n")).map_err(io_err("writing endpoint.json"))
+}
+
+fn check_port(port: u16, role: &'static str, env_var: &'static str) -> Result<(), LifecycleError> {
+    if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+        return Err(LifecycleError::PortInUse { port, role, env_var });
+    }
+    Ok(())
 }
 
 /// Stops what this run folder started. Returns the pids that were stopped.
@@ -284,14 +280,9 @@ pub fn down(config: &Config) -> Result<Vec<i32>, LifecycleError> {
 pub fn reset(config: &Config) -> Result<(), LifecycleError> {
     let _lock = RunLock::acquire(config)?;
     if !status(config).running {
-        return Err(LifecycleError::NotRunning {
-            endpoint: config.endpoint(),
-        });
+        return Err(LifecycleError::NotRunning { endpoint: config.endpoint() });
     }
-    for (addr, path) in [
-        (config.ministack_addr(), "/_ministack/reset"),
-        (config.public_addr(), "/_localcloud/reset"),
-    ] {
+    for (addr, path) in [(config.ministack_addr(), "/_ministack/reset"), (config.public_addr(), "/_localcloud/reset")] {
         let (status, body) = probe::request(addr, "POST", path, Duration::from_secs(30))
             .map_err(io_err(format!("POST {path} to 127.0.0.1:{}", addr.port())))?;
         if status != 200 {
@@ -329,45 +320,23 @@ fn preflight(config: &Config) -> Result<(), LifecycleError> {
             detail: format!("{} does not exist", python.display()),
         });
     }
-    let check = Command::new(&python)
-        .args(["-c", "import ministack"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| LifecycleError::PythonMissing {
+    let check = Command::new(&python).args(["-c", "import ministack"]).stdin(Stdio::null()).output().map_err(|e| {
+        LifecycleError::PythonMissing {
             venv: config.venv.clone(),
             detail: format!("{} cannot run: {e}", python.display()),
-        })?;
+        }
+    })?;
     if !check.status.success() {
         return Err(LifecycleError::PythonMissing {
             venv: config.venv.clone(),
-            detail: format!(
-                "`import ministack` failed: {}",
-                String::from_utf8_lossy(&check.stderr).trim()
-            ),
+            detail: format!("`import ministack` failed: {}", String::from_utf8_lossy(&check.stderr).trim()),
         });
     }
     if !config.localcloud_bin.exists() {
-        return Err(LifecycleError::LocalcloudBinaryMissing(
-            config.localcloud_bin.clone(),
-        ));
+        return Err(LifecycleError::LocalcloudBinaryMissing(config.localcloud_bin.clone()));
     }
-    for (port, role, env_var) in [
-        (config.public_port, "the public endpoint", "LOCALCLOUD_PORT"),
-        (
-            config.ministack_port,
-            "ministack's internal port",
-            "LOCALCLOUD_MINISTACK_PORT",
-        ),
-    ] {
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
-            return Err(LifecycleError::PortInUse {
-                port,
-                role,
-                env_var,
-            });
-        }
-    }
-    Ok(())
+    check_port(config.public_port, "the public endpoint", "LOCALCLOUD_PORT")?;
+    check_port(config.ministack_port, "ministack's internal port", "LOCALCLOUD_MINISTACK_PORT")
 }
 
 fn log_file(path: &Path) -> Result<File, LifecycleError> {
@@ -378,12 +347,9 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
     let state = config.ministack_state_dir();
     // The emulator's state is in memory; its scratch files must not outlive it.
     let _ = fs::remove_dir_all(&state);
-    fs::create_dir_all(state.join("s3"))
-        .map_err(io_err(format!("creating {}", state.display())))?;
+    fs::create_dir_all(state.join("s3")).map_err(io_err(format!("creating {}", state.display())))?;
     let log = log_file(&config.ministack_log())?;
-    let log_err = log
-        .try_clone()
-        .map_err(io_err("duplicating the log handle"))?;
+    let log_err = log.try_clone().map_err(io_err("duplicating the log handle"))?;
     let child = std::os::unix::process::CommandExt::process_group(
         Command::new(config.python())
             .args(["-m", "ministack"])
@@ -409,8 +375,7 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
         detail: format!("starting ministack failed: {e}"),
     })?;
     let pid = child.id();
-    process::write_pid(&config.ministack_pid_file(), pid)
-        .map_err(io_err("writing ministack.pid"))?;
+    process::write_pid(&config.ministack_pid_file(), pid).map_err(io_err("writing ministack.pid"))?;
     Ok(pid as i32)
 }
 
@@ -418,11 +383,13 @@ fn spawn_localcloud(config: &Config) -> Result<i32, LifecycleError> {
     let state = config.localcloud_state_dir();
     fs::create_dir_all(&state).map_err(io_err(format!("creating {}", state.display())))?;
     let log = log_file(&config.localcloud_log())?;
-    let log_err = log
-        .try_clone()
-        .map_err(io_err("duplicating the log handle"))?;
+    let log_err = log.try_clone().map_err(io_err("duplicating the log handle"))?;
+    let mut command = Command::new(&config.localcloud_bin);
+    if let Some(scale) = config.time_scale {
+        command.env("LOCALCLOUD_TIME_SCALE", scale.to_string());
+    }
     let child = std::os::unix::process::CommandExt::process_group(
-        Command::new(&config.localcloud_bin)
+        command
             .arg("serve")
             .arg("--port")
             .arg(config.public_port.to_string())
@@ -437,37 +404,17 @@ fn spawn_localcloud(config: &Config) -> Result<i32, LifecycleError> {
         0,
     )
     .spawn()
-    .map_err(io_err(format!(
-        "starting {}",
-        config.localcloud_bin.display()
-    )))?;
+    .map_err(io_err(format!("starting {}", config.localcloud_bin.display())))?;
     let pid = child.id();
-    process::write_pid(&config.localcloud_pid_file(), pid)
-        .map_err(io_err("writing localcloud.pid"))?;
+    process::write_pid(&config.localcloud_pid_file(), pid).map_err(io_err("writing localcloud.pid"))?;
     Ok(pid as i32)
 }
 
-fn wait_healthy(
-    config: &Config,
-    ministack_pid: i32,
-    localcloud_pid: i32,
-) -> Result<(), LifecycleError> {
+fn wait_healthy(config: &Config, ministack_pid: i32, localcloud_pid: i32) -> Result<(), LifecycleError> {
     let deadline = Instant::now() + config.start_timeout;
     let checks: [(&'static str, i32, SocketAddr, &str, PathBuf); 3] = [
-        (
-            "ministack",
-            ministack_pid,
-            config.ministack_addr(),
-            "/_ministack/health",
-            config.ministack_log(),
-        ),
-        (
-            "localcloud",
-            localcloud_pid,
-            config.public_addr(),
-            "/_localcloud/health",
-            config.localcloud_log(),
-        ),
+        ("ministack", ministack_pid, config.ministack_addr(), "/_ministack/health", config.ministack_log()),
+        ("localcloud", localcloud_pid, config.public_addr(), "/_localcloud/health", config.localcloud_log()),
         // Proves the pass-through path end to end.
         (
             "ministack through localcloud",
@@ -483,11 +430,7 @@ fn wait_healthy(
                 break;
             }
             if !process::is_alive(pid) {
-                return Err(LifecycleError::ExitedEarly {
-                    what,
-                    tail: tail(&log, 20),
-                    log,
-                });
+                return Err(LifecycleError::ExitedEarly { what, tail: tail(&log, 20), log });
             }
             if Instant::now() >= deadline {
                 return Err(LifecycleError::StartFailed {
@@ -507,8 +450,5 @@ fn wait_healthy(
 fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..]
-        .iter()
-        .map(|l| format!("    {l}\n"))
-        .collect()
+    all[all.len().saturating_sub(lines)..].iter().map(|l| format!("    {l}\n")).collect()
 }

@@ -4,8 +4,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use localcloud::clock::Clock;
+use localcloud::codedeploy::store::Persistence;
+use localcloud::codedeploy::CodeDeploy;
 use localcloud::lifecycle::{self, Config, UpOutcome};
 use localcloud::proxy::{self, Proxy};
+use localcloud::upstream::Upstream;
 
 mod cli;
 use cli::{Cli, Command, Lifecycle, Output};
@@ -13,8 +17,7 @@ use cli::{Cli, Command, Lifecycle, Output};
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("LOCALCLOUD_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -23,9 +26,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = err
-                .downcast_ref::<lifecycle::LifecycleError>()
-                .map_or(1, |e| e.exit_code());
+            let code = err.downcast_ref::<lifecycle::LifecycleError>().map_or(1, |e| e.exit_code());
             eprintln!("localcloud: error: {err:#}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
@@ -34,8 +35,7 @@ fn main() -> ExitCode {
 
 fn config(args: &Lifecycle) -> anyhow::Result<Config> {
     let exe = std::env::current_exe().context("locating the localcloud executable")?;
-    let mut config =
-        Config::new(&args.run_dir, &args.venv, &exe).context("resolving the run folder")?;
+    let mut config = Config::new(&args.run_dir, &args.venv, &exe).context("resolving the run folder")?;
     config.public_port = args.port;
     config.ministack_port = args.ministack_port;
     Ok(config)
@@ -72,10 +72,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             lifecycle::reset(&config)?;
             println!("local cloud state reset at {}", config.endpoint());
         }
-        Command::Status {
-            lifecycle: args,
-            output,
-        } => {
+        Command::Status { lifecycle: args, output } => {
             let config = config(&args)?;
             let status = lifecycle::status(&config);
             match output {
@@ -89,12 +86,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 Output::Text => println!("not running ({})", config.run_dir.display()),
             }
             if !status.running {
-                std::process::exit(
-                    lifecycle::LifecycleError::NotRunning {
-                        endpoint: status.endpoint,
-                    }
-                    .exit_code(),
-                );
+                std::process::exit(lifecycle::LifecycleError::NotRunning { endpoint: status.endpoint }.exit_code());
             }
         }
         Command::Serve(args) => serve(args)?,
@@ -103,25 +95,25 @@ fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn serve(args: cli::Serve) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.state_dir)
-        .with_context(|| format!("creating {}", args.state_dir.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    std::fs::create_dir_all(&args.state_dir).with_context(|| format!("creating {}", args.state_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let upstream = SocketAddr::from((Ipv4Addr::LOCALHOST, args.upstream_port));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown_signal().await;
             let _ = stop.send(true);
         });
-        tracing::info!(%addr, %upstream, "localcloud serving");
-        proxy::serve(listener, Arc::new(Proxy::new(upstream)), stopped).await?;
+        let clock = Clock::from_env();
+        let codedeploy =
+            CodeDeploy::new(Persistence::at(args.state_dir.join("codedeploy.json")), Upstream::new(upstream), clock);
+        // Deployments that were running when localcloud last stopped are finished
+        // (aliases restored) before anyone can read them.
+        codedeploy.recover().await;
+        tracing::info!(%addr, %upstream, time_scale = clock.scale(), "localcloud serving");
+        proxy::serve(listener, Arc::new(Proxy::new(upstream, codedeploy)), stopped).await?;
         tracing::info!("localcloud stopped");
         Ok(())
     })
@@ -129,10 +121,7 @@ fn serve(args: cli::Serve) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         return std::future::pending().await;
     };
     tokio::select! {

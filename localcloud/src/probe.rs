@@ -6,19 +6,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Status code and body of one request with an empty body.
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    timeout: Duration,
-) -> io::Result<(u16, String)> {
+pub fn request(addr: SocketAddr, method: &str, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);
@@ -26,20 +18,12 @@ pub fn request(
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line in reply")
-        })?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line in reply"))?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
 }
 
 /// True when `GET path` answers 200.
 pub fn healthy(addr: SocketAddr, path: &str) -> bool {
-    matches!(
-        request(addr, "GET", path, Duration::from_secs(2)),
-        Ok((200, _))
-    )
+    matches!(request(addr, "GET", path, Duration::from_secs(2)), Ok((200, _)))
 }

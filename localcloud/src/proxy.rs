@@ -15,46 +15,137 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::account::{self, AccountCache};
+use crate::codedeploy::{self, CodeDeploy};
+use crate::routing;
+use crate::upstream::Upstream;
+
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
 /// Headers that describe one hop's connection, not the message (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/// The largest request body localcloud reads itself (CodeDeploy calls are small).
+const MAX_OWNED_BODY: usize = 1 << 20;
 
 pub struct Proxy {
     upstream: SocketAddr,
     client: Client<HttpConnector, Incoming>,
+    calls: Upstream,
+    accounts: AccountCache,
+    codedeploy: Arc<CodeDeploy>,
+    router: routing::WeightedRouter,
 }
 
 impl Proxy {
-    pub fn new(upstream: SocketAddr) -> Self {
+    pub fn new(upstream: SocketAddr, codedeploy: Arc<CodeDeploy>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(64)
-            .build(connector);
-        Self { upstream, client }
+        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(connector);
+        Self {
+            upstream,
+            client,
+            calls: Upstream::new(upstream),
+            accounts: AccountCache::default(),
+            codedeploy,
+            router: routing::WeightedRouter::from_env(),
+        }
     }
 
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let path = request.uri().path();
         if path == "/_localcloud/health" {
-            return json(
-                StatusCode::OK,
-                r#"{"status":"ok","service":"localcloud"}"#.to_owned(),
-            );
+            return json(StatusCode::OK, r#"{"status":"ok","service":"localcloud"}"#.to_owned());
         }
         if path == "/_localcloud/reset" && request.method() == http::Method::POST {
+            self.codedeploy.reset();
             return json(StatusCode::OK, r#"{"reset":"ok"}"#.to_owned());
         }
+        let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if let Some(operation) = target.strip_prefix(codedeploy::TARGET_PREFIX) {
+            let operation = operation.to_owned();
+            return self.codedeploy_call(&operation, request).await;
+        }
+        if request.method() == http::Method::POST {
+            if let Some(invoke) = routing::parse_invoke(request.uri()) {
+                return self.invoke(invoke, request).await;
+            }
+        }
         self.forward(request).await
+    }
+
+    /// An invoke through an alias: pick the version by the alias weights (ministack
+    /// stores them but always runs the primary), invoke that version, and report it
+    /// in X-Amz-Executed-Version as Lambda does.
+    async fn invoke(&self, invoke: routing::Invoke, mut request: Request<Incoming>) -> Response<Body> {
+        let Some(qualifier) = invoke.qualifier.as_deref().filter(|q| routing::is_alias(q)) else {
+            return self.forward(request).await;
+        };
+        let account = self.account(request.headers()).await;
+        let alias = match self.calls.get_alias(&account, &invoke.function, qualifier).await {
+            Ok(alias) => alias,
+            // Let ministack answer with its own error for a missing alias.
+            Err(_) => return self.forward(request).await,
+        };
+        let version = self.router.pick(&alias);
+        match routing::with_qualifier(request.uri(), &invoke, &version) {
+            Some(uri) => *request.uri_mut() = uri,
+            None => return self.forward(request).await,
+        }
+        let mut response = self.forward(request).await;
+        if let Ok(value) = http::HeaderValue::from_str(&version) {
+            response.headers_mut().insert("x-amz-executed-version", value);
+        }
+        response
+    }
+
+    async fn codedeploy_call(&self, operation: &str, request: Request<Incoming>) -> Response<Body> {
+        let account = self.account(request.headers()).await;
+        let body = match read_limited(request.into_body(), MAX_OWNED_BODY).await {
+            Ok(body) => body,
+            Err(message) => return json(StatusCode::BAD_REQUEST, error_body("ValidationException", &message)),
+        };
+        match self.codedeploy.handle(&account, operation, &body).await {
+            Ok(value) => json(StatusCode::OK, value.to_string()),
+            Err(err) => {
+                tracing::debug!(%account, operation, code = err.code, message = %err.message, "CodeDeploy error");
+                json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.body())
+            }
+        }
+    }
+
+    /// The request's account: its 12-digit access key, or for an assumed-role key
+    /// the account ministack associates with it (asked once, then remembered).
+    async fn account(&self, headers: &HeaderMap) -> String {
+        let Some(credential) = account::credential(headers) else { return account::DEFAULT_ACCOUNT.to_owned() };
+        if let Some(known) = self.accounts.get(&credential.access_key_id) {
+            return known;
+        }
+        let token = headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let mut extra = vec![("content-type", "application/x-www-form-urlencoded")];
+        if !token.is_empty() {
+            extra.push(("x-amz-security-token", token.as_str()));
+        }
+        let reply = self
+            .calls
+            .call(
+                &credential.access_key_id,
+                "sts",
+                http::Method::POST,
+                "/",
+                &extra,
+                Bytes::from_static(b"Action=GetCallerIdentity&Version=2011-06-15"),
+            )
+            .await;
+        match reply.ok().and_then(|(_, _, body)| account::account_from_caller_identity(&String::from_utf8_lossy(&body)))
+        {
+            Some(found) => {
+                self.accounts.remember(&credential.access_key_id, &found);
+                found
+            }
+            None => account::DEFAULT_ACCOUNT.to_owned(),
+        }
     }
 
     async fn forward(&self, request: Request<Incoming>) -> Response<Body> {
@@ -62,12 +153,7 @@ impl Proxy {
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let uri = match format!("http://{}{}", self.upstream, path_and_query).parse::<http::Uri>() {
             Ok(uri) => uri,
-            Err(err) => {
-                return json(
-                    StatusCode::BAD_REQUEST,
-                    error_body("InvalidURI", &err.to_string()),
-                )
-            }
+            Err(err) => return json(StatusCode::BAD_REQUEST, error_body("InvalidURI", &err.to_string())),
         };
         parts.uri = uri;
         strip_hop_by_hop(&mut parts.headers);
@@ -81,14 +167,26 @@ impl Proxy {
                 tracing::warn!(error = %err, upstream = %self.upstream, "ministack did not answer");
                 json(
                     StatusCode::BAD_GATEWAY,
-                    error_body(
-                        "ServiceUnavailable",
-                        &format!("ministack at {} did not answer: {err}", self.upstream),
-                    ),
+                    error_body("ServiceUnavailable", &format!("ministack at {} did not answer: {err}", self.upstream)),
                 )
             }
         }
     }
+}
+
+/// Reads a body of at most `limit` bytes.
+async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, String> {
+    let mut buffer = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("reading the request body failed: {e}"))?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                return Err(format!("the request body is larger than {limit} bytes"));
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(buffer.freeze())
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -113,16 +211,11 @@ fn error_body(code: &str, message: &str) -> String {
 }
 
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never: Infallible| match never {})
-            .boxed(),
-    );
+    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed());
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-amz-json-1.1"));
     response
 }
 

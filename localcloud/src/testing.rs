@@ -8,16 +8,12 @@ use crate::lifecycle::{self, Config, LifecycleError};
 
 /// The workspace root, from this crate's location.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// The venv `make setup` creates, or `LOCALCLOUD_VENV`.
 pub fn venv() -> PathBuf {
-    std::env::var_os("LOCALCLOUD_VENV")
-        .map_or_else(|| workspace_root().join(".venv"), PathBuf::from)
+    std::env::var_os("LOCALCLOUD_VENV").map_or_else(|| workspace_root().join(".venv"), PathBuf::from)
 }
 
 /// The `localcloud` binary next to the running test's executable (cargo builds every
@@ -28,16 +24,11 @@ pub fn localcloud_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/deps/<test> -> target/<profile>/localcloud
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("localcloud"))
-        .unwrap_or_default()
+    exe.parent().and_then(Path::parent).map(|dir| dir.join("localcloud")).unwrap_or_default()
 }
 
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 pub struct LocalCloud {
@@ -47,22 +38,12 @@ pub struct LocalCloud {
 impl LocalCloud {
     /// Starts a local cloud for the test `name` with the given binary.
     pub fn start_with(name: &str, localcloud_bin: &Path) -> Result<Self, LifecycleError> {
-        let run_dir = workspace_root()
-            .join(".run")
-            .join("tests")
-            .join(format!("{name}-{}", std::process::id()));
+        let run_dir = workspace_root().join(".run").join("tests").join(format!("{name}-{}", std::process::id()));
         let mut attempt = 0;
         loop {
-            let mut config = Config::new(&run_dir, &venv(), localcloud_bin).map_err(|source| {
-                LifecycleError::Io {
-                    context: "resolving test paths".into(),
-                    source,
-                }
-            })?;
-            let io = |source| LifecycleError::Io {
-                context: "finding a free port".into(),
-                source,
-            };
+            let mut config = Config::new(&run_dir, &venv(), localcloud_bin)
+                .map_err(|source| LifecycleError::Io { context: "resolving test paths".into(), source })?;
+            let io = |source| LifecycleError::Io { context: "finding a free port".into(), source };
             config.public_port = free_port().map_err(io)?;
             config.ministack_port = free_port().map_err(io)?;
             match lifecycle::up(&config) {

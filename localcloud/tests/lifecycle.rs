@@ -19,17 +19,10 @@ struct Instance {
 
 impl Instance {
     fn new(name: &str) -> Self {
-        let run_dir = workspace_root()
-            .join(".run")
-            .join("tests")
-            .join(format!("lifecycle-{name}-{}", std::process::id()));
+        let run_dir =
+            workspace_root().join(".run").join("tests").join(format!("lifecycle-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
-        Self {
-            run_dir,
-            port: free_port().unwrap(),
-            ministack_port: free_port().unwrap(),
-            venv: venv(),
-        }
+        Self { run_dir, port: free_port().unwrap(), ministack_port: free_port().unwrap(), venv: venv() }
     }
 
     fn run(&self, command: &str) -> Output {
@@ -56,22 +49,12 @@ impl Instance {
     }
 
     fn assert_nothing_running(&self) {
-        assert_eq!(
-            processes_of_instance(&self.instance()),
-            Vec::<i32>::new(),
-            "no process of ours is left"
-        );
+        assert_eq!(processes_of_instance(&self.instance()), Vec::<i32>::new(), "no process of ours is left");
         for name in ["ministack", "localcloud"] {
-            assert!(
-                !self.run_dir.join(format!("{name}.pid")).exists(),
-                "{name}.pid is removed"
-            );
+            assert!(!self.run_dir.join(format!("{name}.pid")).exists(), "{name}.pid is removed");
         }
         for port in [self.port, self.ministack_port] {
-            assert!(
-                TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
-                "port {port} is free again"
-            );
+            assert!(TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(), "port {port} is free again");
         }
     }
 }
@@ -102,21 +85,12 @@ fn stderr(output: &Output) -> String {
 fn up_twice_leaves_one_emulator_and_down_stops_everything() {
     let cloud = Instance::new("twice");
     assert!(ok(&cloud.run("up")).contains("local cloud up at"));
-    let (ministack, front) = (
-        cloud.pid("ministack").unwrap(),
-        cloud.pid("localcloud").unwrap(),
-    );
-    assert!(
-        probe::healthy(cloud.public(), "/_ministack/health"),
-        "ministack answers through the public endpoint"
-    );
+    let (ministack, front) = (cloud.pid("ministack").unwrap(), cloud.pid("localcloud").unwrap());
+    assert!(probe::healthy(cloud.public(), "/_ministack/health"), "ministack answers through the public endpoint");
 
     let second = ok(&cloud.run("up"));
     assert!(second.contains("already running"), "{second}");
-    assert_eq!(
-        (cloud.pid("ministack"), cloud.pid("localcloud")),
-        (Some(ministack), Some(front))
-    );
+    assert_eq!((cloud.pid("ministack"), cloud.pid("localcloud")), (Some(ministack), Some(front)));
     let mut ours = processes_of_instance(&cloud.instance());
     ours.sort_unstable();
     let mut expected = vec![ministack, front];
@@ -125,20 +99,10 @@ fn up_twice_leaves_one_emulator_and_down_stops_everything() {
 
     assert!(ok(&cloud.run("status")).contains("running at"));
     assert!(ok(&cloud.run("down")).contains("stopped"));
-    assert!(
-        group_members(ministack).is_empty() && group_members(front).is_empty(),
-        "whole process groups stopped"
-    );
+    assert!(group_members(ministack).is_empty() && group_members(front).is_empty(), "whole process groups stopped");
     cloud.assert_nothing_running();
-    assert_eq!(
-        cloud.run("status").status.code(),
-        Some(6),
-        "status says not running with its own exit code"
-    );
-    assert!(
-        ok(&cloud.run("down")).contains("was not running"),
-        "down is idempotent"
-    );
+    assert_eq!(cloud.run("status").status.code(), Some(6), "status says not running with its own exit code");
+    assert!(ok(&cloud.run("down")).contains("was not running"), "down is idempotent");
 }
 
 #[test]
@@ -146,12 +110,7 @@ fn concurrent_ups_start_one_cloud() {
     let cloud = Instance::new("concurrent");
     let handles: Vec<_> = (0..3)
         .map(|_| {
-            let (dir, venv, port, ms) = (
-                cloud.run_dir.clone(),
-                cloud.venv.clone(),
-                cloud.port,
-                cloud.ministack_port,
-            );
+            let (dir, venv, port, ms) = (cloud.run_dir.clone(), cloud.venv.clone(), cloud.port, cloud.ministack_port);
             std::thread::spawn(move || {
                 Command::new(env!("CARGO_BIN_EXE_localcloud"))
                     .arg("up")
@@ -164,18 +123,8 @@ fn concurrent_ups_start_one_cloud() {
             })
         })
         .collect();
-    let outputs: Vec<String> = handles
-        .into_iter()
-        .map(|h| ok(&h.join().unwrap()))
-        .collect();
-    assert_eq!(
-        outputs
-            .iter()
-            .filter(|o| o.contains("local cloud up at"))
-            .count(),
-        1,
-        "{outputs:?}"
-    );
+    let outputs: Vec<String> = handles.into_iter().map(|h| ok(&h.join().unwrap())).collect();
+    assert_eq!(outputs.iter().filter(|o| o.contains("local cloud up at")).count(), 1, "{outputs:?}");
     assert_eq!(processes_of_instance(&cloud.instance()).len(), 2);
 }
 
@@ -183,30 +132,14 @@ fn concurrent_ups_start_one_cloud() {
 fn reset_empties_state_and_keeps_running() {
     let cloud = Instance::new("reset");
     ok(&cloud.run("up"));
-    let (status, _) = probe::request(
-        cloud.public(),
-        "PUT",
-        "/reset-probe-bucket",
-        Duration::from_secs(5),
-    )
-    .unwrap();
+    let (status, _) = probe::request(cloud.public(), "PUT", "/reset-probe-bucket", Duration::from_secs(5)).unwrap();
     assert_eq!(status, 200);
-    let list = || {
-        probe::request(cloud.public(), "GET", "/", Duration::from_secs(5))
-            .unwrap()
-            .1
-    };
+    let list = || probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap().1;
     assert!(list().contains("<Name>reset-probe-bucket</Name>"));
 
     assert!(ok(&cloud.run("reset")).contains("reset"));
-    assert!(
-        !list().contains("reset-probe-bucket"),
-        "the bucket is gone after reset"
-    );
-    assert!(
-        ok(&cloud.run("status")).contains("running at"),
-        "reset keeps the cloud running"
-    );
+    assert!(!list().contains("reset-probe-bucket"), "the bucket is gone after reset");
+    assert!(ok(&cloud.run("status")).contains("running at"), "reset keeps the cloud running");
 }
 
 #[test]
@@ -224,31 +157,32 @@ fn stale_pid_files_and_a_half_running_cloud_are_handled() {
     // A stranger holds the recorded pid: it must be left alone.
     let mut stranger = Command::new("sleep").arg("30").spawn().unwrap();
     let stranger_pid = stranger.id() as i32;
-    std::fs::write(
-        cloud.run_dir.join("ministack.pid"),
-        format!("{stranger_pid}\n"),
-    )
-    .unwrap();
+    std::fs::write(cloud.run_dir.join("ministack.pid"), format!("{stranger_pid}\n")).unwrap();
     std::fs::write(cloud.run_dir.join("localcloud.pid"), "999999999\n").unwrap();
 
     assert!(ok(&cloud.run("up")).contains("local cloud up at"));
-    assert!(
-        process::is_alive(stranger_pid),
-        "a process we did not start is never signalled"
-    );
+    assert!(process::is_alive(stranger_pid), "a process we did not start is never signalled");
     assert_ne!(cloud.pid("ministack"), Some(stranger_pid));
 
-    // The front dies: the next `up` restarts the pair instead of reporting success.
+    // The front dies: the next `up` restarts it alone, keeping the emulator and its state.
     let ministack = cloud.pid("ministack").unwrap();
     let front = cloud.pid("localcloud").unwrap();
+    let (status, _) = probe::request(cloud.public(), "PUT", "/kept-bucket", Duration::from_secs(5)).unwrap();
+    assert_eq!(status, 200);
     process::terminate_group(front, Duration::from_secs(2));
     let again = ok(&cloud.run("up"));
     assert!(again.contains("local cloud up at"), "{again}");
-    assert!(
-        !process::is_alive(ministack),
-        "the old emulator was stopped, not duplicated"
-    );
+    assert_eq!(cloud.pid("ministack"), Some(ministack), "the emulator was kept");
+    assert_ne!(cloud.pid("localcloud"), Some(front));
     assert_eq!(processes_of_instance(&cloud.instance()).len(), 2);
+    let list = probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap().1;
+    assert!(list.contains("<Name>kept-bucket</Name>"), "state survived the front's restart");
+
+    // The emulator dies: the next `up` starts the pair afresh.
+    process::terminate_group(ministack, Duration::from_secs(2));
+    ok(&cloud.run("up"));
+    assert_ne!(cloud.pid("ministack"), Some(ministack));
+    assert_eq!(processes_of_instance(&cloud.instance()).len(), 2, "no duplicate front or emulator");
 
     ok(&cloud.run("down"));
     cloud.assert_nothing_running();
@@ -262,20 +196,10 @@ fn port_taken_fails_with_a_clear_message_and_leaves_nothing_running() {
     let cloud = Instance::new("port-taken");
     let squatter = TcpListener::bind((Ipv4Addr::LOCALHOST, cloud.port)).unwrap();
     let out = cloud.run("up");
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "distinct exit code for a taken port"
-    );
+    assert_eq!(out.status.code(), Some(3), "distinct exit code for a taken port");
     let message = stderr(&out);
-    assert!(
-        message.contains(&format!("127.0.0.1:{}", cloud.port)),
-        "names the port: {message}"
-    );
-    assert!(
-        message.contains("LOCALCLOUD_PORT"),
-        "says how to pick another: {message}"
-    );
+    assert!(message.contains(&format!("127.0.0.1:{}", cloud.port)), "names the port: {message}");
+    assert!(message.contains("LOCALCLOUD_PORT"), "says how to pick another: {message}");
     drop(squatter);
     cloud.assert_nothing_running();
 }
@@ -285,15 +209,8 @@ fn missing_python_fails_with_a_clear_message_and_leaves_nothing_running() {
     let mut cloud = Instance::new("no-python");
     cloud.venv = Path::new("/nonexistent/venv").to_path_buf();
     let out = cloud.run("up");
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "distinct exit code for a missing Python"
-    );
+    assert_eq!(out.status.code(), Some(4), "distinct exit code for a missing Python");
     let message = stderr(&out);
-    assert!(
-        message.contains("/nonexistent/venv") && message.contains("make setup"),
-        "{message}"
-    );
+    assert!(message.contains("/nonexistent/venv") && message.contains("make setup"), "{message}");
     cloud.assert_nothing_running();
 }

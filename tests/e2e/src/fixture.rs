@@ -12,8 +12,8 @@ struct Input {
 
 pub async fn run(code: &'static str, compute: fn(i64) -> i64) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let input: Input = serde_json::from_value(event.payload)
-            .map_err(|e| format!("expected {{\"n\": <integer>}}: {e}"))?;
+        let input: Input =
+            serde_json::from_value(event.payload).map_err(|e| format!("expected {{\"n\": <integer>}}: {e}"))?;
         Ok::<_, Error>(json!({
             "code": code,
             "result": compute(input.n),

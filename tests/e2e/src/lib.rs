@@ -18,17 +18,7 @@ pub const TOOLING: &str = "444444444444";
 /// SDK configuration for `account` on the local cloud: as on ministack, a 12-digit
 /// access key id names the account.
 pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {
-    config_with(
-        endpoint,
-        Credentials::new(
-            account,
-            "localcloud-secret",
-            None,
-            None,
-            "localcloud-account",
-        ),
-    )
-    .await
+    config_with(endpoint, Credentials::new(account, "localcloud-secret", None, None, "localcloud-account")).await
 }
 
 pub async fn config_with(endpoint: &str, credentials: Credentials) -> SdkConfig {
@@ -43,8 +33,7 @@ pub async fn config_with(endpoint: &str, credentials: Credentials) -> SdkConfig 
 /// A Lambda deployment package holding `binary` as an executable `bootstrap`, with a
 /// fixed timestamp so that the same binary always gives the same bytes.
 pub fn bootstrap_zip(binary: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(binary).map_err(|e| anyhow::anyhow!("reading {}: {e}", binary.display()))?;
+    let bytes = std::fs::read(binary).map_err(|e| anyhow::anyhow!("reading {}: {e}", binary.display()))?;
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

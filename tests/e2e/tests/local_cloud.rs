@@ -27,11 +27,7 @@ async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, binary: &s
         .handler("bootstrap")
         .role(role_arn(DEV, "fixture-function"))
         .timeout(10)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(bootstrap_zip(Path::new(binary))?))
-                .build(),
-        )
+        .code(FunctionCode::builder().zip_file(Blob::new(bootstrap_zip(Path::new(binary))?)).build())
         .send()
         .await
         .with_context(|| format!("CreateFunction {name}"))?;
@@ -42,41 +38,21 @@ async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, binary: &s
 async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let config = lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await?;
+        let config = lambda.get_function_configuration().function_name(name).send().await?;
         let active = config.state() == Some(&State::Active);
-        let updated = matches!(
-            config.last_update_status(),
-            None | Some(LastUpdateStatus::Successful)
-        );
+        let updated = matches!(config.last_update_status(), None | Some(LastUpdateStatus::Successful));
         if active && updated {
             return Ok(());
         }
-        if config.state() == Some(&State::Failed)
-            || config.last_update_status() == Some(&LastUpdateStatus::Failed)
-        {
-            bail!(
-                "{name} failed to become ready: {:?}",
-                config.state_reason().or(config.last_update_status_reason())
-            );
+        if config.state() == Some(&State::Failed) || config.last_update_status() == Some(&LastUpdateStatus::Failed) {
+            bail!("{name} failed to become ready: {:?}", config.state_reason().or(config.last_update_status_reason()));
         }
-        ensure!(
-            Instant::now() < deadline,
-            "{name} not ready after 60 s: {config:?}"
-        );
+        ensure!(Instant::now() < deadline, "{name} not ready after 60 s: {config:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn invoke(
-    lambda: &aws_sdk_lambda::Client,
-    name: &str,
-    qualifier: Option<&str>,
-    event: Value,
-) -> Result<Value> {
+async fn invoke(lambda: &aws_sdk_lambda::Client, name: &str, qualifier: Option<&str>, event: Value) -> Result<Value> {
     let out = lambda
         .invoke()
         .function_name(name)
@@ -85,10 +61,7 @@ async fn invoke(
         .send()
         .await
         .with_context(|| format!("Invoke {name}:{qualifier:?}"))?;
-    let payload = out
-        .payload()
-        .map(|p| p.as_ref().to_vec())
-        .unwrap_or_default();
+    let payload = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
     ensure!(
         out.function_error().is_none(),
         "{name}:{qualifier:?} failed: {:?} {}",
@@ -115,14 +88,8 @@ async fn assume_role_crosses_accounts_and_state_is_isolated() -> Result<()> {
         .send()
         .await
         .context("AssumeRole from the tooling account into test")?;
-    let creds = assumed
-        .credentials()
-        .context("AssumeRole returned no credentials")?;
-    assert!(
-        creds.access_key_id().starts_with("ASIA"),
-        "temporary keys look like AWS's: {}",
-        creds.access_key_id()
-    );
+    let creds = assumed.credentials().context("AssumeRole returned no credentials")?;
+    assert!(creds.access_key_id().starts_with("ASIA"), "temporary keys look like AWS's: {}", creds.access_key_id());
     let test_config = config_with(
         &endpoint,
         aws_credential_types::Credentials::new(
@@ -134,19 +101,10 @@ async fn assume_role_crosses_accounts_and_state_is_isolated() -> Result<()> {
         ),
     )
     .await;
-    let in_test = aws_sdk_sts::Client::new(&test_config)
-        .get_caller_identity()
-        .send()
-        .await?;
-    assert_eq!(
-        in_test.account(),
-        Some(TEST),
-        "assumed-role credentials belong to the role's account"
-    );
+    let in_test = aws_sdk_sts::Client::new(&test_config).get_caller_identity().send().await?;
+    assert_eq!(in_test.account(), Some(TEST), "assumed-role credentials belong to the role's account");
     assert!(
-        in_test
-            .arn()
-            .is_some_and(|arn| arn.contains(":assumed-role/deployer/e2e-cross-account")),
+        in_test.arn().is_some_and(|arn| arn.contains(":assumed-role/deployer/e2e-cross-account")),
         "caller is the assumed role: {:?}",
         in_test.arn()
     );
@@ -154,29 +112,14 @@ async fn assume_role_crosses_accounts_and_state_is_isolated() -> Result<()> {
     // A function created in dev exists there and nowhere else.
     let dev_lambda = aws_sdk_lambda::Client::new(&account_config(&endpoint, DEV).await);
     create_function(&dev_lambda, "isolation-probe", FIXTURE_DOUBLE).await?;
-    let names =
-        |out: aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| -> Vec<String> {
-            out.functions()
-                .iter()
-                .filter_map(|f| f.function_name().map(str::to_owned))
-                .collect()
-        };
-    assert_eq!(
-        names(dev_lambda.list_functions().send().await?),
-        ["isolation-probe"]
-    );
+    let names = |out: aws_sdk_lambda::operation::list_functions::ListFunctionsOutput| -> Vec<String> {
+        out.functions().iter().filter_map(|f| f.function_name().map(str::to_owned)).collect()
+    };
+    assert_eq!(names(dev_lambda.list_functions().send().await?), ["isolation-probe"]);
 
     let test_lambda = aws_sdk_lambda::Client::new(&test_config);
-    assert!(
-        names(test_lambda.list_functions().send().await?).is_empty(),
-        "dev's function is invisible in test"
-    );
-    let err = test_lambda
-        .get_function()
-        .function_name("isolation-probe")
-        .send()
-        .await
-        .expect_err("not in test");
+    assert!(names(test_lambda.list_functions().send().await?).is_empty(), "dev's function is invisible in test");
+    let err = test_lambda.get_function().function_name("isolation-probe").send().await.expect_err("not in test");
     assert!(err.into_service_error().is_resource_not_found_exception());
     Ok(())
 }
@@ -190,46 +133,21 @@ async fn rust_function_runs_and_each_version_keeps_its_code() -> Result<()> {
     let out = invoke(&lambda, "calc", None, json!({"n": 21})).await?;
     assert_eq!(out["code"], "double");
     assert_eq!(out["result"], 42);
-    assert_eq!(
-        out["endpoint"],
-        cloud.endpoint(),
-        "functions call back through the public endpoint"
-    );
+    assert_eq!(out["endpoint"], cloud.endpoint(), "functions call back through the public endpoint");
 
-    let v1 = lambda
-        .publish_version()
-        .function_name("calc")
-        .send()
-        .await?;
+    let v1 = lambda.publish_version().function_name("calc").send().await?;
     assert_eq!(v1.version(), Some("1"));
     let double_sha = code_sha256(&bootstrap_zip(Path::new(FIXTURE_DOUBLE))?);
-    assert_eq!(
-        v1.code_sha256(),
-        Some(double_sha.as_str()),
-        "CodeSha256 is the package's base64 SHA-256"
-    );
+    assert_eq!(v1.code_sha256(), Some(double_sha.as_str()), "CodeSha256 is the package's base64 SHA-256");
 
     let square_zip = bootstrap_zip(Path::new(FIXTURE_SQUARE))?;
-    lambda
-        .update_function_code()
-        .function_name("calc")
-        .zip_file(Blob::new(square_zip.clone()))
-        .send()
-        .await?;
+    lambda.update_function_code().function_name("calc").zip_file(Blob::new(square_zip.clone())).send().await?;
     wait_until_ready(&lambda, "calc").await?;
-    let v2 = lambda
-        .publish_version()
-        .function_name("calc")
-        .send()
-        .await?;
+    let v2 = lambda.publish_version().function_name("calc").send().await?;
     assert_eq!(v2.version(), Some("2"));
     assert_eq!(v2.code_sha256(), Some(code_sha256(&square_zip).as_str()));
 
-    for (qualifier, code, result) in [
-        (Some("1"), "double", 14),
-        (Some("2"), "square", 49),
-        (None, "square", 49),
-    ] {
+    for (qualifier, code, result) in [(Some("1"), "double", 14), (Some("2"), "square", 49), (None, "square", 49)] {
         let out = invoke(&lambda, "calc", qualifier, json!({"n": 7})).await?;
         assert_eq!(
             (out["code"].as_str(), out["result"].as_i64()),
@@ -243,18 +161,10 @@ async fn rust_function_runs_and_each_version_keeps_its_code() -> Result<()> {
 
     // The warm function processes run in the emulator's process group, so stopping the
     // cloud by the pids it started stops them too.
-    let emulator = localcloud::process::read_pid(&cloud.config().ministack_pid_file())
-        .context("ministack.pid")?;
+    let emulator = localcloud::process::read_pid(&cloud.config().ministack_pid_file()).context("ministack.pid")?;
     let workers = localcloud::process::group_members(emulator);
-    assert!(
-        workers.len() > 1,
-        "warm bootstrap processes run beside the emulator: {workers:?}"
-    );
+    assert!(workers.len() > 1, "warm bootstrap processes run beside the emulator: {workers:?}");
     drop(cloud);
-    assert_eq!(
-        localcloud::process::group_members(emulator),
-        Vec::<i32>::new(),
-        "down stopped the function processes"
-    );
+    assert_eq!(localcloud::process::group_members(emulator), Vec::<i32>::new(), "down stopped the function processes");
     Ok(())
 }

@@ -12,13 +12,6 @@ fn setup_without_python_names_the_problem_and_the_fix() {
         .output()
         .expect("running setup.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "distinct exit code; stderr: {stderr}"
-    );
-    assert!(
-        stderr.contains("/nonexistent/python3") && stderr.contains("apt-get install python3"),
-        "{stderr}"
-    );
+    assert_eq!(out.status.code(), Some(4), "distinct exit code; stderr: {stderr}");
+    assert!(stderr.contains("/nonexistent/python3") && stderr.contains("apt-get install python3"), "{stderr}");
 }

@@ -37,10 +37,7 @@ fn succeeded(what: &str, output: &Output) -> Result<String> {
 fn terraform_dirs() -> Vec<PathBuf> {
     let root = workspace_root();
     let mut dirs = Vec::new();
-    let mut stack = vec![
-        root.join("terraform").join("modules"),
-        root.join("environments"),
-    ];
+    let mut stack = vec![root.join("terraform").join("modules"), root.join("environments")];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -68,15 +65,8 @@ fn terraform_files_are_formatted() -> Result<()> {
     let root = workspace_root();
     let data = tempdir("fmt")?;
     for dir in ["terraform", "environments"] {
-        let out = terraform(
-            &root.join(dir),
-            &data,
-            &["fmt", "-check", "-recursive", "-diff"],
-        );
-        succeeded(
-            &format!("terraform fmt -check in {dir}/ (fix: terraform fmt -recursive {dir})"),
-            &out,
-        )?;
+        let out = terraform(&root.join(dir), &data, &["fmt", "-check", "-recursive", "-diff"]);
+        succeeded(&format!("terraform fmt -check in {dir}/ (fix: terraform fmt -recursive {dir})"), &out)?;
     }
     Ok(())
 }
@@ -84,22 +74,12 @@ fn terraform_files_are_formatted() -> Result<()> {
 #[test]
 fn every_root_and_module_validates() -> Result<()> {
     let dirs = terraform_dirs();
-    assert!(
-        dirs.iter().any(|d| d.ends_with("environments/local")),
-        "found the roots: {dirs:?}"
-    );
+    assert!(dirs.iter().any(|d| d.ends_with("environments/local")), "found the roots: {dirs:?}");
     for dir in dirs {
-        let data = tempdir(&format!(
-            "validate-{}",
-            dir.file_name().unwrap_or_default().to_string_lossy()
-        ))?;
+        let data = tempdir(&format!("validate-{}", dir.file_name().unwrap_or_default().to_string_lossy()))?;
         succeeded(
             &format!("terraform init in {}", dir.display()),
-            &terraform(
-                &dir,
-                &data,
-                &["init", "-backend=false", "-input=false", "-no-color"],
-            ),
+            &terraform(&dir, &data, &["init", "-backend=false", "-input=false", "-no-color"]),
         )?;
         succeeded(
             &format!("terraform validate in {}", dir.display()),
@@ -110,10 +90,7 @@ fn every_root_and_module_validates() -> Result<()> {
 }
 
 fn tempdir(name: &str) -> Result<PathBuf> {
-    let dir = workspace_root()
-        .join(".run")
-        .join("tests")
-        .join(format!("tf-{name}-{}", std::process::id()));
+    let dir = workspace_root().join(".run").join("tests").join(format!("tf-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
@@ -141,30 +118,18 @@ async fn local_environment_applies_plans_clean_and_destroys() -> Result<()> {
             .build(),
     );
     let bucket = "artifacts-444444444444-us-east-1";
-    let encryption = s3
-        .get_bucket_encryption()
-        .bucket(bucket)
-        .send()
-        .await
-        .context("GetBucketEncryption")?;
+    let encryption = s3.get_bucket_encryption().bucket(bucket).send().await.context("GetBucketEncryption")?;
     let rule = encryption
         .server_side_encryption_configuration()
         .and_then(|c| c.rules().first())
         .and_then(|r| r.apply_server_side_encryption_by_default())
         .context("the artifact bucket has a default encryption rule")?;
     assert_eq!(rule.sse_algorithm().as_str(), "aws:kms");
-    assert!(
-        rule.kms_master_key_id()
-            .is_some_and(|k| k.contains(":444444444444:key/")),
-        "{rule:?}"
-    );
+    assert!(rule.kms_master_key_id().is_some_and(|k| k.contains(":444444444444:key/")), "{rule:?}");
     let versioning = s3.get_bucket_versioning().bucket(bucket).send().await?;
     assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
 
-    let plan = succeeded(
-        "tf-local.sh plan-check",
-        &tf_local(&cloud, &state, "plan-check"),
-    )?;
+    let plan = succeeded("tf-local.sh plan-check", &tf_local(&cloud, &state, "plan-check"))?;
     assert!(plan.contains("no changes"), "{plan}");
     succeeded("tf-local.sh destroy", &tf_local(&cloud, &state, "destroy"))?;
     let gone = s3.head_bucket().bucket(bucket).send().await;
