@@ -38,6 +38,10 @@ pub struct LocalCloud {
 impl LocalCloud {
     /// Starts a local cloud for the test `name` with the given binary.
     pub fn start_with(name: &str, localcloud_bin: &Path) -> Result<Self, LifecycleError> {
+        Self::start_configured(name, localcloud_bin, None)
+    }
+
+    fn start_configured(name: &str, localcloud_bin: &Path, time_scale: Option<f64>) -> Result<Self, LifecycleError> {
         let run_dir = workspace_root().join(".run").join("tests").join(format!("{name}-{}", std::process::id()));
         let mut attempt = 0;
         loop {
@@ -46,6 +50,7 @@ impl LocalCloud {
             let io = |source| LifecycleError::Io { context: "finding a free port".into(), source };
             config.public_port = free_port().map_err(io)?;
             config.ministack_port = free_port().map_err(io)?;
+            config.time_scale = time_scale;
             match lifecycle::up(&config) {
                 Ok(_) => return Ok(Self { config }),
                 // Another test may have taken a port between our probe and the bind.
@@ -57,6 +62,11 @@ impl LocalCloud {
 
     pub fn start(name: &str) -> Result<Self, LifecycleError> {
         Self::start_with(name, &localcloud_bin())
+    }
+
+    /// A local cloud whose CodeDeploy intervals and hook limit run `scale` times faster.
+    pub fn start_scaled(name: &str, scale: f64) -> Result<Self, LifecycleError> {
+        Self::start_configured(name, &localcloud_bin(), Some(scale))
     }
 
     pub fn endpoint(&self) -> String {
