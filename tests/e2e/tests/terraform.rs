@@ -64,7 +64,7 @@ fn terraform_dirs() -> Vec<PathBuf> {
 fn terraform_files_are_formatted() -> Result<()> {
     let root = workspace_root();
     let data = tempdir("fmt")?;
-    for dir in ["terraform", "environments"] {
+    for dir in ["terraform", "environments", "tests/e2e/terraform"] {
         let out = terraform(&root.join(dir), &data, &["fmt", "-check", "-recursive", "-diff"]);
         succeeded(&format!("terraform fmt -check in {dir}/ (fix: terraform fmt -recursive {dir})"), &out)?;
     }
@@ -134,6 +134,65 @@ async fn local_environment_applies_plans_clean_and_destroys() -> Result<()> {
     succeeded("tf-local.sh destroy", &tf_local(&cloud, &state, "destroy"))?;
     let gone = s3.head_bucket().bucket(bucket).send().await;
     assert!(gone.is_err(), "destroy removed the artifact bucket");
+    let _ = std::fs::remove_dir_all(&state);
+    Ok(())
+}
+
+/// Terraform with the fixture's state kept in `state`, aimed at `cloud`.
+fn terraform_on(cloud: &LocalCloud, dir: &Path, state: &Path, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg("-c")
+        .arg(r#"source "$1/scripts/terraform-env.sh" && shift && terraform "$@""#)
+        .arg("terraform")
+        .arg(workspace_root())
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_DATA_DIR", state.join("data"))
+        .env("AWS_ENDPOINT_URL", cloud.endpoint())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("running terraform")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codedeploy_resources_apply_plan_clean_and_destroy() -> Result<()> {
+    use aws_sdk_codedeploy::error::ProvideErrorMetadata;
+
+    let cloud = LocalCloud::start("terraform-codedeploy")?;
+    let dir = workspace_root().join("tests/e2e/terraform/codedeploy");
+    let state = tempdir("codedeploy-state")?;
+    let state_file = format!("-state={}", state.join("terraform.tfstate").display());
+    succeeded("terraform init", &terraform_on(&cloud, &dir, &state, &["init", "-input=false", "-no-color"]))?;
+    succeeded(
+        "terraform apply",
+        &terraform_on(&cloud, &dir, &state, &["apply", "-auto-approve", "-input=false", "-no-color", &state_file]),
+    )?;
+
+    let cd = aws_sdk_codedeploy::Client::new(&account_config(&cloud.endpoint(), e2e::DEV).await);
+    let group = cd.get_deployment_group().application_name("etl").deployment_group_name("extract").send().await?;
+    let info = group.deployment_group_info().context("deploymentGroupInfo")?;
+    assert_eq!(info.deployment_config_name(), Some("Canary20Percent3Minutes"));
+    let mut alarms: Vec<&str> =
+        info.alarm_configuration().map(|a| a.alarms().iter().filter_map(|x| x.name()).collect()).unwrap_or_default();
+    alarms.sort_unstable();
+    assert_eq!(alarms, ["extract-live-errors", "extract-live-throttles"]);
+    let config = cd.get_deployment_config().deployment_config_name("Canary20Percent3Minutes").send().await?;
+    let canary = config
+        .deployment_config_info()
+        .and_then(|c| c.traffic_routing_config())
+        .and_then(|t| t.time_based_canary())
+        .context("canary")?;
+    assert_eq!((canary.canary_percentage(), canary.canary_interval()), (20, 3));
+
+    let out =
+        terraform_on(&cloud, &dir, &state, &["plan", "-detailed-exitcode", "-input=false", "-no-color", &state_file]);
+    ensure!(out.status.code() == Some(0), "the second plan wants changes:\n{}", String::from_utf8_lossy(&out.stdout));
+    succeeded(
+        "terraform destroy",
+        &terraform_on(&cloud, &dir, &state, &["destroy", "-auto-approve", "-input=false", "-no-color", &state_file]),
+    )?;
+    let gone = cd.get_application().application_name("etl").send().await.expect_err("destroyed");
+    assert_eq!(gone.code(), Some("ApplicationDoesNotExistException"));
     let _ = std::fs::remove_dir_all(&state);
     Ok(())
 }
