@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod cloudwatch;
 pub mod codedeploy;
 pub mod lifecycle;
 pub mod probe;

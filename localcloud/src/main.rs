@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use localcloud::clock::Clock;
+use localcloud::cloudwatch::CloudWatch;
 use localcloud::codedeploy::store::Persistence;
 use localcloud::codedeploy::CodeDeploy;
 use localcloud::lifecycle::{self, Config, UpOutcome};
@@ -107,13 +108,28 @@ fn serve(args: cli::Serve) -> anyhow::Result<()> {
             let _ = stop.send(true);
         });
         let clock = Clock::from_env();
-        let codedeploy =
-            CodeDeploy::new(Persistence::at(args.state_dir.join("codedeploy.json")), Upstream::new(upstream), clock);
+        let calls = Upstream::new(upstream);
+        let cloudwatch = CloudWatch::new(calls.clone(), clock, Some(args.state_dir.join("cloudwatch.json")));
+        let codedeploy = CodeDeploy::new(
+            Persistence::at(args.state_dir.join("codedeploy.json")),
+            calls,
+            clock,
+            Arc::clone(&cloudwatch),
+        );
         // Deployments that were running when localcloud last stopped are finished
         // (aliases restored) before anyone can read them.
         codedeploy.recover().await;
+        let evaluator = Arc::clone(&cloudwatch);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(localcloud::cloudwatch::EVALUATION_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                evaluator.evaluate_all().await;
+            }
+        });
         tracing::info!(%addr, %upstream, time_scale = clock.scale(), "localcloud serving");
-        proxy::serve(listener, Arc::new(Proxy::new(upstream, codedeploy)), stopped).await?;
+        proxy::serve(listener, Arc::new(Proxy::new(upstream, codedeploy, cloudwatch)), stopped).await?;
         tracing::info!("localcloud stopped");
         Ok(())
     })

@@ -1,9 +1,11 @@
-//! The public endpoint. Requests that localcloud does not own go to ministack
-//! unchanged: same method, path, query, headers and body, streamed both ways.
+//! The public endpoint. localcloud answers what it owns (CodeDeploy, CloudWatch
+//! metrics and alarms, weighted alias invokes) and passes every other request to
+//! ministack unchanged: same method, path, query, headers and body, streamed both ways.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, StatusCode};
@@ -16,6 +18,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::{self, AccountCache};
+use crate::cloudwatch::wire::{self, Protocol};
+use crate::cloudwatch::{CloudWatch, InvokeRecord};
 use crate::codedeploy::{self, CodeDeploy};
 use crate::routing;
 use crate::upstream::Upstream;
@@ -26,20 +30,25 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 const HOP_BY_HOP: [&str; 7] =
     ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
-/// The largest request body localcloud reads itself (CodeDeploy calls are small).
+/// The largest request body localcloud reads itself (its API calls are small).
 const MAX_OWNED_BODY: usize = 1 << 20;
 
 pub struct Proxy {
     upstream: SocketAddr,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, Body>,
     calls: Upstream,
     accounts: AccountCache,
     codedeploy: Arc<CodeDeploy>,
+    cloudwatch: Arc<CloudWatch>,
     router: routing::WeightedRouter,
 }
 
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never: Infallible| match never {}).boxed()
+}
+
 impl Proxy {
-    pub fn new(upstream: SocketAddr, codedeploy: Arc<CodeDeploy>) -> Self {
+    pub fn new(upstream: SocketAddr, codedeploy: Arc<CodeDeploy>, cloudwatch: Arc<CloudWatch>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(connector);
@@ -49,6 +58,7 @@ impl Proxy {
             calls: Upstream::new(upstream),
             accounts: AccountCache::default(),
             codedeploy,
+            cloudwatch,
             router: routing::WeightedRouter::from_env(),
         }
     }
@@ -60,6 +70,7 @@ impl Proxy {
         }
         if path == "/_localcloud/reset" && request.method() == http::Method::POST {
             self.codedeploy.reset();
+            self.cloudwatch.reset();
             return json(StatusCode::OK, r#"{"reset":"ok"}"#.to_owned());
         }
         let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -67,37 +78,23 @@ impl Proxy {
             let operation = operation.to_owned();
             return self.codedeploy_call(&operation, request).await;
         }
+        if let Some(operation) = target.strip_prefix(wire::JSON_TARGET_PREFIX) {
+            let operation = operation.to_owned();
+            return self.cloudwatch_call(Protocol::Json, Some(operation), request).await;
+        }
+        if let Some(operation) = path.strip_prefix(wire::CBOR_PATH_PREFIX) {
+            let operation = operation.to_owned();
+            return self.cloudwatch_call(Protocol::Cbor, Some(operation), request).await;
+        }
         if request.method() == http::Method::POST {
+            if account::credential(request.headers()).is_some_and(|c| c.service == "monitoring") {
+                return self.cloudwatch_call(Protocol::Query, None, request).await;
+            }
             if let Some(invoke) = routing::parse_invoke(request.uri()) {
                 return self.invoke(invoke, request).await;
             }
         }
         self.forward(request).await
-    }
-
-    /// An invoke through an alias: pick the version by the alias weights (ministack
-    /// stores them but always runs the primary), invoke that version, and report it
-    /// in X-Amz-Executed-Version as Lambda does.
-    async fn invoke(&self, invoke: routing::Invoke, mut request: Request<Incoming>) -> Response<Body> {
-        let Some(qualifier) = invoke.qualifier.as_deref().filter(|q| routing::is_alias(q)) else {
-            return self.forward(request).await;
-        };
-        let account = self.account(request.headers()).await;
-        let alias = match self.calls.get_alias(&account, &invoke.function, qualifier).await {
-            Ok(alias) => alias,
-            // Let ministack answer with its own error for a missing alias.
-            Err(_) => return self.forward(request).await,
-        };
-        let version = self.router.pick(&alias);
-        match routing::with_qualifier(request.uri(), &invoke, &version) {
-            Some(uri) => *request.uri_mut() = uri,
-            None => return self.forward(request).await,
-        }
-        let mut response = self.forward(request).await;
-        if let Ok(value) = http::HeaderValue::from_str(&version) {
-            response.headers_mut().insert("x-amz-executed-version", value);
-        }
-        response
     }
 
     async fn codedeploy_call(&self, operation: &str, request: Request<Incoming>) -> Response<Body> {
@@ -113,6 +110,93 @@ impl Proxy {
                 json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.body())
             }
         }
+    }
+
+    async fn cloudwatch_call(
+        &self,
+        protocol: Protocol,
+        operation: Option<String>,
+        request: Request<Incoming>,
+    ) -> Response<Body> {
+        let account = self.account(request.headers()).await;
+        let (parts, body) = request.into_parts();
+        let body = match read_limited(body, MAX_OWNED_BODY).await {
+            Ok(body) => body,
+            Err(message) => {
+                let error = codedeploy::error::ApiError::new("InvalidParameterValue", message);
+                return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
+            }
+        };
+        let decoded = match protocol {
+            Protocol::Query => Ok(wire::decode_query(&String::from_utf8_lossy(&body))),
+            Protocol::Cbor => wire::decode_cbor(&body).map(|v| (operation.clone(), v)),
+            Protocol::Json => serde_json::from_slice(if body.is_empty() { b"{}" } else { &body })
+                .map(|v| (operation.clone(), v))
+                .map_err(|e| format!("the request body is not valid JSON: {e}")),
+        };
+        let (operation, input) = match decoded {
+            Ok((Some(op), input)) => (op, input),
+            Ok((None, _)) => {
+                let error = codedeploy::error::ApiError::new("MissingAction", "the request names no Action");
+                return reply(wire::render(protocol, "Unknown", Err(error)));
+            }
+            Err(message) => {
+                let error = codedeploy::error::ApiError::new("SerializationException", message);
+                return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
+            }
+        };
+        match self.cloudwatch.handle(&account, &operation, &input).await {
+            Some(result) => reply(wire::render(protocol, &operation, result)),
+            // Dashboards, insight rules and the like: ministack's.
+            None => self.forward_parts(parts, full(body)).await,
+        }
+    }
+
+    /// An invoke: through an alias, pick the version by the alias weights (ministack
+    /// stores them but always runs the primary) and report it in X-Amz-Executed-Version
+    /// as Lambda does; in every case record the invoke's metrics.
+    async fn invoke(&self, invoke: routing::Invoke, mut request: Request<Incoming>) -> Response<Body> {
+        let account = self.account(request.headers()).await;
+        let started = Instant::now();
+        let asynchronous = request
+            .headers()
+            .get("x-amz-invocation-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t != "RequestResponse");
+        let mut chosen = None;
+        if let Some(qualifier) = invoke.qualifier.as_deref().filter(|q| routing::is_alias(q)) {
+            if let Ok(alias) = self.calls.get_alias(&account, &invoke.function, qualifier).await {
+                let version = self.router.pick(&alias);
+                if let Some(uri) = routing::with_qualifier(request.uri(), &invoke, &version) {
+                    *request.uri_mut() = uri;
+                    chosen = Some(version);
+                }
+            }
+        }
+        let mut response = self.forward(request).await;
+        if let Some(value) = chosen.as_deref().and_then(|v| http::HeaderValue::from_str(v).ok()) {
+            response.headers_mut().insert("x-amz-executed-version", value);
+        }
+        let status = response.status();
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+        if status.is_success() || throttled {
+            let executed =
+                response.headers().get("x-amz-executed-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let function =
+                invoke.function.rsplit_once("function:").map_or(invoke.function.as_str(), |(_, name)| name).to_owned();
+            let record = InvokeRecord {
+                function,
+                qualifier: invoke.qualifier.clone(),
+                executed_version: executed
+                    .or(chosen)
+                    .or_else(|| invoke.qualifier.clone().filter(|q| !routing::is_alias(q))),
+                duration_ms: (!asynchronous).then(|| started.elapsed().as_secs_f64() * 1000.0),
+                error: response.headers().contains_key("x-amz-function-error"),
+                throttled,
+            };
+            self.cloudwatch.record_invoke(&account, &record);
+        }
+        response
     }
 
     /// The request's account: its 12-digit access key, or for an assumed-role key
@@ -149,7 +233,11 @@ impl Proxy {
     }
 
     async fn forward(&self, request: Request<Incoming>) -> Response<Body> {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
+        self.forward_parts(parts, body.boxed()).await
+    }
+
+    async fn forward_parts(&self, mut parts: http::request::Parts, body: Body) -> Response<Body> {
         let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let uri = match format!("http://{}{}", self.upstream, path_and_query).parse::<http::Uri>() {
             Ok(uri) => uri,
@@ -172,6 +260,17 @@ impl Proxy {
             }
         }
     }
+}
+
+fn reply(rendered: wire::Reply) -> Response<Body> {
+    let mut response = Response::new(full(rendered.body));
+    *response.status_mut() = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::BAD_REQUEST);
+    for (name, value) in rendered.headers {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// Reads a body of at most `limit` bytes.
@@ -211,7 +310,7 @@ fn error_body(code: &str, message: &str) -> String {
 }
 
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never: Infallible| match never {}).boxed());
+    let mut response = Response::new(full(Bytes::from(body)));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -149,32 +149,37 @@ impl Upstream {
         Ok(())
     }
 
-    /// The state of each named alarm (`OK`, `ALARM`, `INSUFFICIENT_DATA`); a name with
-    /// no alarm is missing from the map.
-    pub async fn alarm_states(
+    /// Publishes to an SNS topic (alarm actions).
+    pub async fn sns_publish(
         &self,
         account: &str,
-        names: &[String],
-    ) -> Result<std::collections::HashMap<String, String>, UpstreamError> {
-        let mut form = String::from("Action=DescribeAlarms&Version=2010-08-01");
-        for (i, name) in names.iter().enumerate() {
-            form.push_str(&format!("&AlarmNames.member.{}={}", i + 1, encode(name)));
-        }
+        topic_arn: &str,
+        subject: &str,
+        message: &str,
+    ) -> Result<(), UpstreamError> {
+        let form = format!(
+            "Action=Publish&Version=2010-03-31&TopicArn={}&Subject={}&Message={}",
+            encode(topic_arn),
+            encode(subject),
+            encode(message)
+        );
         let (status, _, reply) = self
             .call(
                 account,
-                "monitoring",
+                "sns",
                 Method::POST,
                 "/",
                 &[("content-type", "application/x-www-form-urlencoded")],
                 Bytes::from(form),
             )
             .await?;
-        let text = String::from_utf8_lossy(&reply).into_owned();
         if !status.is_success() {
-            return Err(UpstreamError::Status { status: status.as_u16(), body: text });
+            return Err(UpstreamError::Status {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&reply).into_owned(),
+            });
         }
-        Ok(parse_alarm_states(&text))
+        Ok(())
     }
 }
 
@@ -191,41 +196,9 @@ fn parse_alias(value: &Value) -> Alias {
     }
 }
 
-/// Pulls `AlarmName` / `StateValue` pairs out of a DescribeAlarms XML reply: each
-/// alarm's state is the first StateValue after its name and before the next alarm.
-pub fn parse_alarm_states(xml: &str) -> std::collections::HashMap<String, String> {
-    const NAME: &str = "<AlarmName>";
-    const STATE: &str = "<StateValue>";
-    let mut states = std::collections::HashMap::new();
-    let starts: Vec<usize> = xml.match_indices(NAME).map(|(i, _)| i).collect();
-    for (n, start) in starts.iter().enumerate() {
-        let end = starts.get(n + 1).copied().unwrap_or(xml.len());
-        let chunk = &xml[*start..end];
-        let value = |open: &str| -> Option<String> {
-            let from = chunk.find(open)? + open.len();
-            let to = chunk[from..].find('<')? + from;
-            Some(chunk[from..to].to_owned())
-        };
-        if let (Some(name), Some(state)) = (value(NAME), value(STATE)) {
-            states.insert(name, state);
-        }
-    }
-    states
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_alarm_states() {
-        let xml = "<DescribeAlarmsResponse><DescribeAlarmsResult><MetricAlarms><member><AlarmName>a</AlarmName><StateValue>OK</StateValue></member>\
-                   <member><AlarmName>b</AlarmName><Dimensions><member><Name>x</Name></member></Dimensions><StateValue>ALARM</StateValue></member>\
-                   </MetricAlarms></DescribeAlarmsResult></DescribeAlarmsResponse>";
-        let states = parse_alarm_states(xml);
-        assert_eq!(states.get("a").map(String::as_str), Some("OK"));
-        assert_eq!(states.get("b").map(String::as_str), Some("ALARM"));
-    }
 
     #[test]
     fn reads_alias_weights() {

@@ -249,39 +249,26 @@ async fn watch(
             return Ok(answer);
         }
         if !alarms.is_empty() {
-            match service.upstream.alarm_states(&d.account, &alarms).await {
-                Ok(states) => {
-                    if let Some(name) = alarms.iter().find(|n| states.get(*n).map(String::as_str) == Some("ALARM")) {
-                        return Err(Failure {
-                            status: "Stopped",
-                            code: "ALARM_ACTIVE",
-                            message: format!("alarm {name} is in ALARM: the deployment was stopped"),
-                            event: "DEPLOYMENT_STOP_ON_ALARM",
-                            restore,
-                        });
-                    }
-                    if let Some(missing) =
-                        alarms.iter().find(|n| !states.contains_key(*n)).filter(|_| !ignore_poll_failure)
-                    {
-                        return Err(Failure {
-                            status: "Stopped",
-                            code: "ALARM_ACTIVE",
-                            message: format!("alarm {missing} could not be read (it does not exist) and ignorePollAlarmFailure is false"),
-                            event: "DEPLOYMENT_STOP_ON_ALARM",
-                            restore,
-                        });
-                    }
-                }
-                Err(err) if !ignore_poll_failure => {
-                    return Err(Failure {
-                        status: "Stopped",
-                        code: "ALARM_ACTIVE",
-                        message: format!("the alarms could not be read ({err}) and ignorePollAlarmFailure is false"),
-                        event: "DEPLOYMENT_STOP_ON_ALARM",
-                        restore,
-                    })
-                }
-                Err(_) => {}
+            let states = service.alarms.alarm_states(&d.account, &alarms);
+            if let Some(name) = alarms.iter().find(|n| states.get(*n).map(String::as_str) == Some("ALARM")) {
+                return Err(Failure {
+                    status: "Stopped",
+                    code: "ALARM_ACTIVE",
+                    message: format!("alarm {name} is in ALARM: the deployment was stopped"),
+                    event: "DEPLOYMENT_STOP_ON_ALARM",
+                    restore,
+                });
+            }
+            if let Some(missing) = alarms.iter().find(|n| !states.contains_key(*n)).filter(|_| !ignore_poll_failure) {
+                return Err(Failure {
+                    status: "Stopped",
+                    code: "ALARM_ACTIVE",
+                    message: format!(
+                        "alarm {missing} could not be read (it does not exist) and ignorePollAlarmFailure is false"
+                    ),
+                    event: "DEPLOYMENT_STOP_ON_ALARM",
+                    restore,
+                });
             }
         }
         let now = Instant::now();

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Map, Value};
 
 use crate::clock::Clock;
+use crate::cloudwatch::CloudWatch;
 use crate::upstream::Upstream;
 use error::{invalid, validation, ApiError, ApiResult};
 use store::{group_key, Application, CustomConfig, Deployment, DeploymentGroup, LifecycleEvent, Persistence, State};
@@ -27,6 +28,7 @@ pub struct CodeDeploy {
     persistence: Persistence,
     upstream: Upstream,
     clock: Clock,
+    alarms: Arc<CloudWatch>,
 }
 
 fn new_id(prefix: &str, len: usize) -> String {
@@ -35,7 +37,7 @@ fn new_id(prefix: &str, len: usize) -> String {
     format!("{prefix}{tail}")
 }
 
-fn uuid() -> String {
+pub fn uuid() -> String {
     let hex = |n: usize| -> String { (0..n).map(|_| format!("{:x}", fastrand::u8(..16))).collect() };
     format!("{}-{}-{}-{}-{}", hex(8), hex(4), hex(4), hex(4), hex(12))
 }
@@ -263,9 +265,9 @@ fn target_info(account: &str, d: &Deployment) -> Option<Value> {
 }
 
 impl CodeDeploy {
-    pub fn new(persistence: Persistence, upstream: Upstream, clock: Clock) -> Arc<Self> {
+    pub fn new(persistence: Persistence, upstream: Upstream, clock: Clock, alarms: Arc<CloudWatch>) -> Arc<Self> {
         let state = persistence.load();
-        Arc::new(Self { state: Mutex::new(state), persistence, upstream, clock })
+        Arc::new(Self { state: Mutex::new(state), persistence, upstream, clock, alarms })
     }
 
     /// Reads the state under the lock.
