@@ -2,6 +2,7 @@
 //! the fixture functions' shared runtime, and zipping a `bootstrap` for Lambda.
 
 pub mod fixture;
+pub mod lambda;
 
 use std::io::Write;
 use std::path::Path;

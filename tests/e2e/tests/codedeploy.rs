@@ -4,7 +4,6 @@
 //! a restart in the middle of a deployment.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -15,8 +14,9 @@ use aws_sdk_codedeploy::types::{
     TrafficRoutingType,
 };
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{AliasRoutingConfiguration, Environment, FunctionCode, Runtime, State};
-use e2e::{account_config, bootstrap_zip, DEV};
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
+use e2e::lambda::create_function;
+use e2e::{account_config, DEV};
 use localcloud::testing::LocalCloud;
 use serde_json::json;
 
@@ -43,54 +43,9 @@ async fn env(name: &str, scale: f64) -> Result<Env> {
     })
 }
 
-async fn wait_ready(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let c = lambda.get_function_configuration().function_name(name).send().await?;
-        if c.state() == Some(&State::Active) && c.last_update_status().is_none_or(|s| s.as_str() == "Successful") {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "{name} not ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn create_function(
-    lambda: &aws_sdk_lambda::Client,
-    name: &str,
-    binary: &str,
-    vars: &[(&str, &str)],
-) -> Result<()> {
-    let variables = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role("arn:aws:iam::111111111111:role/fn")
-        .timeout(30)
-        .environment(Environment::builder().set_variables(Some(variables)).build())
-        .code(FunctionCode::builder().zip_file(Blob::new(bootstrap_zip(Path::new(binary))?)).build())
-        .send()
-        .await
-        .with_context(|| format!("CreateFunction {name}"))?;
-    wait_ready(lambda, name).await
-}
-
 /// `calc` with version 1 (doubles) and version 2 (squares), alias `live` on 1.
 async fn two_versions(lambda: &aws_sdk_lambda::Client) -> Result<()> {
-    create_function(lambda, "calc", DOUBLE, &[]).await?;
-    lambda.publish_version().function_name("calc").send().await?;
-    lambda
-        .update_function_code()
-        .function_name("calc")
-        .zip_file(Blob::new(bootstrap_zip(Path::new(SQUARE))?))
-        .send()
-        .await?;
-    wait_ready(lambda, "calc").await?;
-    lambda.publish_version().function_name("calc").send().await?;
-    lambda.create_alias().function_name("calc").name("live").function_version("1").send().await?;
-    Ok(())
+    e2e::lambda::two_versions(lambda, "calc", DOUBLE, SQUARE).await
 }
 
 async fn group(e: &Env, config: &str, alarms: &[&str], rollback: &[AutoRollbackEvent]) -> Result<()> {

@@ -3,11 +3,10 @@
 //! published version keeping its own code.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, LastUpdateStatus, Runtime, State};
+
 use e2e::{account_config, bootstrap_zip, code_sha256, config_with, DEV, TEST, TOOLING};
 use localcloud::testing::LocalCloud;
 use serde_json::{json, Value};
@@ -20,36 +19,7 @@ fn role_arn(account: &str, name: &str) -> String {
 }
 
 async fn create_function(lambda: &aws_sdk_lambda::Client, name: &str, binary: &str) -> Result<()> {
-    lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role_arn(DEV, "fixture-function"))
-        .timeout(10)
-        .code(FunctionCode::builder().zip_file(Blob::new(bootstrap_zip(Path::new(binary))?)).build())
-        .send()
-        .await
-        .with_context(|| format!("CreateFunction {name}"))?;
-    wait_until_ready(lambda, name).await
-}
-
-/// Waits for the function to be Active with its last update finished, as a deployer must.
-async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let config = lambda.get_function_configuration().function_name(name).send().await?;
-        let active = config.state() == Some(&State::Active);
-        let updated = matches!(config.last_update_status(), None | Some(LastUpdateStatus::Successful));
-        if active && updated {
-            return Ok(());
-        }
-        if config.state() == Some(&State::Failed) || config.last_update_status() == Some(&LastUpdateStatus::Failed) {
-            bail!("{name} failed to become ready: {:?}", config.state_reason().or(config.last_update_status_reason()));
-        }
-        ensure!(Instant::now() < deadline, "{name} not ready after 60 s: {config:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    e2e::lambda::create_function(lambda, name, binary, &[]).await
 }
 
 async fn invoke(lambda: &aws_sdk_lambda::Client, name: &str, qualifier: Option<&str>, event: Value) -> Result<Value> {
@@ -141,8 +111,7 @@ async fn rust_function_runs_and_each_version_keeps_its_code() -> Result<()> {
     assert_eq!(v1.code_sha256(), Some(double_sha.as_str()), "CodeSha256 is the package's base64 SHA-256");
 
     let square_zip = bootstrap_zip(Path::new(FIXTURE_SQUARE))?;
-    lambda.update_function_code().function_name("calc").zip_file(Blob::new(square_zip.clone())).send().await?;
-    wait_until_ready(&lambda, "calc").await?;
+    e2e::lambda::update_code(&lambda, "calc", FIXTURE_SQUARE).await?;
     let v2 = lambda.publish_version().function_name("calc").send().await?;
     assert_eq!(v2.version(), Some("2"));
     assert_eq!(v2.code_sha256(), Some(code_sha256(&square_zip).as_str()));
