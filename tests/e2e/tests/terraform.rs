@@ -155,7 +155,7 @@ fn terraform_on(cloud: &LocalCloud, dir: &Path, state: &Path, args: &[&str]) -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn codedeploy_resources_apply_plan_clean_and_destroy() -> Result<()> {
+async fn codedeploy_resources_and_alarms_apply_plan_clean_and_destroy() -> Result<()> {
     use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 
     let cloud = LocalCloud::start("terraform-codedeploy")?;
@@ -175,7 +175,11 @@ async fn codedeploy_resources_apply_plan_clean_and_destroy() -> Result<()> {
     let mut alarms: Vec<&str> =
         info.alarm_configuration().map(|a| a.alarms().iter().filter_map(|x| x.name()).collect()).unwrap_or_default();
     alarms.sort_unstable();
-    assert_eq!(alarms, ["extract-live-errors", "extract-live-throttles"]);
+    assert_eq!(alarms, ["extract-live-errors", "extract-live-p99-duration"]);
+    let cw = aws_sdk_cloudwatch::Client::new(&account_config(&cloud.endpoint(), e2e::DEV).await);
+    let described = cw.describe_alarms().alarm_names("extract-live-p99-duration").send().await?;
+    let p99 = described.metric_alarms().first().context("the p99 alarm exists")?;
+    assert_eq!((p99.extended_statistic(), p99.datapoints_to_alarm()), (Some("p99"), Some(2)));
     let config = cd.get_deployment_config().deployment_config_name("Canary20Percent3Minutes").send().await?;
     let canary = config
         .deployment_config_info()
@@ -193,6 +197,7 @@ async fn codedeploy_resources_apply_plan_clean_and_destroy() -> Result<()> {
     )?;
     let gone = cd.get_application().application_name("etl").send().await.expect_err("destroyed");
     assert_eq!(gone.code(), Some("ApplicationDoesNotExistException"));
+    assert!(cw.describe_alarms().send().await?.metric_alarms().is_empty(), "destroy removed the alarms");
     let _ = std::fs::remove_dir_all(&state);
     Ok(())
 }

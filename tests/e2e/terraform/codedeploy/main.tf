@@ -1,7 +1,6 @@
 # Test fixture: the CodeDeploy resources the traffic-shifting module will use,
-# applied to the local cloud by tests/e2e/tests/terraform.rs. The alarms are named,
-# not created here: aws_cloudwatch_metric_alarm still sees a permanent diff on the
-# local cloud until localcloud owns CloudWatch alarms.
+# applied to the local cloud by tests/e2e/tests/terraform.rs, with the alarms that
+# gate the deployment group.
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -39,6 +38,46 @@ resource "aws_codedeploy_deployment_config" "canary" {
   }
 }
 
+resource "aws_sns_topic" "alarms" {
+  name = "deploy-alarms"
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "extract-live-errors"
+  alarm_description   = "Errors of the new version behind extract:live."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  dimensions = {
+    FunctionName = "extract"
+    Resource     = "extract:live"
+  }
+  tags = { function = "extract" }
+}
+
+resource "aws_cloudwatch_metric_alarm" "duration" {
+  alarm_name          = "extract-live-p99-duration"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = 5000
+  comparison_operator = "GreaterThanThreshold"
+  dimensions = {
+    FunctionName = "extract"
+    Resource     = "extract:live"
+  }
+}
+
 resource "aws_codedeploy_deployment_group" "this" {
   app_name               = aws_codedeploy_app.this.name
   deployment_group_name  = "extract"
@@ -52,7 +91,7 @@ resource "aws_codedeploy_deployment_group" "this" {
 
   alarm_configuration {
     enabled = true
-    alarms  = ["extract-live-errors", "extract-live-throttles"]
+    alarms  = [aws_cloudwatch_metric_alarm.errors.alarm_name, aws_cloudwatch_metric_alarm.duration.alarm_name]
   }
 
   auto_rollback_configuration {
