@@ -359,3 +359,26 @@ async fn alarms_follow_cloudwatch_evaluation_rules() -> Result<()> {
     assert_eq!(code(missing.into()), "ResourceNotFound");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_invokes_count_as_throttles_not_invocations() -> Result<()> {
+    let cloud = LocalCloud::start_scaled("cw-throttles", 60.0)?;
+    let config = account_config(&cloud.endpoint(), DEV).await;
+    // No retries: each throttled attempt counts, and we want exactly one.
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&config)
+            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    e2e::lambda::create_function(&lambda, "calc", DOUBLE, &[]).await?;
+    lambda.invoke().function_name("calc").payload(Blob::new(br#"{"n": 1}"#.to_vec())).send().await?;
+    lambda.put_function_concurrency().function_name("calc").reserved_concurrent_executions(0).send().await?;
+    let throttled =
+        lambda.invoke().function_name("calc").payload(Blob::new(br#"{"n": 1}"#.to_vec())).send().await.unwrap_err();
+    assert!(throttled.into_service_error().is_too_many_requests_exception(), "reserved concurrency 0 throttles");
+    let by_name = [dim("FunctionName", "calc")];
+    assert_eq!(sum_of(&cw, "Throttles", &by_name).await?, 1.0);
+    assert_eq!(sum_of(&cw, "Invocations", &by_name).await?, 1.0, "a throttled invoke is not an invocation");
+    Ok(())
+}

@@ -485,3 +485,159 @@ async fn restart_mid_deployment_restores_the_alias() -> Result<()> {
     assert_eq!(alias(&e).await?, ("1".to_owned(), None), "no alias left on a mix of versions");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_predefined_config_follows_its_schedule() -> Result<()> {
+    // At scale 240 a one-minute step lasts 250 ms; ten minutes, 2.5 s.
+    let e = env("cd-predefined", 240.0).await?;
+    two_versions(&e.lambda).await?;
+    group(&e, "CodeDeployDefault.LambdaAllAtOnce", &[], &[]).await?;
+    let linear: Vec<f64> = (1..=9).map(|i| f64::from(i) * 10.0).collect();
+    let configs: [(&str, Vec<f64>); 9] = [
+        ("CodeDeployDefault.LambdaAllAtOnce", vec![]),
+        ("CodeDeployDefault.LambdaCanary10Percent5Minutes", vec![10.0]),
+        ("CodeDeployDefault.LambdaCanary10Percent10Minutes", vec![10.0]),
+        ("CodeDeployDefault.LambdaCanary10Percent15Minutes", vec![10.0]),
+        ("CodeDeployDefault.LambdaCanary10Percent30Minutes", vec![10.0]),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", linear.clone()),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery2Minutes", linear.clone()),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery3Minutes", linear.clone()),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes", linear),
+    ];
+    let mut on = "1";
+    for (config, expected) in configs {
+        let target = if on == "1" { "2" } else { "1" };
+        let out =
+            e.cd.create_deployment()
+                .application_name("etl")
+                .deployment_group_name("calc")
+                .deployment_config_name(config)
+                .revision(revision(&appspec(on, target, None, None)))
+                .send()
+                .await?;
+        let (d, seen) = watch(&e, out.deployment_id().unwrap_or_default(), Duration::from_secs(60)).await?;
+        assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded), "{config}");
+        assert_eq!(weights(&seen), expected, "{config}: {seen:?}");
+        assert_eq!(seen.last(), Some(&(target.to_owned(), None)), "{config}");
+        on = target;
+    }
+    // The listing and batch calls see all nine, newest first.
+    let listed = e.cd.list_deployments().application_name("etl").deployment_group_name("calc").send().await?;
+    assert_eq!(listed.deployments().len(), 9);
+    let batch = e.cd.batch_get_deployments().set_deployment_ids(Some(listed.deployments().to_vec())).send().await?;
+    assert!(batch.deployments_info().iter().all(|d| d.status() == Some(&DeploymentStatus::Succeeded)));
+    assert_eq!(
+        batch.deployments_info()[0].deployment_config_name(),
+        Some("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes")
+    );
+    let targets =
+        e.cd.batch_get_deployment_targets()
+            .deployment_id(&listed.deployments()[0])
+            .target_ids("calc:live")
+            .send()
+            .await?;
+    assert_eq!(targets.deployment_targets().len(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codedeploy_state_belongs_to_the_callers_account() -> Result<()> {
+    let e = env("cd-accounts", 60.0).await?;
+    e.cd.create_application().application_name("dev-only").compute_platform(ComputePlatform::Lambda).send().await?;
+    let tooling = aws_sdk_sts::Client::new(&account_config(&e.cloud.endpoint(), e2e::TOOLING).await);
+    let assumed = tooling
+        .assume_role()
+        .role_arn("arn:aws:iam::222222222222:role/deployer")
+        .role_session_name("cd")
+        .send()
+        .await?;
+    let c = assumed.credentials().context("credentials")?;
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "assumed",
+    );
+    let in_test = aws_sdk_codedeploy::Client::new(&e2e::config_with(&e.cloud.endpoint(), creds).await);
+    assert!(in_test.list_applications().send().await?.applications().is_empty(), "dev's application is not in test");
+    in_test.create_application().application_name("test-only").compute_platform(ComputePlatform::Lambda).send().await?;
+    let test_by_key = aws_sdk_codedeploy::Client::new(&account_config(&e.cloud.endpoint(), e2e::TEST).await);
+    assert_eq!(
+        test_by_key.list_applications().send().await?.applications(),
+        ["test-only"],
+        "assumed-role keys act in the role's account"
+    );
+    assert_eq!(e.cd.list_applications().send().await?.applications(), ["dev-only"]);
+    Ok(())
+}
+
+/// One raw request to the public endpoint: (status, body).
+fn raw(endpoint: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address)?;
+    let mut request =
+        format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("status line")?;
+    Ok((status, text))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_400s_never_500s() -> Result<()> {
+    let e = env("cd-malformed", 60.0).await?;
+    let endpoint = e.cloud.endpoint();
+    let auth = "AWS4-HMAC-SHA256 Credential=111111111111/20260101/us-east-1/codedeploy/aws4_request, SignedHeaders=host, Signature=0";
+    let cd = |op: &str, body: &[u8]| -> Result<(u16, String)> {
+        raw(
+            &endpoint,
+            "/",
+            &[
+                ("X-Amz-Target", &format!("CodeDeploy_20141006.{op}")),
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Authorization", auth),
+            ],
+            body,
+        )
+    };
+    for (op, body, code) in [
+        ("CreateApplication", &br#"{"applicationName": 5}"#[..], "SerializationException"),
+        ("CreateApplication", b"{not json", "SerializationException"),
+        ("CreateApplication", b"[1, 2]", "SerializationException"),
+        ("GetApplication", b"{}", "ApplicationNameRequiredException"),
+        ("GetDeployment", br#"{"deploymentId": "nope"}"#, "InvalidDeploymentIdException"),
+        ("CreateDeploymentGroup", br#"{"applicationName": "x", "deploymentGroupName": "g", "serviceRoleArn": "arn:aws:iam::1:role/r", "alarmConfiguration": {"enabled": "yes"}}"#, "ApplicationDoesNotExistException"),
+        ("FrobnicateDeployment", b"{}", "UnknownOperationException"),
+    ] {
+        let (status, text) = cd(op, body)?;
+        assert_eq!(status, 400, "{op} {}: {text}", String::from_utf8_lossy(body));
+        assert!(text.contains(code), "{op}: expected {code} in {text}");
+    }
+    let big = vec![b' '; 2 << 20];
+    let (status, text) = cd("CreateApplication", &big)?;
+    assert_eq!(status, 400, "an oversized body: {}", &text[..200.min(text.len())]);
+
+    // CloudWatch: a garbage CBOR body.
+    let cw_auth = auth.replace("/codedeploy/", "/monitoring/");
+    let (status, garbage) = raw(
+        &endpoint,
+        "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm",
+        &[("smithy-protocol", "rpc-v2-cbor"), ("Content-Type", "application/cbor"), ("Authorization", &cw_auth)],
+        b"\xff\xfe\xfd",
+    )?;
+    assert_eq!(status, 400, "{garbage}");
+    assert!(garbage.contains("SerializationException"), "{garbage}");
+
+    // And the service still answers.
+    e.cd.create_application().application_name("still-here").compute_platform(ComputePlatform::Lambda).send().await?;
+    Ok(())
+}
