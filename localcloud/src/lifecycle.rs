@@ -34,8 +34,11 @@ pub struct Config {
 
 impl Config {
     pub fn new(run_dir: &Path, venv: &Path, localcloud_bin: &Path) -> std::io::Result<Self> {
+        // Normalised (no trailing separator, no `.`): the run folder is also the
+        // instance marker our processes carry, so `dir` and `dir/` must be the same.
+        let run_dir: PathBuf = std::path::absolute(run_dir)?.components().collect();
         Ok(Self {
-            run_dir: std::path::absolute(run_dir)?,
+            run_dir,
             venv: std::path::absolute(venv)?,
             public_port: DEFAULT_PUBLIC_PORT,
             ministack_port: DEFAULT_MINISTACK_PORT,

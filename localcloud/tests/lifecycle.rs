@@ -106,6 +106,18 @@ fn up_twice_leaves_one_emulator_and_down_stops_everything() {
 }
 
 #[test]
+fn the_run_folder_with_a_trailing_slash_is_the_same_cloud() {
+    let mut cloud = Instance::new("slash");
+    ok(&cloud.run("up"));
+    let plain = cloud.run_dir.clone();
+    cloud.run_dir = std::path::PathBuf::from(format!("{}/", plain.display()));
+    assert!(ok(&cloud.run("up")).contains("already running"));
+    assert!(ok(&cloud.run("down")).contains("stopped"));
+    cloud.run_dir = plain;
+    cloud.assert_nothing_running();
+}
+
+#[test]
 fn concurrent_ups_start_one_cloud() {
     let cloud = Instance::new("concurrent");
     let handles: Vec<_> = (0..3)

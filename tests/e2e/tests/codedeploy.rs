@@ -183,7 +183,10 @@ async fn canary_with_hooks_shifts_ten_percent_then_everything() -> Result<()> {
     assert_eq!(seen.first(), Some(&("1".to_owned(), None)));
     assert_eq!(seen.last(), Some(&("2".to_owned(), None)), "all traffic on the target at the end");
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_secs(5), "a 5-minute canary at scale 60 holds for 5 s, took {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(9),
+        "a 5-minute canary at scale 60 takes about 5 s (plus two hooks), took {elapsed:?}"
+    );
 
     let target = e.cd.get_deployment_target().deployment_id(&id).target_id("calc:live").send().await?;
     let lambda_target = target.deployment_target().and_then(|t| t.lambda_target()).context("lambda target")?;
@@ -639,5 +642,41 @@ async fn malformed_requests_get_400s_never_500s() -> Result<()> {
 
     // And the service still answers.
     e.cd.create_application().application_name("still-here").compute_platform(ComputePlatform::Lambda).send().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_alarm_stops_the_deployment_unless_ignored() -> Result<()> {
+    let e = env("cd-poll-failure", 600.0).await?;
+    two_versions(&e.lambda).await?;
+    group(
+        &e,
+        "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        &["no-such-alarm"],
+        &[AutoRollbackEvent::DeploymentStopOnAlarm],
+    )
+    .await?;
+    let id = deploy(&e, &appspec("1", "2", None, None)).await?;
+    let (d, seen) = watch(&e, &id, Duration::from_secs(20)).await?;
+    assert_eq!(d.status(), Some(&DeploymentStatus::Stopped));
+    assert!(d.error_information().and_then(|x| x.message()).is_some_and(|m| m.contains("no-such-alarm")), "{d:?}");
+    assert_eq!(seen.last(), Some(&("1".to_owned(), None)));
+
+    e.cd.update_deployment_group()
+        .application_name("etl")
+        .current_deployment_group_name("calc")
+        .alarm_configuration(
+            AlarmConfiguration::builder()
+                .enabled(true)
+                .ignore_poll_alarm_failure(true)
+                .alarms(Alarm::builder().name("no-such-alarm").build())
+                .build(),
+        )
+        .send()
+        .await?;
+    let id = deploy(&e, &appspec("1", "2", None, None)).await?;
+    let (d, _) = watch(&e, &id, Duration::from_secs(20)).await?;
+    assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded), "ignorePollAlarmFailure lets it proceed: {d:?}");
+    assert_eq!(alias(&e).await?, ("2".to_owned(), None));
     Ok(())
 }
