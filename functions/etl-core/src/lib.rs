@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod record;
+pub mod synthetic;
 pub mod time;
 pub mod transform;
 

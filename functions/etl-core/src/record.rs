@@ -2,7 +2,6 @@
 //! malformed) and as the curated partition stores it (validated, normalised, keyed).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -93,13 +92,17 @@ pub enum Status {
 
 impl Status {
     fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_uppercase().as_str() {
-            "PENDING" => Self::Pending,
-            "PAID" => Self::Paid,
-            "REFUNDED" => Self::Refunded,
-            "CANCELLED" | "CANCELED" => Self::Cancelled,
-            _ => return None,
-        })
+        // Case-insensitive without allocating: this runs once per record.
+        let s = s.trim();
+        [
+            ("PENDING", Self::Pending),
+            ("PAID", Self::Paid),
+            ("REFUNDED", Self::Refunded),
+            ("CANCELLED", Self::Cancelled),
+            ("CANCELED", Self::Cancelled),
+        ]
+        .into_iter()
+        .find_map(|(name, status)| s.eq_ignore_ascii_case(name).then_some(status))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -300,12 +303,34 @@ impl<'a> RawOrder<'a> {
 /// The deterministic idempotency key of an order: the same order id always gives the
 /// same key, whichever file or run it arrives in.
 pub fn idempotency_key(order_id: &str) -> String {
-    let digest = Sha256::new().chain_update(b"order:v1:").chain_update(order_id.as_bytes()).finalize();
     let mut key = String::with_capacity(32);
-    for b in &digest[..16] {
-        let _ = write!(key, "{b:02x}");
-    }
+    push_idempotency_key(order_id, &mut key);
     key
+}
+
+/// Appends the key (32 lowercase hex digits: the first 128 bits of SHA-256).
+fn push_idempotency_key(order_id: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::new().chain_update(b"order:v1:").chain_update(order_id.as_bytes()).finalize();
+    for b in &digest[..16] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// Appends a non-negative integer without the formatting machinery.
+fn push_uint(mut n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
 }
 
 impl Order<'_> {
@@ -313,21 +338,23 @@ impl Order<'_> {
     /// restricted to characters that need no escaping, so this writes them verbatim.
     pub fn write_json_line(&self, out: &mut String) {
         out.push_str("{\"idempotency_key\":\"");
-        out.push_str(&idempotency_key(self.order_id));
+        push_idempotency_key(self.order_id, out);
         out.push_str("\",\"order_id\":\"");
         out.push_str(self.order_id);
         out.push_str("\",\"customer_id\":\"");
         out.push_str(self.customer_id);
         out.push_str("\",\"occurred_at\":\"");
         self.occurred_at.write_rfc3339(out);
-        let _ = write!(
-            out,
-            "\",\"amount_minor\":{},\"currency\":\"{}\",\"country\":\"{}\",\"status\":\"{}\",\"items\":{}}}\n",
-            self.amount_minor,
-            std::str::from_utf8(&self.currency).unwrap_or("???"),
-            std::str::from_utf8(&self.country).unwrap_or("??"),
-            self.status.as_str(),
-            self.items
-        );
+        out.push_str("\",\"amount_minor\":");
+        push_uint(self.amount_minor.unsigned_abs(), out);
+        out.push_str(",\"currency\":\"");
+        out.push_str(std::str::from_utf8(&self.currency).unwrap_or("???"));
+        out.push_str("\",\"country\":\"");
+        out.push_str(std::str::from_utf8(&self.country).unwrap_or("??"));
+        out.push_str("\",\"status\":\"");
+        out.push_str(self.status.as_str());
+        out.push_str("\",\"items\":");
+        push_uint(u64::from(self.items), out);
+        out.push_str("}\n");
     }
 }

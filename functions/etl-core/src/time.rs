@@ -127,11 +127,27 @@ impl Instant {
         Date::from_days(self.0.div_euclid(86_400))
     }
 
-    /// Writes `YYYY-MM-DDThh:mm:ssZ`.
+    /// Writes `YYYY-MM-DDThh:mm:ssZ` (by hand: this runs once per record).
     pub fn write_rfc3339(self, out: &mut String) {
-        use std::fmt::Write;
+        let date = self.date();
         let secs = self.0.rem_euclid(86_400);
-        let _ = write!(out, "{}T{:02}:{:02}:{:02}Z", self.date(), secs / 3600, secs % 3600 / 60, secs % 60);
+        let year = date.year.clamp(0, 9999) as u32;
+        let two = |n: u32| [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
+        let mut buf = [0u8; 20];
+        buf[..2].copy_from_slice(&two(year / 100));
+        buf[2..4].copy_from_slice(&two(year % 100));
+        buf[4] = b'-';
+        buf[5..7].copy_from_slice(&two(date.month));
+        buf[7] = b'-';
+        buf[8..10].copy_from_slice(&two(date.day));
+        buf[10] = b'T';
+        buf[11..13].copy_from_slice(&two((secs / 3600) as u32));
+        buf[13] = b':';
+        buf[14..16].copy_from_slice(&two((secs % 3600 / 60) as u32));
+        buf[16] = b':';
+        buf[17..19].copy_from_slice(&two((secs % 60) as u32));
+        buf[19] = b'Z';
+        out.push_str(std::str::from_utf8(&buf).unwrap_or("1970-01-01T00:00:00Z"));
     }
 }
 

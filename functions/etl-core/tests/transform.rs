@@ -123,3 +123,15 @@ fn formats_come_from_the_key() {
     assert_eq!(Format::from_key("raw/dt=2026-11-22/a.csv"), Some(Format::Csv));
     assert_eq!(Format::from_key("raw/dt=2026-11-22/a.parquet"), None);
 }
+
+#[test]
+fn synthetic_data_is_deterministic_and_its_bad_records_are_quarantined() {
+    let make = || etl_core::synthetic::Generator::new(7, date(), Some(10)).lines(1000);
+    let input = make();
+    assert_eq!(input, make(), "same seed, same data");
+    let (stats, out, quarantine) = run(Format::JsonLines, input.as_bytes()).unwrap();
+    assert_eq!(stats.records_in, 1000);
+    assert_eq!(stats.quarantined, 100, "every tenth record is bad");
+    assert_eq!(out.len(), 900);
+    assert_eq!(quarantine.len(), 100);
+}
