@@ -1,0 +1,272 @@
+//! The four steps against in-memory fakes of S3, the ledger and SNS: batching,
+//! duplicate runs, deterministic staging, all-or-nothing publication, fault injection
+//! and the saga's undo, dry runs kept apart.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use etl_core::EtlError;
+use etl_functions::aws::{Alerts, ObjectInfo, ObjectStore, Reader, RunLedger, Started};
+use etl_functions::events::{BatchRequest, CompensateRequest, LoadRequest, Manifest, Run, RunRequest, StepError};
+use etl_functions::handlers;
+use etl_functions::settings::Settings;
+
+#[derive(Default)]
+struct Store(Mutex<BTreeMap<(String, String), Vec<u8>>>);
+
+impl Store {
+    fn put_raw(&self, key: &str, body: &str) {
+        self.0.lock().unwrap().insert(("raw".into(), key.into()), body.as_bytes().to_vec());
+    }
+    fn keys(&self, bucket: &str) -> Vec<String> {
+        self.0.lock().unwrap().keys().filter(|(b, _)| b == bucket).map(|(_, k)| k.clone()).collect()
+    }
+    fn text(&self, bucket: &str, key: &str) -> String {
+        String::from_utf8(self.0.lock().unwrap()[&(bucket.to_owned(), key.to_owned())].clone()).unwrap()
+    }
+}
+
+impl ObjectStore for Store {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, EtlError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
+            .map(|((_, k), v)| ObjectInfo { key: k.clone(), size: v.len() as u64 })
+            .collect())
+    }
+    async fn open(&self, bucket: &str, key: &str) -> Result<Reader, EtlError> {
+        let body = self
+            .0
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .cloned()
+            .ok_or_else(|| EtlError::NonRetryable(format!("no {key}")))?;
+        Ok(Box::new(std::io::Cursor::new(body)))
+    }
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), EtlError> {
+        self.0.lock().unwrap().insert((bucket.into(), key.into()), body);
+        Ok(())
+    }
+    async fn copy(&self, fb: &str, fk: &str, tb: &str, tk: &str) -> Result<(), EtlError> {
+        let body = self.0.lock().unwrap()[&(fb.to_owned(), fk.to_owned())].clone();
+        self.put(tb, tk, body).await
+    }
+    async fn delete(&self, bucket: &str, keys: &[String]) -> Result<(), EtlError> {
+        for key in keys {
+            self.0.lock().unwrap().remove(&(bucket.to_owned(), key.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Ledger(Mutex<BTreeMap<String, (String, String)>>);
+
+impl RunLedger for Ledger {
+    async fn start(&self, run: &Run) -> Result<Started, EtlError> {
+        let mut runs = self.0.lock().unwrap();
+        match runs.get(&run.run_id) {
+            Some((status, _)) if status != "FAILED" => Ok(Started::Existing(status.clone())),
+            _ => {
+                runs.insert(run.run_id.clone(), ("RUNNING".into(), String::new()));
+                Ok(Started::New)
+            }
+        }
+    }
+    async fn finish(&self, run: &Run, status: &str, detail: &str) -> Result<(), EtlError> {
+        self.0.lock().unwrap().insert(run.run_id.clone(), (status.into(), detail.into()));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Outbox(Mutex<Vec<(String, String)>>);
+
+impl Alerts for Outbox {
+    async fn publish(&self, subject: &str, message: &str) -> Result<(), EtlError> {
+        self.0.lock().unwrap().push((subject.into(), message.into()));
+        Ok(())
+    }
+}
+
+fn settings(allow_faults: bool) -> Settings {
+    Settings {
+        raw_bucket: "raw".into(),
+        staging_bucket: "staging".into(),
+        curated_bucket: "curated".into(),
+        quarantine_bucket: "quarantine".into(),
+        ledger_table: "runs".into(),
+        alert_topic_arn: "arn:aws:sns:us-east-1:111111111111:alerts".into(),
+        batch_max_bytes: 300,
+        batch_max_objects: 2,
+        allow_fault_injection: allow_faults,
+    }
+}
+
+fn order(id: u32) -> String {
+    format!("{{\"order_id\":\"o-{id}\",\"customer_id\":\"c-1\",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"amount\":\"1.50\",\"currency\":\"EUR\",\"country\":\"DE\",\"status\":\"PAID\",\"items\":1}}\n")
+}
+
+fn request(date: &str, dry_run: bool, inject: Option<&str>) -> RunRequest {
+    serde_json::from_value(
+        serde_json::json!({"run_date": date, "execution_id": "exec-1", "dry_run": dry_run, "inject_failure": inject}),
+    )
+    .unwrap()
+}
+
+fn day(store: &Store, prefix: &str) {
+    store.put_raw(&format!("{prefix}dt=2026-11-22/a.jsonl"), &(order(1) + &order(2)));
+    store.put_raw(&format!("{prefix}dt=2026-11-22/b.jsonl"), &(order(3) + "garbage\n"));
+    store.put_raw(&format!("{prefix}dt=2026-11-22/c.csv"), "order_id,customer_id,occurred_at,amount,currency,country,status,items\no-4,c-2,2026-11-22T11:00:00Z,2.00,usd,us,paid,2\n");
+    store.put_raw(&format!("{prefix}dt=2026-11-22/README.txt"), "not data");
+    store.put_raw(&format!("{prefix}dt=2026-11-21/old.jsonl"), &order(9));
+}
+
+async fn run_all(
+    s: &Settings,
+    store: &Store,
+    ledger: &Ledger,
+    req: RunRequest,
+) -> Result<(Manifest, etl_functions::events::LoadResult), EtlError> {
+    let manifest = handlers::extract(s, store, ledger, req).await?;
+    let mut results = Vec::new();
+    for batch in &manifest.batches {
+        results.push(
+            handlers::transform(s, store, BatchRequest { run: manifest.run.clone(), batch: batch.clone() }).await?,
+        );
+    }
+    let loaded = handlers::load(s, store, ledger, LoadRequest { run: manifest.run.clone(), results }).await?;
+    Ok((manifest, loaded))
+}
+
+#[tokio::test]
+async fn a_day_runs_end_to_end_and_a_second_start_changes_nothing() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    day(&store, "");
+    let (manifest, loaded) = run_all(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    assert_eq!(manifest.run.run_id, "orders-2026-11-22");
+    let objects: Vec<Vec<String>> = manifest.batches.iter().map(|b| b.objects.clone()).collect();
+    assert_eq!(
+        objects.concat(),
+        ["dt=2026-11-22/a.jsonl", "dt=2026-11-22/b.jsonl", "dt=2026-11-22/c.csv"],
+        "only the day's data objects"
+    );
+    assert!(manifest.batches.iter().all(|b| b.objects.len() <= 2), "bounded batches");
+    assert_eq!((loaded.records_out, loaded.quarantined), (4, 1));
+    let curated = store.keys("curated");
+    assert_eq!(curated.last().map(String::as_str), Some("dt=2026-11-22/part-00001.jsonl"));
+    assert!(curated.contains(&"dt=2026-11-22/_SUCCESS".to_owned()));
+    let lines: usize =
+        curated.iter().filter(|k| k.ends_with(".jsonl")).map(|k| store.text("curated", k).lines().count()).sum();
+    assert_eq!(lines, 4, "every good record once");
+    let quarantine = store.keys("quarantine");
+    assert!(store.text("quarantine", &quarantine[0]).contains("not a JSON object"), "bad records keep their reason");
+    assert_eq!(ledger.0.lock().unwrap()["orders-2026-11-22"].0, "SUCCEEDED");
+
+    let before = store.0.lock().unwrap().clone();
+    let again = handlers::extract(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    assert!(again.duplicate && again.batches.is_empty() && again.status == "SUCCEEDED", "{again:?}");
+    assert_eq!(*store.0.lock().unwrap(), before, "a duplicate start writes nothing");
+}
+
+#[tokio::test]
+async fn rerunning_a_batch_rewrites_the_same_keys_with_the_same_bytes() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    day(&store, "");
+    let manifest = handlers::extract(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    let request = BatchRequest { run: manifest.run.clone(), batch: manifest.batches[0].clone() };
+    let first = handlers::transform(&s, &store, request.clone()).await.unwrap();
+    let bytes = store.text("staging", &first.staged_key);
+    let second = handlers::transform(&s, &store, request).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(store.text("staging", &second.staged_key), bytes);
+}
+
+#[tokio::test]
+async fn a_failed_load_is_undone_by_compensate_and_alerted() {
+    let (s, store, ledger, outbox) = (settings(true), Store::default(), Ledger::default(), Outbox::default());
+    day(&store, "");
+    let err = run_all(&s, &store, &ledger, request("2026-11-22", false, Some("load"))).await.unwrap_err();
+    assert!(err.to_string().contains("injected failure in load"));
+    assert!(!store.keys("curated").contains(&"dt=2026-11-22/_SUCCESS".to_owned()), "no marker for a failed load");
+    assert!(!store.keys("curated").is_empty(), "the failure left partial output for compensate to undo");
+
+    let run = handlers::extract(
+        &settings(false),
+        &Store::default(),
+        &Ledger::default(),
+        request("2026-11-22", false, Some("load")),
+    )
+    .await
+    .unwrap()
+    .run;
+    let error = StepError { error: err.error_type().into(), cause: err.to_string() };
+    let message = handlers::compensate(
+        &s,
+        &store,
+        &ledger,
+        &outbox,
+        CompensateRequest { run, failed_step: "Load".into(), error },
+    )
+    .await
+    .unwrap();
+    assert!(store.keys("curated").is_empty(), "no partial curated output");
+    assert!(store.keys("staging").is_empty(), "no staged output");
+    assert_eq!(ledger.0.lock().unwrap()["orders-2026-11-22"].0, "FAILED");
+    let (subject, body) = outbox.0.lock().unwrap()[0].clone();
+    assert!(subject.contains("orders-2026-11-22") && subject.contains("Load"), "{subject}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((body["failed_step"].as_str(), body["error"].as_str()), (Some("Load"), Some("NonRetryable")));
+    assert_eq!(message["run_id"], "orders-2026-11-22");
+
+    // A failed run may be started again.
+    let retry = handlers::extract(&settings(false), &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    assert!(!retry.duplicate);
+}
+
+#[tokio::test]
+async fn fault_injection_is_ignored_unless_allowed() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    day(&store, "");
+    run_all(&s, &store, &ledger, request("2026-11-22", false, Some("load"))).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dry_run_stays_under_shadow_and_out_of_the_ledger() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    day(&store, "shadow/");
+    let (manifest, loaded) = run_all(&s, &store, &ledger, request("2026-11-22", true, None)).await.unwrap();
+    assert_eq!(manifest.run.run_id, "shadow-orders-2026-11-22");
+    assert_eq!(loaded.records_out, 4);
+    for bucket in ["staging", "curated", "quarantine"] {
+        assert!(store.keys(bucket).iter().all(|k| k.starts_with("shadow/")), "{bucket}: {:?}", store.keys(bucket));
+    }
+    assert!(ledger.0.lock().unwrap().is_empty(), "the ledger holds production runs only");
+}
+
+#[tokio::test]
+async fn bad_events_are_invalid_input() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    let err = handlers::extract(&s, &store, &ledger, request("22/11/2026", false, None)).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput");
+    assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+    let unknown = serde_json::from_value::<RunRequest>(serde_json::json!({"run_date": "2026-11-22", "rundate": "x"}));
+    assert!(unknown.is_err(), "unknown fields are refused");
+
+    // A corrupt object fails its batch with a typed error, and writes nothing.
+    store.put_raw("dt=2026-11-22/bad.jsonl", "{\"order_id\":\"o-1\"}\n\u{0}");
+    let mut bytes = order(1).into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe\n");
+    store.0.lock().unwrap().insert(("raw".into(), "dt=2026-11-22/bad.jsonl".into()), bytes);
+    let manifest = handlers::extract(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    let err =
+        handlers::transform(&s, &store, BatchRequest { run: manifest.run.clone(), batch: manifest.batches[0].clone() })
+            .await
+            .unwrap_err();
+    assert_eq!(err.error_type(), "CorruptObject");
+    assert!(store.keys("staging").is_empty() && store.keys("curated").is_empty());
+}
