@@ -89,6 +89,32 @@ fn every_root_and_module_validates() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn every_module_with_tests_passes_terraform_test() -> Result<()> {
+    let modules = workspace_root().join("terraform").join("modules");
+    let mut tested = 0;
+    for entry in std::fs::read_dir(&modules)?.flatten() {
+        let dir = entry.path();
+        if !dir.join("tests").is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let data = tempdir(&format!("test-{name}"))?;
+        succeeded(
+            &format!("terraform init in {}", dir.display()),
+            &terraform(&dir, &data, &["init", "-backend=false", "-input=false", "-no-color"]),
+        )?;
+        let out = succeeded(
+            &format!("terraform test in {}", dir.display()),
+            &terraform(&dir, &data, &["test", "-no-color"]),
+        )?;
+        ensure!(out.contains("0 failed"), "{name}: {out}");
+        tested += 1;
+    }
+    ensure!(tested >= 1, "no module under {} has tests", modules.display());
+    Ok(())
+}
+
 fn tempdir(name: &str) -> Result<PathBuf> {
     let dir = workspace_root().join(".run").join("tests").join(format!("tf-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,39 @@
+output "state_machine_arn" {
+  description = "The ETL state machine."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "function_names" {
+  description = "Each function's name, by step (extract, transform, load, compensate)."
+  value       = { for f in local.functions : f => aws_lambda_function.this[f].function_name }
+}
+
+output "live_alias_arns" {
+  description = "Each function's live alias, which the state machine invokes and the deployer shifts."
+  value       = { for f in local.functions : f => aws_lambda_alias.live[f].arn }
+}
+
+output "alarm_names" {
+  description = "Per function, the alarms of its live alias (errors, throttles, p99 duration), for its deployment group."
+  value       = { for f in local.functions : f => [for k in keys(local.alarm_kinds) : aws_cloudwatch_metric_alarm.live["${f}-${k}"].alarm_name] }
+}
+
+output "buckets" {
+  description = "The raw, staging, curated and quarantine buckets."
+  value       = { for b in local.buckets : b => aws_s3_bucket.this[b].bucket }
+}
+
+output "ledger_table" {
+  description = "The DynamoDB run ledger."
+  value       = aws_dynamodb_table.runs.name
+}
+
+output "alert_topic_arn" {
+  description = "The SNS topic for failed runs and alarms."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "kms_key_arn" {
+  description = "The key that encrypts the data, ledger, alerts and logs."
+  value       = aws_kms_key.this.arn
+}
