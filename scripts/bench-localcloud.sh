@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 cargo build --release --locked -p localcloud
-cargo build --locked -q -p e2e --bins --examples
+scripts/cargo-build.sh
 LOCALCLOUD_BIN="$PWD/target/release/localcloud" target/debug/examples/bench_localcloud

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
 
+echo "==> packaging the ETL functions"
+scripts/package-functions.sh
 echo "==> applying environments/local to the local cloud at $endpoint"
 scripts/tf-local.sh apply
 echo

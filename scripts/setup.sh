@@ -34,5 +34,5 @@ make_venv .venv-tools requirements/tools.txt 'import checkov'
 
 command -v cargo >/dev/null 2>&1 || die "no cargo on PATH: this project builds with the machine's Rust toolchain."
 echo "setup: building the workspace (debug profile, shared target folder)"
-cargo build --workspace --bins --locked --quiet
+scripts/cargo-build.sh
 echo "setup: done"

@@ -1,6 +1,6 @@
-# The local environment: the tooling account's artifact store and, in each workload
-# account, the role the deployer assumes. The Terraform modules of later issues
-# (workflow, traffic shifting, pipeline) are added here as they land.
+# The local environment: the tooling account's artifact store, in each workload
+# account the role the deployer assumes, and the ETL workflow in the dev account.
+# The traffic-shifting and pipeline modules of later issues are added as they land.
 
 locals {
   tags = {
@@ -151,4 +151,31 @@ resource "aws_iam_role" "deploy_prod" {
   description          = "Assumed by the deployer from the tooling account."
   assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
   max_session_duration = 3600
+}
+
+# --- dev account: the ETL workflow ------------------------------------------------
+
+module "etl_dev" {
+  source    = "../../terraform/modules/etl-workflow"
+  providers = { aws = aws.dev }
+
+  name_prefix = "etl-dev"
+  function_packages = {
+    extract    = "${var.dist_dir}/extract.zip"
+    transform  = "${var.dist_dir}/transform.zip"
+    load       = "${var.dist_dir}/load.zip"
+    compensate = "${var.dist_dir}/compensate.zip"
+  }
+  # The local cloud runs the host's binaries.
+  architecture        = "x86_64"
+  map_max_concurrency = 4
+  # Left out on the local cloud: ministack does not report a state machine's
+  # tracing configuration back, so tracing on would be a permanent plan diff.
+  enable_tracing = false
+  # Local only: the end-to-end tests inject failures, and destroy empties buckets.
+  allow_fault_injection    = true
+  force_destroy_buckets    = true
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
 }

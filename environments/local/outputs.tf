@@ -16,3 +16,14 @@ output "deploy_role_arns" {
     prod = aws_iam_role.deploy_prod.arn
   }
 }
+
+output "etl_dev" {
+  description = "The dev account's ETL workflow: state machine, buckets, ledger and alert topic."
+  value = {
+    state_machine_arn = module.etl_dev.state_machine_arn
+    buckets           = module.etl_dev.buckets
+    ledger_table      = module.etl_dev.ledger_table
+    alert_topic_arn   = module.etl_dev.alert_topic_arn
+    alarm_names       = module.etl_dev.alarm_names
+  }
+}

@@ -45,3 +45,9 @@ variable "deploy_role_name" {
     error_message = "deploy_role_name must be a valid IAM role name: 1-64 of A-Z a-z 0-9 + = , . @ _ -."
   }
 }
+
+variable "dist_dir" {
+  description = "Folder with the ETL functions' packages (extract.zip, transform.zip, load.zip, compensate.zip): scripts/package-functions.sh writes them."
+  type        = string
+  default     = "../../dist"
+}

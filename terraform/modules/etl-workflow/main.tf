@@ -234,7 +234,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = "Active"
+    mode = var.enable_tracing ? "Active" : "PassThrough"
   }
 
   tags = local.tags
@@ -287,8 +287,11 @@ resource "aws_sfn_state_machine" "this" {
     level                  = var.execution_log_level
   }
 
-  tracing_configuration {
-    enabled = true
+  dynamic "tracing_configuration" {
+    for_each = var.enable_tracing ? [true] : []
+    content {
+      enabled = true
+    }
   }
 
   tags = local.tags

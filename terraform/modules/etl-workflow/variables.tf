@@ -133,6 +133,12 @@ variable "p99_duration_threshold_ms" {
   }
 }
 
+variable "enable_tracing" {
+  description = "X-Ray tracing for the functions and the state machine. Off only where the platform cannot report it (the local cloud)."
+  type        = bool
+  default     = true
+}
+
 variable "allow_fault_injection" {
   description = "Let test events inject failures (inject_failure). Only for local and test environments."
   type        = bool

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::{ensure, Context, Result};
-use e2e::{account_config, TOOLING};
+use e2e::account_config;
 use localcloud::testing::{workspace_root, LocalCloud};
 
 fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
@@ -120,48 +120,6 @@ fn tempdir(name: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-fn tf_local(cloud: &LocalCloud, state: &Path, action: &str) -> Output {
-    Command::new(workspace_root().join("scripts").join("tf-local.sh"))
-        .arg(action)
-        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-        .env("TF_LOCAL_STATE_DIR", state)
-        .output()
-        .expect("running tf-local.sh")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_environment_applies_plans_clean_and_destroys() -> Result<()> {
-    let cloud = LocalCloud::start("terraform-local")?;
-    let state = tempdir("local-state")?;
-    succeeded("tf-local.sh apply", &tf_local(&cloud, &state, "apply"))?;
-
-    // The artifact bucket exists in the tooling account, encrypted with the CMK.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&account_config(&cloud.endpoint(), TOOLING).await)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = "artifacts-444444444444-us-east-1";
-    let encryption = s3.get_bucket_encryption().bucket(bucket).send().await.context("GetBucketEncryption")?;
-    let rule = encryption
-        .server_side_encryption_configuration()
-        .and_then(|c| c.rules().first())
-        .and_then(|r| r.apply_server_side_encryption_by_default())
-        .context("the artifact bucket has a default encryption rule")?;
-    assert_eq!(rule.sse_algorithm().as_str(), "aws:kms");
-    assert!(rule.kms_master_key_id().is_some_and(|k| k.contains(":444444444444:key/")), "{rule:?}");
-    let versioning = s3.get_bucket_versioning().bucket(bucket).send().await?;
-    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
-
-    let plan = succeeded("tf-local.sh plan-check", &tf_local(&cloud, &state, "plan-check"))?;
-    assert!(plan.contains("no changes"), "{plan}");
-    succeeded("tf-local.sh destroy", &tf_local(&cloud, &state, "destroy"))?;
-    let gone = s3.head_bucket().bucket(bucket).send().await;
-    assert!(gone.is_err(), "destroy removed the artifact bucket");
-    let _ = std::fs::remove_dir_all(&state);
-    Ok(())
 }
 
 /// Terraform with the fixture's state kept in `state`, aimed at `cloud`.

@@ -1,0 +1,272 @@
+//! environments/local on a private local cloud, through the same scripts `make demo`
+//! uses, and the ETL workflow run for real in the dev account: a day of raw data with
+//! bad records, a re-run that changes nothing, and a failure injected into Load that
+//! Compensate undoes and alerts on. Then a second plan with no changes, and destroy.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sfn::types::ExecutionStatus;
+use e2e::{account_config, DEV, TOOLING};
+use etl_core::synthetic::Generator;
+use etl_core::Date;
+use localcloud::testing::{workspace_root, LocalCloud};
+
+fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
+    Command::new(workspace_root().join("scripts").join(name))
+        .args(args)
+        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
+        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
+        .env("DIST_DIR", dir.join("dist"))
+        .output()
+        .expect("running a script")
+}
+
+fn succeeded(what: &str, output: &Output) -> Result<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}
+
+struct Clients {
+    s3: aws_sdk_s3::Client,
+    sfn: aws_sdk_sfn::Client,
+    ddb: aws_sdk_dynamodb::Client,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+const RAW: &str = "etl-dev-raw-111111111111";
+const CURATED: &str = "etl-dev-curated-111111111111";
+const STAGING: &str = "etl-dev-staging-111111111111";
+const QUARANTINE: &str = "etl-dev-quarantine-111111111111";
+
+async fn run(
+    c: &Clients,
+    machine: &str,
+    input: serde_json::Value,
+) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
+    let started = c.sfn.start_execution().state_machine_arn(machine).input(input.to_string()).send().await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let d = c.sfn.describe_execution().execution_arn(started.execution_arn()).send().await?;
+        if d.status() != &ExecutionStatus::Running {
+            return Ok(d);
+        }
+        ensure!(Instant::now() < deadline, "the execution is still running after 120 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Every object under `prefix` with its content.
+async fn contents(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let listed = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await?;
+    for object in listed.contents() {
+        let key = object.key().unwrap_or_default().to_owned();
+        let body = s3.get_object().bucket(bucket).key(&key).send().await?.body.collect().await?.into_bytes();
+        out.insert(key, String::from_utf8_lossy(&body).into_owned());
+    }
+    Ok(out)
+}
+
+async fn ledger_status(c: &Clients, table: &str, run_id: &str) -> Result<String> {
+    let item = c
+        .ddb
+        .get_item()
+        .table_name(table)
+        .key("run_id", AttributeValue::S(run_id.into()))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(item.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys() -> Result<()> {
+    let cloud = LocalCloud::start("etl-workflow")?;
+    let dir = workspace_root().join(".run").join("tests").join(format!("etl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    succeeded("package-functions.sh", &script(&cloud, &dir, "package-functions.sh", &[]))?;
+    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+
+    let dev = account_config(&cloud.endpoint(), DEV).await;
+    let c = Clients {
+        s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&dev).force_path_style(true).build()),
+        sfn: aws_sdk_sfn::Client::new(&dev),
+        ddb: aws_sdk_dynamodb::Client::new(&dev),
+        sns: aws_sdk_sns::Client::new(&dev),
+        sqs: aws_sdk_sqs::Client::new(&dev),
+    };
+
+    // The tooling account's artifact store, encrypted with its CMK.
+    let tooling = account_config(&cloud.endpoint(), TOOLING).await;
+    let artifacts =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&tooling).force_path_style(true).build());
+    let encryption = artifacts.get_bucket_encryption().bucket("artifacts-444444444444-us-east-1").send().await?;
+    let rule = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .context("default encryption")?;
+    assert_eq!(rule.sse_algorithm().as_str(), "aws:kms");
+
+    let machine = c
+        .sfn
+        .list_state_machines()
+        .send()
+        .await?
+        .state_machines()
+        .iter()
+        .find(|m| m.name() == "etl-dev-etl")
+        .map(|m| m.state_machine_arn().to_owned())
+        .context("the state machine exists in dev")?;
+
+    // The alert topic, delivered to a queue the test reads.
+    let topic = c
+        .sns
+        .list_topics()
+        .send()
+        .await?
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .find(|a| a.ends_with(":etl-dev-alerts"))
+        .context("alert topic")?
+        .to_owned();
+    let queue_url =
+        c.sqs.create_queue().queue_name("etl-alerts-inbox").send().await?.queue_url().context("queue")?.to_owned();
+    let attributes = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    let queue_arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .context("queue arn")?
+        .clone();
+    c.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await?;
+
+    // A day of raw data: three objects, every 25th record bad.
+    let day = "2026-11-22";
+    let mut generator = Generator::new(11, Date::parse(day).context("date")?, Some(25));
+    let mut good = 0;
+    for part in 0..3 {
+        let mut text = String::new();
+        for _ in 0..400 {
+            if generator.write_line(&mut text) {
+                good += 1;
+            }
+        }
+        c.s3.put_object()
+            .bucket(RAW)
+            .key(format!("dt={day}/part-{part}.jsonl"))
+            .body(text.into_bytes().into())
+            .send()
+            .await?;
+    }
+    let bad = 1200 - good;
+
+    let first =
+        run(&c, &machine, serde_json::json!({"run_date": day, "dry_run": false, "inject_failure": null})).await?;
+    ensure!(first.status() == &ExecutionStatus::Succeeded, "the run failed: {:?} {:?}", first.error(), first.cause());
+    let curated = contents(&c.s3, CURATED, &format!("dt={day}/")).await?;
+    ensure!(curated.contains_key(&format!("dt={day}/_SUCCESS")), "the partition is complete: {:?}", curated.keys());
+    let lines: Vec<serde_json::Value> = curated
+        .iter()
+        .filter(|(k, _)| k.ends_with(".jsonl"))
+        .flat_map(|(_, v)| v.lines().map(|l| serde_json::from_str(l).unwrap_or_default()))
+        .collect();
+    let keys: HashSet<&str> = lines.iter().filter_map(|l| l["idempotency_key"].as_str()).collect();
+    assert_eq!(lines.len(), good, "every good record is curated");
+    assert_eq!(keys.len(), good, "exactly once");
+    let quarantined: Vec<serde_json::Value> = contents(&c.s3, QUARANTINE, &format!("quarantine/dt={day}/"))
+        .await?
+        .values()
+        .flat_map(|v| v.lines().map(|l| serde_json::from_str(l).unwrap_or_default()).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(quarantined.len(), bad, "every bad record is quarantined");
+    assert!(
+        quarantined.iter().all(|q| q["reasons"].as_array().is_some_and(|r| !r.is_empty())),
+        "each with its reasons"
+    );
+    assert_eq!(ledger_status(&c, "etl-dev-runs", "orders-2026-11-22").await?, "SUCCEEDED");
+
+    // The same date again: the run is answered, nothing changes.
+    let again =
+        run(&c, &machine, serde_json::json!({"run_date": day, "dry_run": false, "inject_failure": null})).await?;
+    ensure!(again.status() == &ExecutionStatus::Succeeded, "{:?}", again.cause());
+    assert_eq!(contents(&c.s3, CURATED, &format!("dt={day}/")).await?, curated, "a re-run changes nothing");
+
+    // A failure injected into Load: Compensate removes partial output, marks the run
+    // failed, and the alert arrives.
+    let other = "2026-11-23";
+    let mut generator = Generator::new(12, Date::parse(other).context("date")?, Some(25));
+    for part in 0..2 {
+        c.s3.put_object()
+            .bucket(RAW)
+            .key(format!("dt={other}/part-{part}.jsonl"))
+            .body(generator.lines(100).into_bytes().into())
+            .send()
+            .await?;
+    }
+    let failed =
+        run(&c, &machine, serde_json::json!({"run_date": other, "dry_run": false, "inject_failure": "load"})).await?;
+    assert_eq!(failed.status(), &ExecutionStatus::Failed);
+    assert_eq!(failed.error(), Some("RunFailed"));
+    assert!(contents(&c.s3, CURATED, &format!("dt={other}/")).await?.is_empty(), "no partial curated output");
+    assert!(contents(&c.s3, STAGING, &format!("staging/dt={other}/")).await?.is_empty(), "no staged output");
+    assert_eq!(ledger_status(&c, "etl-dev-runs", "orders-2026-11-23").await?, "FAILED");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let alert = loop {
+        let out = c
+            .sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        if let Some(found) = out.messages().iter().filter_map(|m| m.body()).find(|b| b.contains("orders-2026-11-23")) {
+            break serde_json::from_str::<serde_json::Value>(found)?;
+        }
+        if Instant::now() > deadline {
+            bail!("no alert for the failed run reached the queue");
+        }
+    };
+    assert_eq!(alert["failed_step"], "Load");
+    assert!(alert["cause"].as_str().is_some_and(|c| c.contains("injected failure in load")), "{alert}");
+
+    // A malformed date: Extract refuses it, Compensate alerts, nothing is written.
+    let malformed =
+        run(&c, &machine, serde_json::json!({"run_date": "22/11/2026", "dry_run": false, "inject_failure": null}))
+            .await?;
+    assert_eq!(malformed.status(), &ExecutionStatus::Failed);
+
+    let plan = succeeded("tf-local.sh plan-check", &script(&cloud, &dir, "tf-local.sh", &["plan-check"]))?;
+    assert!(plan.contains("no changes"), "{plan}");
+    succeeded("tf-local.sh destroy", &script(&cloud, &dir, "tf-local.sh", &["destroy"]))?;
+    assert!(c.sfn.list_state_machines().send().await?.state_machines().is_empty(), "destroy removed the workflow");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
