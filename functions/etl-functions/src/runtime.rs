@@ -60,15 +60,19 @@ where
     };
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let ids = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("-").to_owned();
-        let span = tracing::info_span!("run", function, run_id = %ids(&event.payload, "run_id"), execution_id = %ids(&event.payload, "execution_id"), request_id = %event.context.request_id);
+        let ids =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("-").to_owned();
+        let (run_id, execution_id) = (ids(&event.payload, "run_id"), ids(&event.payload, "execution_id"));
+        let span = tracing::info_span!("run", function, %run_id, %execution_id, request_id = %event.context.request_id);
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let result = match decode::<T>(event) {
             Ok(request) => handler(context, request).await,
             Err(err) => Err(err),
         };
-        tracing::info!(duration_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "done");
+        let elapsed = started.elapsed();
+        tracing::info!(duration_ms = elapsed.as_millis() as u64, ok = result.is_ok(), "done");
+        crate::observability::emit_duration(function, &run_id, &execution_id, elapsed.as_secs_f64() * 1000.0);
         result.map_err(|err| {
             tracing::error!(error_type = err.error_type(), error = %err, "failed");
             diagnostic(&err)
