@@ -2,6 +2,7 @@
 //! the fixture functions' shared runtime, and zipping a `bootstrap` for Lambda.
 
 pub mod fixture;
+pub mod inbox;
 pub mod lambda;
 
 use std::io::Write;
@@ -50,4 +51,16 @@ pub fn code_sha256(package: &[u8]) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
     base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(package))
+}
+
+/// The command's stdout when it succeeded, or an error with both streams.
+pub fn succeeded(what: &str, output: &std::process::Output) -> anyhow::Result<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(
+        output.status.success(),
+        "{what} failed ({:?}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
 }

@@ -75,26 +75,7 @@ async fn per_version_metrics_fire_an_alarm_that_notifies_sns() -> Result<()> {
     e2e::lambda::two_versions(&lambda, "calc", DOUBLE, FAIL).await?;
 
     let topic = sns.create_topic().name("alarms").send().await?.topic_arn().context("topic arn")?.to_owned();
-    let queue_url =
-        sqs.create_queue().queue_name("alarm-inbox").send().await?.queue_url().context("queue url")?.to_owned();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await?;
-    let queue_arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .context("queue arn")?
-        .clone();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await?;
+    let inbox = e2e::inbox::Inbox::subscribe(&sns, &sqs, &topic, "alarm-inbox").await?;
 
     let v2 = [dim("FunctionName", "calc"), dim("Resource", "calc:live"), dim("ExecutedVersion", "2")];
     cw.put_metric_alarm()
@@ -228,19 +209,7 @@ async fn per_version_metrics_fire_an_alarm_that_notifies_sns() -> Result<()> {
     );
 
     // The ALARM transition reached the queue through SNS.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let notification = loop {
-        let out =
-            sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await?;
-        let found =
-            out.messages().iter().filter_map(|m| m.body()).find_map(|b| {
-                serde_json::from_str::<serde_json::Value>(b).ok().filter(|v| v["NewStateValue"] == "ALARM")
-            });
-        if let Some(found) = found {
-            break found;
-        }
-        ensure!(Instant::now() < deadline, "no ALARM notification reached the queue");
-    };
+    let notification = inbox.wait_for(Duration::from_secs(10), |m| m["NewStateValue"] == "ALARM").await?;
     assert_eq!(notification["AlarmName"], "calc-v2-errors");
     assert_eq!(notification["Trigger"]["MetricName"], "Errors");
 

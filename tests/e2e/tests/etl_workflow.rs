@@ -8,10 +8,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::ExecutionStatus;
-use e2e::{account_config, DEV, TOOLING};
+use e2e::inbox::Inbox;
+use e2e::{account_config, succeeded, DEV, TOOLING};
 use etl_core::synthetic::Generator;
 use etl_core::Date;
 use localcloud::testing::{workspace_root, LocalCloud};
@@ -24,17 +25,6 @@ fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
         .env("DIST_DIR", dir.join("dist"))
         .output()
         .expect("running a script")
-}
-
-fn succeeded(what: &str, output: &Output) -> Result<String> {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    ensure!(
-        output.status.success(),
-        "{what} failed ({:?}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(stdout)
 }
 
 struct Clients {
@@ -144,28 +134,7 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
         .find(|a| a.ends_with(":etl-dev-alerts"))
         .context("alert topic")?
         .to_owned();
-    let queue_url =
-        c.sqs.create_queue().queue_name("etl-alerts-inbox").send().await?.queue_url().context("queue")?.to_owned();
-    let attributes = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await?;
-    let queue_arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .context("queue arn")?
-        .clone();
-    c.sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(&queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await?;
+    let inbox = Inbox::subscribe(&c.sns, &c.sqs, &topic, "etl-alerts-inbox").await?;
 
     // A day of raw data: three objects, every 25th record bad.
     let day = "2026-11-22";
@@ -237,23 +206,7 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
     assert!(contents(&c.s3, CURATED, &format!("dt={other}/")).await?.is_empty(), "no partial curated output");
     assert!(contents(&c.s3, STAGING, &format!("staging/dt={other}/")).await?.is_empty(), "no staged output");
     assert_eq!(ledger_status(&c, "etl-dev-runs", "orders-2026-11-23").await?, "FAILED");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let alert = loop {
-        let out = c
-            .sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await?;
-        if let Some(found) = out.messages().iter().filter_map(|m| m.body()).find(|b| b.contains("orders-2026-11-23")) {
-            break serde_json::from_str::<serde_json::Value>(found)?;
-        }
-        if Instant::now() > deadline {
-            bail!("no alert for the failed run reached the queue");
-        }
-    };
+    let alert = inbox.wait_for(Duration::from_secs(15), |m| m["run_id"] == "orders-2026-11-23").await?;
     assert_eq!(alert["failed_step"], "Load");
     assert!(alert["cause"].as_str().is_some_and(|c| c.contains("injected failure in load")), "{alert}");
 

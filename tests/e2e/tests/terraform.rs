@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::{ensure, Context, Result};
-use e2e::account_config;
+use e2e::{account_config, succeeded};
 use localcloud::testing::{workspace_root, LocalCloud};
 
 fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
@@ -19,17 +19,6 @@ fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
         .env("TF_DATA_DIR", data_dir)
         .output()
         .expect("running terraform")
-}
-
-fn succeeded(what: &str, output: &Output) -> Result<String> {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    ensure!(
-        output.status.success(),
-        "{what} failed ({:?}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(stdout)
 }
 
 /// Every Terraform root and module: folders with .tf files under terraform/modules,
