@@ -220,7 +220,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = each.key == "transform" ? var.reserved_concurrency : -1
 
   environment {
-    variables = {
+    variables = merge(var.environment_variables, {
       RAW_BUCKET            = aws_s3_bucket.this["raw"].bucket
       STAGING_BUCKET        = aws_s3_bucket.this["staging"].bucket
       CURATED_BUCKET        = aws_s3_bucket.this["curated"].bucket
@@ -230,7 +230,7 @@ resource "aws_lambda_function" "this" {
       BATCH_MAX_BYTES       = tostring(var.batch_max_bytes)
       LOG_LEVEL             = var.log_level
       ALLOW_FAULT_INJECTION = tostring(var.allow_fault_injection)
-    }
+    })
   }
 
   tracing_config {

@@ -89,6 +89,17 @@ variable "batch_max_bytes" {
   }
 }
 
+variable "environment_variables" {
+  description = "Extra environment variables for every function. The module's own settings (buckets, table, topic, batch size, log level, fault injection) take precedence."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.environment_variables) : can(regex("^[A-Za-z][A-Za-z0-9_]*$", k)) && !startswith(k, "AWS_")])
+    error_message = "environment_variables: names must be letters, digits and _, start with a letter, and not start with AWS_ (reserved by Lambda)."
+  }
+}
+
 variable "log_level" {
   description = "Log level of the functions: error, warn, info, debug or trace."
   type        = string

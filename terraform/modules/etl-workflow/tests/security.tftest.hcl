@@ -162,6 +162,26 @@ run "fault_injection_is_off_by_default" {
   }
 }
 
+run "extra_environment_cannot_override_the_modules_settings" {
+  command = apply
+  variables {
+    environment_variables = { FEATURE_FLAG = "on", LOG_LEVEL = "trace" }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["load"].environment[0].variables["FEATURE_FLAG"] == "on" && aws_lambda_function.this["load"].environment[0].variables["LOG_LEVEL"] == "info"
+    error_message = "extra variables are added; the module's own settings win"
+  }
+}
+
+run "rejects_reserved_environment_names" {
+  command = plan
+  variables {
+    environment_variables = { AWS_REGION = "eu-west-1" }
+  }
+  expect_failures = [var.environment_variables]
+}
+
 run "rejects_an_unknown_architecture" {
   command = plan
   variables {
