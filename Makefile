@@ -7,7 +7,7 @@ SHELL := bash
 
 LOCALCLOUD := target/debug/localcloud
 
-.PHONY: help setup up down reset status demo test tf-local-apply tf-local-destroy
+.PHONY: help setup up down reset status demo test lint tf-local-apply tf-local-destroy
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,3 +38,6 @@ tf-local-destroy: ## Destroy environments/local on the running local cloud.
 
 test: setup ## Every test: formatting, Rust unit, lifecycle and end-to-end suites.
 	@scripts/test.sh
+
+lint: setup ## Clippy over every target, warnings as errors (a second, check-mode build).
+	@cargo clippy --workspace --all-targets --locked -- -D warnings

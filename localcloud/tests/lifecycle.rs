@@ -1,6 +1,9 @@
 //! The `localcloud` lifecycle commands as an operator runs them: each test gets its
 //! own run folder and free ports, and stops what it started.
 
+// Test helpers unwrap too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -41,7 +41,7 @@ impl Generator {
     pub fn write_line(&mut self, out: &mut String) -> bool {
         self.serial += 1;
         let serial = self.serial;
-        let bad = self.bad_every.is_some_and(|n| serial % n == 0);
+        let bad = self.bad_every.is_some_and(|n| serial.is_multiple_of(n));
         let secs = self.next() % 86_400;
         let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
         let cents = self.next() % 50_000 + 1;

@@ -1,6 +1,9 @@
 //! The transform on small objects: good records normalised, bad ones quarantined with
 //! their reasons, unreadable objects refused with a typed error.
 
+// Test helpers unwrap too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use etl_core::{idempotency_key, transform, Date, EtlError, Format, Stats};
 use serde_json::Value;
 

@@ -2,6 +2,9 @@
 //! duplicate runs, deterministic staging, all-or-nothing publication, fault injection
 //! and the saga's undo, dry runs kept apart.
 
+// Test helpers unwrap too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
