@@ -116,10 +116,49 @@ impl MetricKey {
     }
 }
 
+/// A metric's datapoints, kept sorted by time so that a period is found by binary
+/// search (alarms look at their series on every evaluation tick).
 #[derive(Debug, Clone, Default)]
 struct Series {
     unit: Option<String>,
     points: Vec<Point>,
+}
+
+impl Series {
+    fn insert(&mut self, point: Point) {
+        // Usually "now", so an append; PutMetricData may send older timestamps.
+        let at = self.points.partition_point(|p| p.t <= point.t);
+        self.points.insert(at, point);
+    }
+
+    fn drop_before(&mut self, horizon: f64) {
+        let stale = self.points.partition_point(|p| p.t < horizon);
+        self.points.drain(..stale);
+    }
+}
+
+/// The points with `from <= t < to` of a time-sorted slice.
+fn span(points: &[Point], from: f64, to: f64) -> &[Point] {
+    let start = points.partition_point(|p| p.t < from);
+    let end = points.partition_point(|p| p.t < to);
+    &points[start..end.max(start)]
+}
+
+/// The points with `from < t <= to`: a period that ends at `to`, as alarms evaluate it.
+fn span_ending(points: &[Point], from: f64, to: f64) -> &[Point] {
+    let start = points.partition_point(|p| p.t <= from);
+    let end = points.partition_point(|p| p.t <= to);
+    &points[start..end.max(start)]
+}
+
+/// Consecutive periods of `width` from `start` until `end`, with their points (empty
+/// periods left out): what GetMetricStatistics and GetMetricData report.
+fn periods(points: &[Point], start: f64, end: f64, width: f64) -> impl Iterator<Item = (f64, &[Point])> {
+    let count = if width > 0.0 && end > start { ((end - start) / width).ceil() as usize } else { 0 };
+    (0..count)
+        .map(move |i| start + width * i as f64)
+        .map(move |t| (t, span(points, t, t + width)))
+        .filter(|(_, p)| !p.is_empty())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,19 +272,6 @@ pub struct CloudWatch {
     persistence: Option<PathBuf>,
 }
 
-fn bucket_values(points: &[Point], stat: Stat, start: f64, end: f64, width: f64) -> Vec<(f64, f64)> {
-    let mut out = Vec::new();
-    let mut t = start;
-    while t < end && width > 0.0 {
-        let inside: Vec<Point> = points.iter().filter(|p| p.t >= t && p.t < t + width).copied().collect();
-        if let Some(v) = stat.compute(&inside) {
-            out.push((t, v));
-        }
-        t += width;
-    }
-    out
-}
-
 impl CloudWatch {
     pub fn new(upstream: Upstream, clock: Clock, persistence: Option<PathBuf>) -> Arc<Self> {
         let mut accounts: HashMap<String, Account> = HashMap::new();
@@ -294,11 +320,10 @@ impl CloudWatch {
         if unit.is_some() {
             series.unit = unit;
         }
-        series.points.extend(points);
-        let horizon = Clock::now_epoch() - RETENTION_SECS;
-        if series.points.first().is_some_and(|p| p.t < horizon) {
-            series.points.retain(|p| p.t >= horizon);
+        for point in points {
+            series.insert(point);
         }
+        series.drop_before(Clock::now_epoch() - RETENTION_SECS);
     }
 
     /// Records one invoke as Lambda does: Invocations, Errors, Duration, Throttles under
@@ -318,22 +343,23 @@ impl CloudWatch {
             }
             dim_sets.push(resource);
         }
+        let mut metrics = vec![("Throttles", "Count", if invoke.throttled { 1.0 } else { 0.0 })];
+        if !invoke.throttled {
+            metrics.push(("Invocations", "Count", 1.0));
+            metrics.push(("Errors", "Count", if invoke.error { 1.0 } else { 0.0 }));
+            if let Some(ms) = invoke.duration_ms {
+                metrics.push(("Duration", "Milliseconds", ms));
+            }
+        }
+        // One lock for the whole invoke: this runs on every invocation.
+        let mut accounts = self.lock();
+        let store = &mut accounts.entry(account.to_owned()).or_default().metrics;
         for dims in dim_sets {
-            let put = |name: &str, unit: &str, value: f64| {
-                self.put_points(
-                    account,
-                    MetricKey::new("AWS/Lambda", name, dims.clone()),
-                    Some(unit.into()),
-                    vec![Point::value(now, value)],
-                );
-            };
-            put("Throttles", "Count", if invoke.throttled { 1.0 } else { 0.0 });
-            if !invoke.throttled {
-                put("Invocations", "Count", 1.0);
-                put("Errors", "Count", if invoke.error { 1.0 } else { 0.0 });
-                if let Some(ms) = invoke.duration_ms {
-                    put("Duration", "Milliseconds", ms);
-                }
+            for (name, unit, value) in &metrics {
+                let series = store.entry(MetricKey::new("AWS/Lambda", name, dims.clone())).or_default();
+                series.unit = Some((*unit).to_owned());
+                series.insert(Point::value(now, *value));
+                series.drop_before(now - RETENTION_SECS);
             }
         }
     }
@@ -593,8 +619,7 @@ impl CloudWatch {
         let values: Vec<Option<f64>> = (0..n)
             .map(|i| {
                 let end = now - width * i as f64;
-                let inside: Vec<Point> = points.iter().filter(|p| p.t > end - width && p.t <= end).copied().collect();
-                stat.compute(&inside)
+                stat.compute(span_ending(points, end - width, end))
             })
             .collect();
         let present: Vec<f64> = values.iter().flatten().copied().collect();
@@ -788,29 +813,24 @@ impl CloudWatch {
         let points = series.map(|s| s.points.as_slice()).unwrap_or_default();
         let unit = series.and_then(|s| s.unit.clone()).unwrap_or_else(|| "None".into());
         let mut datapoints = Vec::new();
-        let mut t = start;
-        while t < end {
-            let inside: Vec<Point> = points.iter().filter(|p| p.t >= t && p.t < t + width).copied().collect();
-            if !inside.is_empty() {
-                let mut dp = Out::map().with("Timestamp", Out::Time(t)).with("Unit", Out::str(&unit));
-                for s in &statistics {
-                    let stat =
-                        Stat::parse(s).ok_or_else(|| err("InvalidParameterValue", format!("unknown statistic {s}")))?;
-                    dp = dp.with(s, Out::Num(stat.compute(&inside).unwrap_or_default()));
-                }
-                if !extended.is_empty() {
-                    let mut ext = Out::map();
-                    for p in &extended {
-                        let stat = Stat::parse(p)
-                            .filter(|s| matches!(s, Stat::Percentile(_)))
-                            .ok_or_else(|| err("InvalidParameterValue", format!("unknown extended statistic {p}")))?;
-                        ext = ext.with(p, Out::Num(stat.compute(&inside).unwrap_or_default()));
-                    }
-                    dp = dp.with("ExtendedStatistics", ext);
-                }
-                datapoints.push(dp);
+        for (t, inside) in periods(points, start, end, width) {
+            let mut dp = Out::map().with("Timestamp", Out::Time(t)).with("Unit", Out::str(&unit));
+            for s in &statistics {
+                let stat =
+                    Stat::parse(s).ok_or_else(|| err("InvalidParameterValue", format!("unknown statistic {s}")))?;
+                dp = dp.with(s, Out::Num(stat.compute(inside).unwrap_or_default()));
             }
-            t += width;
+            if !extended.is_empty() {
+                let mut ext = Out::map();
+                for p in &extended {
+                    let stat = Stat::parse(p)
+                        .filter(|s| matches!(s, Stat::Percentile(_)))
+                        .ok_or_else(|| err("InvalidParameterValue", format!("unknown extended statistic {p}")))?;
+                    ext = ext.with(p, Out::Num(stat.compute(inside).unwrap_or_default()));
+                }
+                dp = dp.with("ExtendedStatistics", ext);
+            }
+            datapoints.push(dp);
         }
         Ok(Out::map().with("Label", Out::str(key.name)).with("Datapoints", Out::List(datapoints)))
     }
@@ -852,13 +872,10 @@ impl CloudWatch {
             let stat_name = required(stat_spec, "Stat")?;
             let stat = Stat::parse(&stat_name)
                 .ok_or_else(|| err("InvalidParameterValue", format!("query {id}: unknown Stat {stat_name}")))?;
-            let mut values = bucket_values(
-                series.map(|s| s.points.as_slice()).unwrap_or_default(),
-                stat,
-                start,
-                end,
-                self.width(period),
-            );
+            let points = series.map(|s| s.points.as_slice()).unwrap_or_default();
+            let mut values: Vec<(f64, f64)> = periods(points, start, end, self.width(period))
+                .filter_map(|(t, inside)| Some((t, stat.compute(inside)?)))
+                .collect();
             if !ascending {
                 values.reverse();
             }
@@ -1035,4 +1052,25 @@ fn list_metrics(a: &Account, input: &Value) -> Out {
         })
         .collect();
     Out::map().with("Metrics", Out::List(metrics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_stay_sorted_and_periods_slice_them() {
+        let mut series = Series::default();
+        for t in [5.0, 1.0, 3.0, 3.0, 9.0] {
+            series.insert(Point::value(t, t));
+        }
+        let times: Vec<f64> = series.points.iter().map(|p| p.t).collect();
+        assert_eq!(times, [1.0, 3.0, 3.0, 5.0, 9.0], "late datapoints land in order");
+        assert_eq!(span(&series.points, 3.0, 5.0).len(), 2, "[3, 5) holds both 3s, not 5");
+        assert_eq!(span_ending(&series.points, 3.0, 5.0).len(), 1, "(3, 5] holds 5 only");
+        let found: Vec<(f64, usize)> = periods(&series.points, 0.0, 10.0, 4.0).map(|(t, p)| (t, p.len())).collect();
+        assert_eq!(found, [(0.0, 3), (4.0, 1), (8.0, 1)]);
+        series.drop_before(4.0);
+        assert_eq!(series.points.len(), 2);
+    }
 }
