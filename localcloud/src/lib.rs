@@ -7,6 +7,7 @@ pub mod clock;
 pub mod cloudwatch;
 pub mod codedeploy;
 pub mod lifecycle;
+pub mod percent;
 pub mod probe;
 pub mod process;
 pub mod proxy;

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use http::Uri;
 
+use crate::percent;
 use crate::upstream::Alias;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,31 +17,17 @@ pub struct Invoke {
     qualifier_in_path: bool,
 }
 
-fn decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&segment[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `POST /2015-03-31/functions/{name}/invocations[?Qualifier=q]`.
 pub fn parse_invoke(uri: &Uri) -> Option<Invoke> {
     let rest = uri.path().strip_prefix("/2015-03-31/functions/")?;
     let raw = rest.strip_suffix("/invocations")?;
-    let name = decode(raw);
-    let query_qualifier =
-        uri.query().into_iter().flat_map(|q| q.split('&')).find_map(|pair| pair.strip_prefix("Qualifier=")).map(decode);
+    let name = percent::decode(raw, false);
+    let query_qualifier = uri
+        .query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("Qualifier="))
+        .map(|q| percent::decode(q, false));
     // A qualifier may also ride on the name: `fn:live` or `arn:...:function:fn:live`.
     let (function, path_qualifier) = split_qualifier(&name);
     let qualifier_in_path = path_qualifier.is_some() && query_qualifier.is_none();
@@ -72,15 +59,9 @@ pub fn with_qualifier(uri: &Uri, invoke: &Invoke, version: &str) -> Option<Uri> 
     let function = if invoke.qualifier_in_path {
         invoke.function.clone()
     } else {
-        decode(uri.path().strip_prefix("/2015-03-31/functions/")?.strip_suffix("/invocations")?)
+        percent::decode(uri.path().strip_prefix("/2015-03-31/functions/")?.strip_suffix("/invocations")?, false)
     };
-    let encoded: String = function
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b':' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = percent::encode_keeping(&function, b":");
     let mut query: Vec<String> = uri
         .query()
         .into_iter()

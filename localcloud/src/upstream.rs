@@ -11,6 +11,8 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
+use crate::percent::encode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("ministack did not answer: {0}")]
@@ -31,16 +33,6 @@ pub struct Alias {
 pub struct Upstream {
     addr: SocketAddr,
     client: Client<HttpConnector, Full<Bytes>>,
-}
-
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl Upstream {
@@ -84,12 +76,7 @@ impl Upstream {
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         let (status, _, reply) =
             self.call(account, "lambda", method, path, &[("content-type", "application/json")], bytes).await?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&reply).into_owned(),
-            });
-        }
+        succeeded(status, &reply)?;
         Ok(serde_json::from_slice(&reply).unwrap_or(Value::Null))
     }
 
@@ -140,12 +127,7 @@ impl Upstream {
                 Bytes::from(payload.to_string()),
             )
             .await?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&reply).into_owned(),
-            });
-        }
+        succeeded(status, &reply)?;
         Ok(())
     }
 
@@ -173,14 +155,17 @@ impl Upstream {
                 Bytes::from(form),
             )
             .await?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&reply).into_owned(),
-            });
-        }
+        succeeded(status, &reply)?;
         Ok(())
     }
+}
+
+/// A non-success reply as an error carrying its status and body.
+fn succeeded(status: StatusCode, reply: &[u8]) -> Result<(), UpstreamError> {
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(UpstreamError::Status { status: status.as_u16(), body: String::from_utf8_lossy(reply).into_owned() })
 }
 
 fn parse_alias(value: &Value) -> Alias {
@@ -206,13 +191,5 @@ mod tests {
             parse_alias(&json!({"FunctionVersion": "1", "RoutingConfig": {"AdditionalVersionWeights": {"2": 0.1}}}));
         assert_eq!(alias.additional, Some(("2".into(), 0.1)));
         assert_eq!(parse_alias(&json!({"FunctionVersion": "3"})).additional, None);
-    }
-
-    #[test]
-    fn encodes_path_segments() {
-        assert_eq!(
-            encode("arn:aws:lambda:us-east-1:1:function:f"),
-            "arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af"
-        );
     }
 }

@@ -55,27 +55,6 @@ impl Out {
     }
 }
 
-fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 2;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Query form -> (Action, nested input): `Dimensions.member.1.Name=x` becomes
 /// `{"Dimensions": [{"Name": "x"}]}`. Values stay strings.
 pub fn decode_query(form: &str) -> (Option<String>, Value) {
@@ -83,7 +62,7 @@ pub fn decode_query(form: &str) -> (Option<String>, Value) {
     let mut action = None;
     for pair in form.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (key, value) = (url_decode(key), url_decode(value));
+        let (key, value) = (crate::percent::decode(key, true), crate::percent::decode(value, true));
         match key.as_str() {
             "Action" => action = Some(value),
             "Version" => {}
