@@ -4,6 +4,7 @@
 //! batch, while an object that cannot be read as records (not UTF-8, truncated) fails
 //! it with a typed error.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
 use crate::error::EtlError;
@@ -50,7 +51,15 @@ struct Sinks<'o, W: Write, Q: Write> {
 }
 
 impl<W: Write, Q: Write> Sinks<'_, W, Q> {
-    fn record(&mut self, raw: &RawOrder<'_>, date: Date, line_no: u64, original: &str) -> Result<(), EtlError> {
+    /// `original` renders the record as it arrived; it is called only for a record
+    /// that goes to quarantine, so good records cost nothing extra.
+    fn record<'s>(
+        &mut self,
+        raw: &RawOrder<'_>,
+        date: Date,
+        line_no: u64,
+        original: impl FnOnce() -> Cow<'s, str>,
+    ) -> Result<(), EtlError> {
         self.stats.records_in += 1;
         match raw.normalise(date) {
             Ok(order) => {
@@ -59,7 +68,7 @@ impl<W: Write, Q: Write> Sinks<'_, W, Q> {
                 self.out.write_all(self.line.as_bytes()).map_err(|e| io_error(self.object, "writing output", &e))?;
                 self.stats.records_out += 1;
             }
-            Err(reasons) => self.quarantine(line_no, &reasons, original)?,
+            Err(reasons) => self.quarantine(line_no, &reasons, &original())?,
         }
         Ok(())
     }
@@ -123,7 +132,7 @@ fn json_lines<R: BufRead, W: Write, Q: Write>(
             continue;
         }
         match serde_json::from_str::<RawOrder<'_>>(text) {
-            Ok(raw) => sinks.record(&raw, date, line_no, text)?,
+            Ok(raw) => sinks.record(&raw, date, line_no, || Cow::Borrowed(text))?,
             // The last line, cut off mid-record: the object was truncated.
             Err(e) if !complete && e.is_eof() => {
                 return Err(corrupt(sinks.object, format!("truncated: line {line_no} ends in the middle of a record")));
@@ -141,9 +150,7 @@ fn csv<R: BufRead, W: Write, Q: Write>(input: R, date: Date, mut sinks: Sinks<'_
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(input);
     let headers =
         reader.byte_headers().map_err(|e| corrupt(sinks.object, format!("unreadable CSV header: {e}")))?.clone();
-    let header_text = std::str::from_utf8(headers.as_slice())
-        .map_err(|_| corrupt(sinks.object, "the CSV header is not UTF-8".into()))?;
-    let _ = header_text;
+    std::str::from_utf8(headers.as_slice()).map_err(|_| corrupt(sinks.object, "the CSV header is not UTF-8".into()))?;
     let index = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes()));
     let positions: Vec<Option<usize>> = COLUMNS.iter().map(|c| index(c)).collect();
     let missing: Vec<&str> = COLUMNS.iter().zip(&positions).filter(|(_, p)| p.is_none()).map(|(c, _)| *c).collect();
@@ -165,13 +172,12 @@ fn csv<R: BufRead, W: Write, Q: Write>(input: R, date: Date, mut sinks: Sinks<'_
                     .map_err(|_| corrupt(sinks.object, format!("line {line_no} is not UTF-8")))?,
             );
         }
-        let original = fields.join(",");
         if fields.len() != headers.len() {
             sinks.stats.records_in += 1;
             sinks.quarantine(
                 line_no,
                 &[format!("expected {} fields, found {}", headers.len(), fields.len())],
-                &original,
+                &fields.join(","),
             )?;
             continue;
         }
@@ -193,7 +199,7 @@ fn csv<R: BufRead, W: Write, Q: Write>(input: R, date: Date, mut sinks: Sinks<'_
             status: get(6),
             items: get(7),
         };
-        sinks.record(&raw, date, line_no, &original)?;
+        sinks.record(&raw, date, line_no, || Cow::Owned(fields.join(",")))?;
     }
     sinks.finish()
 }

@@ -83,15 +83,16 @@ pub async fn transform(
         let object = key.clone();
         // The transform is synchronous and streams: run it on a blocking thread that
         // pulls the object's bytes as it goes.
+        // The batch's buffers travel to the blocking thread and back, so each object's
+        // output is appended in place rather than copied.
         let (stats, out, q) = tokio::task::spawn_blocking(move || {
             let input = BufReader::with_capacity(256 * 1024, SyncIoBridge::new(reader));
-            let (mut out, mut q) = (Vec::new(), Vec::new());
-            etl_core::transform(format, &object, input, date, &mut out, &mut q).map(|stats| (stats, out, q))
+            etl_core::transform(format, &object, input, date, &mut staged, &mut quarantine)
+                .map(|stats| (stats, staged, quarantine))
         })
         .await
         .map_err(|e| EtlError::Retryable(format!("the transform of {key} did not finish: {e}")))??;
-        staged.extend_from_slice(&out);
-        quarantine.extend_from_slice(&q);
+        (staged, quarantine) = (out, q);
         total.records_in += stats.records_in;
         total.records_out += stats.records_out;
         total.quarantined += stats.quarantined;
