@@ -8,108 +8,20 @@ locals {
     environment = "local"
     managed-by  = "terraform"
   }
-  workloads = { dev = var.accounts.dev, test = var.accounts.test, prod = var.accounts.prod }
 }
 
 # --- tooling account: artifact store -------------------------------------------
 
-data "aws_iam_policy_document" "artifacts_key" {
-  provider = aws.tooling
+module "artifacts" {
+  source    = "../../terraform/modules/artifact-store"
+  providers = { aws = aws.tooling }
 
-  statement {
-    sid       = "ToolingAccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"] # In a key policy, "*" means this key.
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::${var.accounts.tooling}:root"]
-    }
-  }
-
-  statement {
-    sid       = "DeployRolesDecrypt"
-    actions   = ["kms:Decrypt", "kms:DescribeKey"]
-    resources = ["*"] # In a key policy, "*" means this key.
-    principals {
-      type        = "AWS"
-      identifiers = [for env, id in local.workloads : "arn:aws:iam::${id}:role/${var.deploy_role_name}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "artifacts" {
-  provider = aws.tooling
-
-  description             = "Encrypts release artifacts in the tooling account."
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-  policy                  = data.aws_iam_policy_document.artifacts_key.json
-}
-
-resource "aws_s3_bucket" "artifacts" {
-  provider = aws.tooling
-
-  bucket        = "artifacts-${var.accounts.tooling}-${var.region}"
-  force_destroy = true # Local only: `make down`/reset must be able to remove it.
-}
-
-resource "aws_s3_bucket_versioning" "artifacts" {
-  provider = aws.tooling
-
-  bucket = aws_s3_bucket.artifacts.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
-  provider = aws.tooling
-
-  bucket = aws_s3_bucket.artifacts.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.artifacts.arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "artifacts" {
-  provider = aws.tooling
-
-  bucket                  = aws_s3_bucket.artifacts.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-data "aws_iam_policy_document" "artifacts_bucket" {
-  provider = aws.tooling
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.artifacts.arn, "${aws_s3_bucket.artifacts.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "artifacts" {
-  provider = aws.tooling
-
-  bucket = aws_s3_bucket.artifacts.id
-  policy = data.aws_iam_policy_document.artifacts_bucket.json
+  name             = "artifacts-${var.accounts.tooling}-${var.region}"
+  reader_role_arns = [aws_iam_role.deploy_dev.arn, aws_iam_role.deploy_test.arn, aws_iam_role.deploy_prod.arn]
+  # Local only: down/reset must be able to remove it, and nothing is kept long.
+  force_destroy            = true
+  kms_deletion_window_days = 7
+  tags                     = local.tags
 }
 
 # --- workload accounts: the role the deployer assumes ---------------------------

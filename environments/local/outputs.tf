@@ -1,11 +1,11 @@
 output "artifact_bucket" {
   description = "The tooling account's artifact bucket."
-  value       = aws_s3_bucket.artifacts.bucket
+  value       = module.artifacts.bucket
 }
 
 output "artifact_key_arn" {
   description = "The customer-managed KMS key that encrypts the artifacts."
-  value       = aws_kms_key.artifacts.arn
+  value       = module.artifacts.kms_key_arn
 }
 
 output "deploy_role_arns" {

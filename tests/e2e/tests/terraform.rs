@@ -8,17 +8,22 @@ use anyhow::{ensure, Context, Result};
 use e2e::{account_config, succeeded};
 use localcloud::testing::{workspace_root, LocalCloud};
 
-fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
+/// Terraform in `dir` with the repository's CLI configuration and `data_dir`.
+fn terraform_command(dir: &Path, data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("bash");
+    command
         .arg("-c")
         .arg(r#"source "$1/scripts/terraform-env.sh" && shift && terraform "$@""#)
         .arg("terraform")
         .arg(workspace_root())
         .arg(format!("-chdir={}", dir.display()))
         .args(args)
-        .env("TF_DATA_DIR", data_dir)
-        .output()
-        .expect("running terraform")
+        .env("TF_DATA_DIR", data_dir);
+    command
+}
+
+fn terraform(dir: &Path, data_dir: &Path, args: &[&str]) -> Output {
+    terraform_command(dir, data_dir, args).output().expect("running terraform")
 }
 
 /// Every Terraform root and module: folders with .tf files under terraform/modules,
@@ -113,14 +118,7 @@ fn tempdir(name: &str) -> Result<PathBuf> {
 
 /// Terraform with the fixture's state kept in `state`, aimed at `cloud`.
 fn terraform_on(cloud: &LocalCloud, dir: &Path, state: &Path, args: &[&str]) -> Output {
-    Command::new("bash")
-        .arg("-c")
-        .arg(r#"source "$1/scripts/terraform-env.sh" && shift && terraform "$@""#)
-        .arg("terraform")
-        .arg(workspace_root())
-        .arg(format!("-chdir={}", dir.display()))
-        .args(args)
-        .env("TF_DATA_DIR", state.join("data"))
+    terraform_command(dir, &state.join("data"), args)
         .env("AWS_ENDPOINT_URL", cloud.endpoint())
         .env_remove("AWS_PROFILE")
         .output()
