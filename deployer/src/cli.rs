@@ -1,0 +1,176 @@
+//! The command line (clap derive types only; `commands` runs them).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deployer",
+    version,
+    about = "Package the ETL functions and release them through CodeDeploy: deploy, promote, roll back.",
+    after_help = "Exit codes: 0 done, 1 error, 2 rolled back, 3 bad settings or artifacts, 4 credentials, 5 refused (lock, promotion rule), 6 missing infrastructure, 64 usage."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Final report format on stdout (progress always goes to stderr).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub output: OutputFormat,
+    /// Target the local cloud (localcloud + ministack) instead of AWS.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// The ambient credentials already are the environment's deploy role (for example
+    /// GitHub OIDC bound to the environment): do not assume it again.
+    #[arg(long, global = true)]
+    pub no_assume_role: bool,
+    /// The repository root (default: the nearest folder above with `environments/`).
+    #[arg(long, global = true, env = "DEPLOYER_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Where the environments' `<env>/deployer.yaml` live (default: <root>/environments).
+    #[arg(long, global = true, env = "DEPLOYER_SETTINGS_DIR")]
+    pub settings_dir: Option<PathBuf>,
+    /// More detail.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Only the final report and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the functions and hooks and zip each reproducibly, writing dist/release.json.
+    Package(PackageArgs),
+    /// Show what `deploy` would change, without changing anything.
+    Plan(EnvDist),
+    /// Deploy the packaged release to an environment.
+    Deploy(EnvDist),
+    /// Deploy to an environment the exact release that succeeded in the previous one.
+    Promote(PromoteArgs),
+    /// Return every function to the previous successful release (or restore an
+    /// unfinished one).
+    Rollback(RollbackArgs),
+    /// Per function: the alias, in-flight deployment and alarms; the lock.
+    Status(EnvOnly),
+    /// The environment's releases, newest first.
+    History(HistoryArgs),
+    /// Delete old versions, never one in use.
+    Prune(PruneArgs),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Package(_) => "package",
+            Self::Plan(_) => "plan",
+            Self::Deploy(_) => "deploy",
+            Self::Promote(_) => "promote",
+            Self::Rollback(_) => "rollback",
+            Self::Status(_) => "status",
+            Self::History(_) => "history",
+            Self::Prune(_) => "prune",
+        }
+    }
+
+    pub fn environment(&self) -> Option<&str> {
+        match self {
+            Self::Package(_) => None,
+            Self::Plan(a) | Self::Deploy(a) => Some(&a.env),
+            Self::Promote(a) => Some(&a.to),
+            Self::Rollback(a) => Some(&a.env),
+            Self::Status(a) => Some(&a.env),
+            Self::History(a) => Some(&a.env),
+            Self::Prune(a) => Some(&a.env),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Where the zips and release.json go (default: <root>/dist).
+    #[arg(long)]
+    pub dist: Option<PathBuf>,
+    /// Where the built binaries are (default: <root>/target/debug, or $CARGO_TARGET_DIR/debug).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Package the binaries already built.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Package artifact NAME from the binary at PATH (repeatable).
+    #[arg(long = "bin", value_name = "NAME=PATH", value_parser = parse_bin)]
+    pub bins: Vec<(String, PathBuf)>,
+}
+
+fn parse_bin(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=PATH"))?;
+    if name.is_empty() || path.is_empty() {
+        return Err(format!("{text:?} is not NAME=PATH"));
+    }
+    Ok((name.to_owned(), PathBuf::from(path)))
+}
+
+#[derive(Debug, Args)]
+pub struct EnvOnly {
+    /// The environment (a folder under environments/ with a deployer.yaml).
+    #[arg(long)]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvDist {
+    #[arg(long)]
+    pub env: String,
+    /// The packaged release (default: <root>/dist).
+    #[arg(long)]
+    pub dist: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment to promote into.
+    #[arg(long)]
+    pub to: String,
+    /// The environment to promote from (default: the target's promotes_from).
+    #[arg(long)]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub env: String,
+    /// The release to return to (default: the previous successful one).
+    #[arg(long, value_name = "RELEASE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[arg(long)]
+    pub env: String,
+    /// How many releases to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[arg(long)]
+    pub env: String,
+    /// Versions to keep per function (besides any in use).
+    #[arg(long)]
+    pub keep: usize,
+}

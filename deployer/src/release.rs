@@ -1,0 +1,313 @@
+//! Releases: reproducible packages and the `release.json` manifest that names them.
+//!
+//! A package is a zip with one entry, `bootstrap`, stored with a fixed timestamp and
+//! mode, so the same binary always gives the same bytes and the same Lambda
+//! CodeSha256. An unchanged function is then recognised by its hash and not republished.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{DeployError, Result};
+
+pub const MANIFEST: &str = "release.json";
+pub const SCHEMA: u32 = 1;
+
+/// What `package` builds by default: the ETL functions and the two hooks.
+pub const FUNCTIONS: [&str; 4] = ["extract", "transform", "load", "compensate"];
+pub const HOOKS: [&str; 2] = ["pre-traffic", "post-traffic"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    Function,
+    Hook,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    pub kind: ArtifactKind,
+    /// The zip, relative to the manifest's folder.
+    pub file: String,
+    /// Hex sha256 of the zip.
+    pub sha256: String,
+    /// The same hash as Lambda reports it (base64), for the publish guard.
+    pub code_sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    /// Derived from the artifacts' hashes: the same bytes are the same release.
+    pub release_id: String,
+    pub git_commit: String,
+    pub artifacts: BTreeMap<String, Artifact>,
+}
+
+/// A manifest whose artifacts were read and checked against their hashes.
+#[derive(Debug, Clone)]
+pub struct LoadedRelease {
+    pub manifest: Manifest,
+    pub zips: BTreeMap<String, Vec<u8>>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// Zips `binary` as `bootstrap` with fixed metadata.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::with_capacity(binary.len() / 2));
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    let fail = |e: &dyn std::fmt::Display| DeployError::Other(format!("zipping bootstrap: {e}"));
+    zip.start_file("bootstrap", options).map_err(|e| fail(&e))?;
+    zip.write_all(binary).map_err(|e| fail(&e))?;
+    zip.finish().map_err(|e| fail(&e))?;
+    Ok(out.into_inner())
+}
+
+pub fn release_id(artifacts: &BTreeMap<String, Artifact>) -> String {
+    let mut hasher = Sha256::new();
+    for (name, a) in artifacts {
+        hasher.update(format!("{name}={}\n", a.sha256));
+    }
+    let digest: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("r-{digest}")
+}
+
+/// Which binary each artifact is zipped from.
+#[derive(Debug, Clone)]
+pub struct PackagePlan {
+    pub entries: Vec<(String, ArtifactKind, PathBuf)>,
+}
+
+impl PackagePlan {
+    /// The default artifacts from `bin_dir`, with `overrides` (`name=path`) replacing
+    /// or adding binaries.
+    pub fn new(bin_dir: &Path, overrides: &[(String, PathBuf)]) -> Self {
+        let mut entries: Vec<(String, ArtifactKind, PathBuf)> = FUNCTIONS
+            .iter()
+            .map(|n| (n.to_string(), ArtifactKind::Function))
+            .chain(HOOKS.iter().map(|n| (n.to_string(), ArtifactKind::Hook)))
+            .map(|(n, k)| {
+                let path = bin_dir.join(&n);
+                (n, k, path)
+            })
+            .collect();
+        for (name, path) in overrides {
+            match entries.iter_mut().find(|(n, _, _)| n == name) {
+                Some(entry) => entry.2 = path.clone(),
+                None => entries.push((name.clone(), ArtifactKind::Function, path.clone())),
+            }
+        }
+        Self { entries }
+    }
+}
+
+/// Zips every planned binary into `dist` and writes `dist/release.json`.
+pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Manifest> {
+    std::fs::create_dir_all(dist).map_err(|e| {
+        DeployError::artifact(dist, format!("cannot create it: {e}"), "choose a writable --dist folder")
+    })?;
+    let mut artifacts = BTreeMap::new();
+    for (name, kind, binary) in &plan.entries {
+        let bytes = std::fs::read(binary).map_err(|e| {
+            DeployError::artifact(
+                binary,
+                format!("cannot read the binary of {name}: {e}"),
+                "build it first (drop --no-build) or pass --bin NAME=PATH",
+            )
+        })?;
+        let zip = zip_bootstrap(&bytes)?;
+        let file = format!("{name}.zip");
+        write_atomically(&dist.join(&file), &zip)?;
+        artifacts.insert(
+            name.clone(),
+            Artifact {
+                kind: *kind,
+                file,
+                sha256: sha256_hex(&zip),
+                code_sha256: code_sha256(&zip),
+                size: zip.len() as u64,
+            },
+        );
+    }
+    let manifest =
+        Manifest { schema: SCHEMA, release_id: release_id(&artifacts), git_commit: git_commit.to_owned(), artifacts };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DeployError::Other(e.to_string()))?;
+    write_atomically(&dist.join(MANIFEST), &json)?;
+    Ok(manifest)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| DeployError::artifact(path, format!("cannot write it: {e}"), "check the folder is writable"))
+}
+
+/// Reads `release.json` from `dist` and every zip it names, checking each hash.
+pub fn load(dist: &Path) -> Result<LoadedRelease> {
+    let path = dist.join(MANIFEST);
+    let text = std::fs::read(&path).map_err(|e| {
+        DeployError::artifact(
+            &path,
+            format!("cannot read the release manifest: {e}"),
+            "run `deployer package` first (or pass --dist)",
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
+        DeployError::artifact(&path, format!("is not a release manifest: {e}"), "run `deployer package` again")
+    })?;
+    if manifest.schema != SCHEMA {
+        return Err(DeployError::artifact(
+            &path,
+            format!("schema {} is not {SCHEMA}", manifest.schema),
+            "package with this deployer",
+        ));
+    }
+    let mut zips = BTreeMap::new();
+    for (name, artifact) in &manifest.artifacts {
+        let zip_path = dist.join(&artifact.file);
+        let bytes = std::fs::read(&zip_path).map_err(|e| {
+            DeployError::artifact(&zip_path, format!("artifact {name} is missing: {e}"), "run `deployer package` again")
+        })?;
+        if sha256_hex(&bytes) != artifact.sha256 {
+            return Err(DeployError::artifact(
+                &zip_path,
+                format!("artifact {name} does not match the sha256 in {MANIFEST}"),
+                "the file changed after packaging: run `deployer package` again",
+            ));
+        }
+        zips.insert(name.clone(), bytes);
+    }
+    if release_id(&manifest.artifacts) != manifest.release_id {
+        return Err(DeployError::artifact(
+            &path,
+            "release_id does not match the artifacts",
+            "run `deployer package` again",
+        ));
+    }
+    Ok(LoadedRelease { manifest, zips })
+}
+
+/// The commit being packaged: GITHUB_SHA / CODEBUILD_RESOLVED_SOURCE_VERSION in CI,
+/// else git, marked `-dirty` when the tree has changes.
+pub fn git_commit(root: &Path) -> String {
+    for var in ["GITHUB_SHA", "CODEBUILD_RESOLVED_SOURCE_VERSION"] {
+        if let Ok(sha) = std::env::var(var) {
+            if !sha.is_empty() {
+                return sha;
+            }
+        }
+    }
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(head) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{head}-dirty"),
+            _ => head,
+        },
+        None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("deployer-release-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn plan(bins: &Path) -> PackagePlan {
+        for (i, name) in FUNCTIONS.iter().chain(HOOKS.iter()).enumerate() {
+            std::fs::write(bins.join(name), format!("#!/bin/sh\necho {name} {i}\n").repeat(100)).unwrap();
+        }
+        PackagePlan::new(bins, &[])
+    }
+
+    #[test]
+    fn same_source_gives_the_same_bytes() {
+        let bins = temp("bins");
+        let plan = plan(&bins);
+        let (a, b) = (temp("a"), temp("b"));
+        let first = package(&plan, &a, "abc").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100)); // a different mtime second
+        let second = package(&plan, &b, "abc").unwrap();
+        assert_eq!(first, second);
+        for name in FUNCTIONS.iter().chain(HOOKS.iter()) {
+            let file = format!("{name}.zip");
+            assert_eq!(std::fs::read(a.join(&file)).unwrap(), std::fs::read(b.join(&file)).unwrap(), "{file}");
+        }
+        assert_eq!(std::fs::read(a.join(MANIFEST)).unwrap(), std::fs::read(b.join(MANIFEST)).unwrap());
+        let loaded = load(&a).unwrap();
+        assert_eq!(loaded.manifest.artifacts.len(), 6);
+        assert_eq!(loaded.manifest.artifacts["pre-traffic"].kind, ArtifactKind::Hook);
+        // The zip holds an executable `bootstrap`.
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(loaded.zips["load"].clone())).unwrap();
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name(), "bootstrap");
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+    }
+
+    #[test]
+    fn a_changed_binary_changes_only_its_artifact_and_the_release_id() {
+        let bins = temp("bins2");
+        let plan = plan(&bins);
+        let (a, b) = (temp("c"), temp("d"));
+        let first = package(&plan, &a, "abc").unwrap();
+        std::fs::write(bins.join("transform"), "changed").unwrap();
+        let second = package(&plan, &b, "abc").unwrap();
+        assert_ne!(first.release_id, second.release_id);
+        for (name, artifact) in &first.artifacts {
+            assert_eq!(artifact == &second.artifacts[name], name != "transform", "{name}");
+        }
+    }
+
+    #[test]
+    fn tampered_or_missing_artifacts_are_refused() {
+        let bins = temp("bins3");
+        let plan = plan(&bins);
+        let dist = temp("e");
+        package(&plan, &dist, "abc").unwrap();
+        std::fs::write(dist.join("load.zip"), "not the packaged bytes").unwrap();
+        let e = load(&dist).expect_err("tampered");
+        assert!(e.to_string().contains("load.zip") && e.to_string().contains("does not match"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
+        std::fs::remove_file(dist.join("load.zip")).unwrap();
+        assert!(load(&dist).expect_err("missing").to_string().contains("artifact load is missing"));
+        let e = load(&temp("empty")).expect_err("no manifest").to_string();
+        assert!(e.contains("release.json") && e.contains("deployer package"), "{e}");
+    }
+
+    #[test]
+    fn code_sha256_is_lambdas_base64_form() {
+        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+}

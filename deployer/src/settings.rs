@@ -1,0 +1,528 @@
+//! An environment's deployer settings: `environments/<env>/deployer.yaml`.
+//!
+//! Parsed strictly (unknown fields are errors, so a typo is not silently ignored) and
+//! validated; every error names the file, the field and the fix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{DeployError, Result};
+
+pub const SETTINGS_FILE: &str = "deployer.yaml";
+
+pub const PREDEFINED_CONFIGS: [&str; 9] = [
+    "CodeDeployDefault.LambdaAllAtOnce",
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    environment: String,
+    account_id: String,
+    region: String,
+    deploy_role: String,
+    #[serde(default)]
+    promotes_from: Option<String>,
+    #[serde(default)]
+    min_soak: Option<String>,
+    application: String,
+    deployment_config: RawDeploymentConfig,
+    #[serde(default)]
+    alarms: Vec<String>,
+    hooks: Hooks,
+    release_table: String,
+    artifact_bucket: String,
+    #[serde(default)]
+    lock_ttl: Option<String>,
+    #[serde(default)]
+    poll_interval: Option<String>,
+    #[serde(default)]
+    require_alarms: bool,
+    functions: BTreeMap<String, RawFunction>,
+    /// What differs on the local cloud (`--local`): only these fields may change.
+    #[serde(default)]
+    local: Option<LocalOverrides>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocalOverrides {
+    #[serde(default)]
+    min_soak: Option<String>,
+    #[serde(default)]
+    poll_interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawDeploymentConfig {
+    Predefined(String),
+    Custom(CustomConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub percentage: u32,
+    pub interval_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    pub pre_traffic: String,
+    pub post_traffic: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunction {
+    function_name: String,
+    #[serde(default)]
+    deployment_group: Option<String>,
+    #[serde(default)]
+    alarms: Vec<String>,
+}
+
+/// One function the deployer releases: its artifact name (the map key), its Lambda
+/// name in this account, and its CodeDeploy deployment group.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Function {
+    pub artifact: String,
+    pub function_name: String,
+    pub deployment_group: String,
+    pub alarms: Vec<String>,
+}
+
+/// The validated settings of one environment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Settings {
+    pub environment: String,
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub account_id: String,
+    pub region: String,
+    pub deploy_role_arn: String,
+    pub promotes_from: Option<String>,
+    pub min_soak: Duration,
+    pub application: String,
+    /// The CodeDeploy deployment config name deployments use.
+    pub deployment_config: String,
+    pub custom_config: Option<CustomConfig>,
+    pub alarms: Vec<String>,
+    pub hooks: Hooks,
+    pub release_table: String,
+    pub artifact_bucket: String,
+    pub lock_ttl: Duration,
+    pub poll_interval: Duration,
+    pub functions: Vec<Function>,
+}
+
+pub const ALIAS: &str = "live";
+
+impl Settings {
+    /// Loads `<root>/<env>/deployer.yaml`; `local` applies the file's `local:` overrides.
+    pub fn load(root: &Path, env: &str, local: bool) -> Result<Self> {
+        let file = root.join(env).join(SETTINGS_FILE);
+        if !valid_env_name(env) || !file.is_file() {
+            return Err(DeployError::UnknownEnvironment {
+                name: env.to_owned(),
+                path: file,
+                known: known_environments(root).join(", "),
+            });
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            DeployError::settings(&file, "(file)", format!("cannot read it: {e}"), "check its permissions")
+        })?;
+        Self::parse(&file, env, &text, local)
+    }
+
+    pub fn parse(file: &Path, env: &str, text: &str, local: bool) -> Result<Self> {
+        let raw: RawSettings = serde_yaml::from_str(text).map_err(|e| {
+            let field =
+                e.location().map_or("(document)".to_owned(), |l| format!("line {} column {}", l.line(), l.column()));
+            DeployError::settings(file, &field, e.to_string(), "see deployer/README.md, \"Settings\", for the schema")
+        })?;
+        let err = |field: &str, problem: String, fix: &str| DeployError::settings(file, field, problem, fix);
+        if raw.environment != env {
+            return Err(err(
+                "environment",
+                format!("says {:?} but the file is in the folder of {env:?}", raw.environment),
+                &format!("set `environment: {env}`"),
+            ));
+        }
+        if raw.account_id.len() != 12 || !raw.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(
+                "account_id",
+                format!("{:?} is not a 12-digit AWS account id", raw.account_id),
+                "quote it as a string of 12 digits, e.g. \"111111111111\"",
+            ));
+        }
+        if raw.region.is_empty()
+            || !raw.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(err("region", format!("{:?} is not a region name", raw.region), "use e.g. us-east-1"));
+        }
+        let deploy_role_arn = if raw.deploy_role.starts_with("arn:") {
+            let account = raw.deploy_role.split(':').nth(4).unwrap_or_default();
+            if account != raw.account_id || !raw.deploy_role.contains(":role/") {
+                return Err(err(
+                    "deploy_role",
+                    format!("{} is not a role in account {}", raw.deploy_role, raw.account_id),
+                    "name a role in the environment's own account (a role name or its ARN)",
+                ));
+            }
+            raw.deploy_role.clone()
+        } else if valid_name(&raw.deploy_role, 64) {
+            format!("arn:aws:iam::{}:role/{}", raw.account_id, raw.deploy_role)
+        } else {
+            return Err(err(
+                "deploy_role",
+                format!("{:?} is not a role name", raw.deploy_role),
+                "use the role's name or ARN",
+            ));
+        };
+        if let Some(from) = &raw.promotes_from {
+            if from == env || !valid_env_name(from) {
+                return Err(err(
+                    "promotes_from",
+                    format!("{from:?} cannot be the environment this one promotes from"),
+                    "name the previous environment of the chain (dev -> test -> prod), or remove the field",
+                ));
+            }
+        }
+        let overrides = if local { raw.local.clone() } else { None };
+        let min_soak_text = overrides.as_ref().and_then(|o| o.min_soak.clone()).or(raw.min_soak.clone());
+        let min_soak = parse_field_duration(file, "min_soak", min_soak_text.as_deref(), Duration::ZERO)?;
+        let lock_ttl = parse_field_duration(file, "lock_ttl", raw.lock_ttl.as_deref(), Duration::from_secs(900))?;
+        if lock_ttl < Duration::from_secs(60) {
+            return Err(err(
+                "lock_ttl",
+                "must be at least 1m".into(),
+                "a lock shorter than a minute expires mid-release",
+            ));
+        }
+        let poll_text = overrides.as_ref().and_then(|o| o.poll_interval.clone()).or(raw.poll_interval.clone());
+        let poll_interval = parse_field_duration(file, "poll_interval", poll_text.as_deref(), Duration::from_secs(5))?;
+        if poll_interval.is_zero() {
+            return Err(err("poll_interval", "must be above zero".into(), "use e.g. 5s (or 200ms on the local cloud)"));
+        }
+        let (deployment_config, custom_config) = match raw.deployment_config {
+            RawDeploymentConfig::Predefined(name) => {
+                if !PREDEFINED_CONFIGS.contains(&name.as_str()) {
+                    return Err(err(
+                        "deployment_config",
+                        format!("{name:?} is not a predefined Lambda deployment config"),
+                        &format!(
+                            "use one of {} or a custom spec {{type: canary|linear, percentage: 1-99, interval_minutes: >= 1}}",
+                            PREDEFINED_CONFIGS.join(", ")
+                        ),
+                    ));
+                }
+                (name, None)
+            }
+            RawDeploymentConfig::Custom(custom) => {
+                let name = custom_config_name(file, &raw.application, &custom)?;
+                (name, Some(custom))
+            }
+        };
+        if !valid_name(&raw.application, 100) {
+            return Err(err(
+                "application",
+                format!("{:?} is not a CodeDeploy application name", raw.application),
+                "use the traffic-shifting module's application_name output",
+            ));
+        }
+        for (field, value) in [
+            ("hooks.pre_traffic", &raw.hooks.pre_traffic),
+            ("hooks.post_traffic", &raw.hooks.post_traffic),
+            ("release_table", &raw.release_table),
+            ("artifact_bucket", &raw.artifact_bucket),
+        ] {
+            if !valid_name(value, 255) {
+                return Err(err(
+                    field,
+                    format!("{value:?} is empty or has characters AWS names cannot"),
+                    "use the name from the Terraform outputs",
+                ));
+            }
+        }
+        if raw.functions.is_empty() {
+            return Err(err(
+                "functions",
+                "no functions are listed".into(),
+                "list each function: `extract: {function_name: ..., alarms: [...]}`",
+            ));
+        }
+        let mut functions = Vec::new();
+        for (artifact, f) in raw.functions {
+            let field = |name: &str| format!("functions.{artifact}.{name}");
+            if !valid_name(&f.function_name, 64) {
+                return Err(err(
+                    &field("function_name"),
+                    format!("{:?} is not a Lambda function name", f.function_name),
+                    "use the etl-workflow module's function_names output",
+                ));
+            }
+            if f.alarms.len() > 10 {
+                return Err(err(
+                    &field("alarms"),
+                    format!("{} alarms; a deployment group takes at most 10", f.alarms.len()),
+                    "keep the 10 that matter",
+                ));
+            }
+            if raw.require_alarms && f.alarms.is_empty() {
+                return Err(err(
+                    &field("alarms"),
+                    "is empty, but this environment requires alarms (require_alarms: true)".into(),
+                    "list the function's alarms (the etl-workflow module's alarm_names output)",
+                ));
+            }
+            let deployment_group = f.deployment_group.unwrap_or_else(|| f.function_name.clone());
+            functions.push(Function { artifact, function_name: f.function_name, deployment_group, alarms: f.alarms });
+        }
+        Ok(Self {
+            environment: raw.environment,
+            file: file.to_owned(),
+            account_id: raw.account_id,
+            region: raw.region,
+            deploy_role_arn,
+            promotes_from: raw.promotes_from,
+            min_soak,
+            application: raw.application,
+            deployment_config,
+            custom_config,
+            alarms: raw.alarms,
+            hooks: raw.hooks,
+            release_table: raw.release_table,
+            artifact_bucket: raw.artifact_bucket,
+            lock_ttl,
+            poll_interval,
+            functions,
+        })
+    }
+
+    /// Every alarm the deployer watches during a release: the functions' and the environment's.
+    pub fn watched_alarms(&self) -> Vec<String> {
+        let mut all: Vec<String> =
+            self.functions.iter().flat_map(|f| f.alarms.iter().cloned()).chain(self.alarms.iter().cloned()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The function an alarm belongs to, if it is one function's.
+    pub fn function_of_alarm(&self, alarm: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.alarms.iter().any(|a| a == alarm))
+    }
+}
+
+/// The name the traffic-shifting module gives a custom config.
+fn custom_config_name(file: &Path, application: &str, c: &CustomConfig) -> Result<String> {
+    if !(1..=99).contains(&c.percentage) {
+        return Err(DeployError::settings(
+            file,
+            "deployment_config.percentage",
+            format!("{} is out of range", c.percentage),
+            "use 1-99",
+        ));
+    }
+    if c.interval_minutes == 0 {
+        return Err(DeployError::settings(
+            file,
+            "deployment_config.interval_minutes",
+            "0 is not an interval".to_owned(),
+            "use 1 or more",
+        ));
+    }
+    match c.kind.as_str() {
+        "canary" => Ok(format!("{application}-canary-{}pct-{}min", c.percentage, c.interval_minutes)),
+        "linear" => Ok(format!("{application}-linear-{}pct-every-{}min", c.percentage, c.interval_minutes)),
+        other => Err(DeployError::settings(
+            file,
+            "deployment_config.type",
+            format!("{other:?} is not a traffic-shifting type"),
+            "use canary or linear",
+        )),
+    }
+}
+
+fn parse_field_duration(file: &Path, field: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
+    match text {
+        None => Ok(default),
+        Some(t) => parse_duration(t).ok_or_else(|| {
+            DeployError::settings(
+                file,
+                field,
+                format!("{t:?} is not a duration"),
+                "write a number with a unit: 500ms, 30s, 10m, 2h",
+            )
+        }),
+    }
+}
+
+/// `500ms`, `30s`, `10m`, `2h`, or a bare `0`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if d.as_millis() < 1000 {
+        format!("{}ms", d.as_millis())
+    } else if s < 120 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if s < 7200 {
+        format!("{}m{}s", s / 60, s % 60)
+    } else {
+        format!("{}h{}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The environments that have deployer settings under `root`.
+pub fn known_environments(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(SETTINGS_FILE).is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+environment: test
+account_id: "222222222222"
+region: us-east-1
+deploy_role: deployer
+promotes_from: dev
+min_soak: 10m
+application: etl-test
+deployment_config: {type: canary, percentage: 10, interval_minutes: 1}
+hooks: {pre_traffic: etl-test-pre-traffic, post_traffic: etl-test-post-traffic}
+release_table: etl-test-releases
+artifact_bucket: artifacts-444444444444-us-east-1
+functions:
+  extract: {function_name: etl-test-extract, alarms: [etl-test-extract-errors]}
+  load: {function_name: etl-test-load, deployment_group: loader, alarms: []}
+local: {min_soak: 2s, poll_interval: 200ms}
+"#;
+
+    fn parse(text: &str, local: bool) -> Result<Settings> {
+        Settings::parse(Path::new("environments/test/deployer.yaml"), "test", text, local)
+    }
+
+    fn error_of(text: &str) -> String {
+        parse(text, false).expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn good_settings_parse_with_derived_names() {
+        let s = parse(GOOD, false).unwrap();
+        assert_eq!(s.deploy_role_arn, "arn:aws:iam::222222222222:role/deployer");
+        assert_eq!(s.deployment_config, "etl-test-canary-10pct-1min");
+        assert_eq!(s.min_soak, Duration::from_secs(600));
+        assert_eq!(s.poll_interval, Duration::from_secs(5));
+        assert_eq!(s.functions[1].deployment_group, "loader");
+        assert_eq!(s.functions[0].deployment_group, "etl-test-extract");
+        assert_eq!(s.function_of_alarm("etl-test-extract-errors").map(|f| f.artifact.as_str()), Some("extract"));
+        let local = parse(GOOD, true).unwrap();
+        assert_eq!(local.min_soak, Duration::from_secs(2));
+        assert_eq!(local.poll_interval, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn errors_name_the_file_the_field_and_the_fix() {
+        let e = error_of(&GOOD.replace("\"222222222222\"", "\"2222\""));
+        assert!(e.contains("environments/test/deployer.yaml: account_id") && e.contains("fix:"), "{e}");
+        let e = error_of(&GOOD.replace("percentage: 10", "percentage: 100"));
+        assert!(e.contains("deployment_config.percentage") && e.contains("1-99"), "{e}");
+        let e = error_of(&GOOD.replace("interval_minutes: 1", "interval_minutes: 0"));
+        assert!(e.contains("interval_minutes"), "{e}");
+        let e =
+            error_of(&GOOD.replace(
+                "{type: canary, percentage: 10, interval_minutes: 1}",
+                "CodeDeployDefault.LambdaCanary50Percent",
+            ));
+        assert!(e.contains("not a predefined") && e.contains("LambdaAllAtOnce"), "{e}");
+        let e =
+            error_of(&GOOD.replace("deploy_role: deployer", "deploy_role: arn:aws:iam::111111111111:role/deployer"));
+        assert!(e.contains("deploy_role") && e.contains("not a role in account 222222222222"), "{e}");
+        let e = error_of(&GOOD.replace("min_soak: 10m", "min_soak: ten minutes"));
+        assert!(e.contains("min_soak") && e.contains("30s"), "{e}");
+        let e = error_of(&GOOD.replace("environment: test", "environment: prod"));
+        assert!(e.contains("environment:") || e.contains("environment"), "{e}");
+        let e = error_of(&GOOD.replace("region:", "regoin:"));
+        assert!(e.contains("regoin") && e.contains("line"), "{e}");
+        let prod = GOOD.replace("release_table:", "require_alarms: true\nrelease_table:");
+        let e = error_of(&prod);
+        assert!(e.contains("functions.load.alarms") && e.contains("require_alarms"), "{e}");
+        assert_eq!(parse(&prod, false).expect_err("refused").exit_code(), crate::error::exit::CONFIG);
+    }
+
+    #[test]
+    fn unknown_environment_lists_the_known_ones() {
+        let root = std::env::temp_dir().join(format!("deployer-settings-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("dev")).unwrap();
+        std::fs::write(root.join("dev").join(SETTINGS_FILE), "x").unwrap();
+        let e = Settings::load(&root, "staging", false).expect_err("unknown").to_string();
+        assert!(e.contains("unknown environment \"staging\"") && e.contains("use one of: dev"), "{e}");
+        let e = Settings::load(&root, "../etc", false).expect_err("unknown").to_string();
+        assert!(e.contains("unknown environment"), "{e}");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5d"), None);
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+    }
+}

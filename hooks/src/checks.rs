@@ -1,0 +1,316 @@
+//! The hooks' decisions, over the traits of [`crate::aws`]: what each hook checks and
+//! whether the deployment may go on. No SDK types here, so every rule is tested with
+//! in-memory fakes.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use crate::appspec::LambdaTarget;
+use crate::aws::{Alarms, Aliases, Deployments, ErrorQuery, Executions, Metrics, Versions};
+use crate::config::{FunctionChecks, Smoke};
+use crate::HookStatus;
+
+/// The longest excerpt of a payload or cause quoted in a reason.
+const EXCERPT_CHARS: usize = 400;
+
+/// The AWS services a hook uses, as trait objects.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub deployments: &'a dyn Deployments,
+    pub versions: &'a dyn Versions,
+    pub aliases: &'a dyn Aliases,
+    pub alarms: &'a dyn Alarms,
+    pub metrics: &'a dyn Metrics,
+    pub executions: &'a dyn Executions,
+}
+
+/// A hook's decision and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: HookStatus,
+    /// Each check that failed, with its reason.
+    pub failures: Vec<String>,
+    /// Each check that passed, with what was seen.
+    pub passed: Vec<String>,
+    /// Checks not run, and why.
+    pub skipped: Vec<String>,
+}
+
+impl Verdict {
+    /// Failed when any check failed, Succeeded otherwise.
+    pub fn from_checks(failures: Vec<String>, passed: Vec<String>, skipped: Vec<String>) -> Self {
+        let status = if failures.is_empty() { HookStatus::Succeeded } else { HookStatus::Failed };
+        Self { status, failures, passed, skipped }
+    }
+
+    /// Failed for one reason (a configuration error, an unreadable deployment ...).
+    pub fn failed(reason: impl Into<String>) -> Self {
+        Self::from_checks(vec![reason.into()], Vec::new(), Vec::new())
+    }
+
+    /// One line: the failures when Failed, what passed when Succeeded.
+    pub fn reason(&self) -> String {
+        let main = if self.failures.is_empty() { &self.passed } else { &self.failures };
+        let mut parts = main.clone();
+        parts.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
+        parts.join("; ")
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// `errorType: errorMessage` of a Lambda error payload, or the payload itself.
+fn function_error_detail(payload: &[u8]) -> String {
+    let text = String::from_utf8_lossy(payload);
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        let field = |k: &str| value.get(k).and_then(serde_json::Value::as_str);
+        if let (Some(kind), message) = (field("errorType"), field("errorMessage")) {
+            return excerpt(&format!("{kind}: {}", message.unwrap_or("")));
+        }
+    }
+    if text.trim().is_empty() {
+        "no payload".to_owned()
+    } else {
+        excerpt(&text)
+    }
+}
+
+fn millis(duration: Duration) -> u128 {
+    duration.as_millis()
+}
+
+/// BeforeAllowTraffic: invoke the target version directly with each fixture event.
+/// Fails on an invoke error, a function error, a non-2xx status or an invoke slower
+/// than `max_duration` (the invoke is abandoned then). Every event is tried.
+pub async fn pre_traffic(target: &LambdaTarget, checks: &FunctionChecks, versions: &dyn Versions) -> Verdict {
+    let (function, version) = (&target.function_name, &target.target_version);
+    if checks.events.is_empty() {
+        tracing::info!(function = %function, version = %version, "no fixture events configured: nothing to invoke");
+        return Verdict::from_checks(
+            Vec::new(),
+            vec![format!("no fixture events configured for {function}: nothing to invoke")],
+            Vec::new(),
+        );
+    }
+    let limit = checks.max_duration;
+    let (mut failures, mut passed) = (Vec::new(), Vec::new());
+    for (index, event) in checks.events.iter().enumerate() {
+        let started = Instant::now();
+        let answer =
+            tokio::time::timeout(limit, versions.invoke(function, version, event.to_string().into_bytes())).await;
+        let elapsed = started.elapsed();
+        let at = format!("event {index}: {function}:{version}");
+        let failure = match answer {
+            Err(_) => Some(format!("{at} did not answer within max_duration_ms {}", millis(limit))),
+            Ok(Err(err)) => Some(format!("event {index}: {err}")),
+            Ok(Ok(invocation)) => {
+                if let Some(kind) = &invocation.function_error {
+                    Some(format!("{at} failed ({kind} function error): {}", function_error_detail(&invocation.payload)))
+                } else if !(200..300).contains(&invocation.status_code) {
+                    Some(format!("{at} answered with status {}", invocation.status_code))
+                } else if elapsed > limit {
+                    Some(format!("{at} took {} ms, more than max_duration_ms {}", millis(elapsed), millis(limit)))
+                } else {
+                    None
+                }
+            }
+        };
+        tracing::info!(
+            event = index,
+            function = %function,
+            version = %version,
+            duration_ms = millis(elapsed) as u64,
+            ok = failure.is_none(),
+            "invoked the target version"
+        );
+        match failure {
+            Some(reason) => failures.push(reason),
+            None => passed.push(format!("{at} answered in {} ms", millis(elapsed))),
+        }
+    }
+    Verdict::from_checks(failures, passed, Vec::new())
+}
+
+/// The metric period for an error window: whole minutes, rounded up, at least 60 s.
+pub fn metric_period(window: Duration) -> u64 {
+    window.as_secs().div_ceil(60).max(1) * 60
+}
+
+/// The smoke execution's name: unique per deployment, within Step Functions' rules
+/// (at most 80 characters of letters, digits, `-` and `_`).
+pub fn smoke_execution_name(deployment_id: &str) -> String {
+    let clean: String = deployment_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    format!("hook-smoke-{clean}").chars().take(80).collect()
+}
+
+/// AfterAllowTraffic, once all traffic has shifted: the alias points at the target
+/// version alone, no named alarm is in ALARM or missing, the target version's errors
+/// over the window are within budget; then, when all of that passed and a smoke state
+/// machine is configured, one execution of it must SUCCEED.
+pub async fn post_traffic(
+    deployment_id: &str,
+    target: &LambdaTarget,
+    checks: &FunctionChecks,
+    smoke: Option<&Smoke>,
+    services: &Services<'_>,
+) -> Verdict {
+    let (mut failures, mut passed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    let mut record = |result: Result<String, String>| match result {
+        Ok(seen) => passed.push(seen),
+        Err(reason) => failures.push(reason),
+    };
+    record(check_alias(target, services.aliases).await);
+    record(check_alarms(&checks.alarm_names, services.alarms).await);
+    record(check_errors(target, checks, services.metrics).await);
+    match smoke {
+        None => skipped.push("smoke execution: SMOKE_STATE_MACHINE_ARN is not set".to_owned()),
+        Some(_) if !failures.is_empty() => skipped.push("smoke execution: earlier checks failed".to_owned()),
+        Some(smoke) => {
+            let result = run_smoke(deployment_id, smoke, services.executions).await;
+            match result {
+                Ok(seen) => passed.push(seen),
+                Err(reason) => failures.push(reason),
+            }
+        }
+    }
+    Verdict::from_checks(failures, passed, skipped)
+}
+
+async fn check_alias(target: &LambdaTarget, aliases: &dyn Aliases) -> Result<String, String> {
+    let (function, alias, version) = (&target.function_name, &target.alias, &target.target_version);
+    let routing = aliases.alias(function, alias).await.map_err(|e| e.to_string())?;
+    if &routing.version != version {
+        return Err(format!(
+            "alias {function}:{alias} points at version {}, not the target version {version}",
+            routing.version
+        ));
+    }
+    let split: Vec<String> = routing
+        .additional_weights
+        .iter()
+        .filter(|(_, weight)| **weight > 0.0)
+        .map(|(v, weight)| format!("{:.1}% to version {v}", weight * 100.0))
+        .collect();
+    if !split.is_empty() {
+        return Err(format!("alias {function}:{alias} still routes {}", split.join(", ")));
+    }
+    Ok(format!("alias {function}:{alias} sends all traffic to version {version}"))
+}
+
+async fn check_alarms(names: &[String], alarms: &dyn Alarms) -> Result<String, String> {
+    if names.is_empty() {
+        return Ok("no alarms configured".to_owned());
+    }
+    let states = alarms.states(names).await.map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for name in names {
+        match states.get(name).map(String::as_str) {
+            None => problems.push(format!("alarm {name} does not exist")),
+            Some("ALARM") => problems.push(format!("alarm {name} is in ALARM")),
+            Some(state) => seen.push(format!("{name} {state}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(format!("no alarm in ALARM ({})", seen.join(", ")))
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+async fn check_errors(target: &LambdaTarget, checks: &FunctionChecks, metrics: &dyn Metrics) -> Result<String, String> {
+    let end = SystemTime::now();
+    let window = checks.error_window;
+    let query = ErrorQuery {
+        function_name: target.function_name.clone(),
+        resource: target.alias_resource(),
+        executed_version: target.target_version.clone(),
+        start: end.checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH),
+        end,
+        period_seconds: i32::try_from(metric_period(window)).unwrap_or(i32::MAX),
+    };
+    let errors = metrics.error_sum(&query).await.map_err(|e| e.to_string())?;
+    let summary = format!(
+        "{} version {} reported {errors} errors in the last {} s (max_errors {})",
+        query.resource,
+        query.executed_version,
+        window.as_secs(),
+        checks.max_errors
+    );
+    if errors > checks.max_errors {
+        Err(summary)
+    } else {
+        Ok(summary)
+    }
+}
+
+async fn run_smoke(deployment_id: &str, smoke: &Smoke, executions: &dyn Executions) -> Result<String, String> {
+    let name = smoke_execution_name(deployment_id);
+    let arn = executions.start(&smoke.state_machine_arn, &name, &smoke.input).await.map_err(|e| e.to_string())?;
+    tracing::info!(execution_arn = %arn, timeout_s = smoke.timeout.as_secs(), "started the smoke execution");
+    let started = Instant::now();
+    loop {
+        let state = executions.describe(&arn).await.map_err(|e| e.to_string())?;
+        let elapsed = started.elapsed();
+        if state.status == "SUCCEEDED" {
+            return Ok(format!("smoke execution {name} SUCCEEDED in {} s", elapsed.as_secs()));
+        }
+        if state.status != "RUNNING" {
+            let detail = [state.error.as_deref(), state.cause.as_deref().map(excerpt).as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(": ");
+            let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
+            return Err(format!("smoke execution {arn} ended {}{detail}", state.status));
+        }
+        if elapsed >= smoke.timeout {
+            return Err(format!(
+                "smoke execution {arn} is still RUNNING after SMOKE_TIMEOUT_SECONDS {}",
+                smoke.timeout.as_secs()
+            ));
+        }
+        tracing::debug!(execution_arn = %arn, elapsed_s = elapsed.as_secs(), "smoke execution still running");
+        tokio::time::sleep(smoke.poll_interval.min(smoke.timeout - elapsed)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_whole_minutes_of_at_least_one() {
+        assert_eq!(metric_period(Duration::from_secs(1)), 60);
+        assert_eq!(metric_period(Duration::from_secs(60)), 60);
+        assert_eq!(metric_period(Duration::from_secs(90)), 120);
+        assert_eq!(metric_period(Duration::from_secs(300)), 300);
+    }
+
+    #[test]
+    fn smoke_names_are_valid_execution_names() {
+        assert_eq!(smoke_execution_name("d-ABCDEFGHI"), "hook-smoke-d-ABCDEFGHI");
+        assert_eq!(smoke_execution_name("d/1 2"), "hook-smoke-d-1-2");
+        assert_eq!(smoke_execution_name(&"x".repeat(200)).len(), 80);
+    }
+
+    #[test]
+    fn function_errors_are_quoted_briefly() {
+        assert_eq!(
+            function_error_detail(br#"{"errorType":"InvalidInput","errorMessage":"no run_date"}"#),
+            "InvalidInput: no run_date"
+        );
+        assert_eq!(function_error_detail(b""), "no payload");
+        assert!(function_error_detail("é".repeat(1000).as_bytes()).ends_with("..."));
+    }
+}
