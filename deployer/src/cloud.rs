@@ -465,7 +465,7 @@ impl ArtifactStore {
             .bucket(&self.bucket)
             .key(key)
             .body(bytes.into())
-            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            // The bucket's default encryption (the artifact store's CMK) applies.
             .send()
             .await
             .map_err(|e| self.error("PutObject", key, e))?;

@@ -72,6 +72,9 @@ pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(&mut out);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        // Level 1: several times faster than the default on 50 MB debug binaries, and
+        // still a fixed level, so the bytes stay reproducible.
+        .compression_level(Some(1))
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o755);
     let fail = |e: &dyn std::fmt::Display| DeployError::Other(format!("zipping bootstrap: {e}"));
@@ -124,28 +127,37 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
     std::fs::create_dir_all(dist).map_err(|e| {
         DeployError::artifact(dist, format!("cannot create it: {e}"), "choose a writable --dist folder")
     })?;
+    // One thread per artifact: compression is the whole cost of packaging.
+    let zipped: Vec<Result<(String, Artifact)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .entries
+            .iter()
+            .map(|(name, kind, binary)| {
+                scope.spawn(move || {
+                    let bytes = std::fs::read(binary).map_err(|e| {
+                        DeployError::artifact(
+                            binary,
+                            format!("cannot read the binary of {name}: {e}"),
+                            "build it first (drop --no-build) or pass --bin NAME=PATH",
+                        )
+                    })?;
+                    let zip = zip_bootstrap(&bytes)?;
+                    let file = format!("{name}.zip");
+                    write_atomically(&dist.join(&file), &zip)?;
+                    let (sha256, code_sha256) = (sha256_hex(&zip), code_sha256(&zip));
+                    Ok((name.clone(), Artifact { kind: *kind, file, sha256, code_sha256, size: zip.len() as u64 }))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(DeployError::Other("a packaging thread panicked".into()))))
+            .collect()
+    });
     let mut artifacts = BTreeMap::new();
-    for (name, kind, binary) in &plan.entries {
-        let bytes = std::fs::read(binary).map_err(|e| {
-            DeployError::artifact(
-                binary,
-                format!("cannot read the binary of {name}: {e}"),
-                "build it first (drop --no-build) or pass --bin NAME=PATH",
-            )
-        })?;
-        let zip = zip_bootstrap(&bytes)?;
-        let file = format!("{name}.zip");
-        write_atomically(&dist.join(&file), &zip)?;
-        artifacts.insert(
-            name.clone(),
-            Artifact {
-                kind: *kind,
-                file,
-                sha256: sha256_hex(&zip),
-                code_sha256: code_sha256(&zip),
-                size: zip.len() as u64,
-            },
-        );
+    for entry in zipped {
+        let (name, artifact) = entry?;
+        artifacts.insert(name, artifact);
     }
     let manifest =
         Manifest { schema: SCHEMA, release_id: release_id(&artifacts), git_commit: git_commit.to_owned(), artifacts };

@@ -1,6 +1,8 @@
-# The local environment: the tooling account's artifact store, in each workload
-# account the role the deployer assumes, and the ETL workflow in the dev account.
-# The traffic-shifting and pipeline modules of later issues are added as they land.
+# The local environment: the tooling account's artifact store, and in each workload
+# account (dev, test, prod) the role the deployer assumes, the ETL workflow and its
+# traffic shifting (CodeDeploy groups, hooks, release ledger). Terraform cannot loop
+# over providers, so each account has its own blocks. The pipeline modules of later
+# issues are added as they land.
 
 locals {
   tags = {
@@ -8,6 +10,46 @@ locals {
     environment = "local"
     managed-by  = "terraform"
   }
+
+  etl_packages = {
+    extract    = "${var.dist_dir}/extract.zip"
+    transform  = "${var.dist_dir}/transform.zip"
+    load       = "${var.dist_dir}/load.zip"
+    compensate = "${var.dist_dir}/compensate.zip"
+  }
+  hook_packages = {
+    pre_traffic  = "${var.dist_dir}/pre-traffic.zip"
+    post_traffic = "${var.dist_dir}/post-traffic.zip"
+  }
+
+  # What the pre-traffic hook invokes each new version with: dry-run requests, which
+  # never touch the run ledger and read or write only under shadow/ (see
+  # functions/etl-functions/src/layout.rs). The run is the one Extract makes of the
+  # extract event (run_id "shadow-orders-<date>").
+  hook_run = {
+    run_id         = "shadow-orders-2026-01-01"
+    run_date       = "2026-01-01"
+    execution_id   = "pre-traffic-check"
+    dry_run        = true
+    inject_failure = null
+  }
+  hook_events = {
+    # A RunRequest: lists raw shadow/dt=2026-01-01/, writes nothing.
+    extract = [jsonencode({ run_date = "2026-01-01", execution_id = "pre-traffic-check", dry_run = true, inject_failure = null })]
+    # A BatchRequest with no objects: stages an empty batch under shadow/ in the
+    # staging bucket (staged output expires after 7 days).
+    transform = [jsonencode(merge(local.hook_run, { batch = { batch_id = 0, objects = [] } }))]
+    # A LoadRequest with no results: writes the shadow partition's _SUCCESS marker
+    # (shadow/dt=2026-01-01/_SUCCESS in the curated bucket), as a dry-run run does.
+    load = [jsonencode(merge(local.hook_run, { results = [] }))]
+    # None for compensate: even in a dry run it deletes the run's shadow output and
+    # publishes an alert to the SNS topic, so every deployment would page. Its
+    # post-traffic checks (alias, alarms, errors) still apply.
+    compensate = []
+  }
+
+  # The post-traffic hook's smoke test: one dry run of the workflow (shadow/ only).
+  smoke_input = jsonencode({ run_date = "2026-01-01", dry_run = true, inject_failure = null })
 }
 
 # --- tooling account: artifact store -------------------------------------------
@@ -65,19 +107,14 @@ resource "aws_iam_role" "deploy_prod" {
   max_session_duration = 3600
 }
 
-# --- dev account: the ETL workflow ------------------------------------------------
+# --- workload accounts: the ETL workflow -----------------------------------------
 
 module "etl_dev" {
   source    = "../../terraform/modules/etl-workflow"
   providers = { aws = aws.dev }
 
-  name_prefix = "etl-dev"
-  function_packages = {
-    extract    = "${var.dist_dir}/extract.zip"
-    transform  = "${var.dist_dir}/transform.zip"
-    load       = "${var.dist_dir}/load.zip"
-    compensate = "${var.dist_dir}/compensate.zip"
-  }
+  name_prefix       = "etl-dev"
+  function_packages = local.etl_packages
   # The local cloud runs the host's binaries.
   architecture        = "x86_64"
   map_max_concurrency = 4
@@ -87,6 +124,116 @@ module "etl_dev" {
   # Local only: the end-to-end tests inject failures, and destroy empties buckets.
   allow_fault_injection    = true
   force_destroy_buckets    = true
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
+}
+
+module "etl_test" {
+  source    = "../../terraform/modules/etl-workflow"
+  providers = { aws = aws.test }
+
+  name_prefix         = "etl-test"
+  function_packages   = local.etl_packages
+  architecture        = "x86_64"
+  map_max_concurrency = 4
+  enable_tracing      = false
+  # As in dev: the end-to-end tests inject failures into releases in every account.
+  allow_fault_injection    = true
+  force_destroy_buckets    = true
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
+}
+
+module "etl_prod" {
+  source    = "../../terraform/modules/etl-workflow"
+  providers = { aws = aws.prod }
+
+  name_prefix         = "etl-prod"
+  function_packages   = local.etl_packages
+  architecture        = "x86_64"
+  map_max_concurrency = 4
+  enable_tracing      = false
+  # Local only: a real prod keeps fault injection off (the module's default).
+  allow_fault_injection    = true
+  force_destroy_buckets    = true
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
+}
+
+# --- workload accounts: traffic shifting ------------------------------------------
+# One CodeDeploy group per function, watching the function's alarms; the hooks; the
+# deployer's release ledger. Local only: the ledger and the key can be destroyed
+# quickly, and logs are kept a week.
+
+module "traffic_dev" {
+  source    = "../../terraform/modules/traffic-shifting"
+  providers = { aws = aws.dev }
+
+  name_prefix = "etl-dev"
+  functions = { for step, name in module.etl_dev.function_names : step => {
+    function_name = name
+    alarm_names   = module.etl_dev.alarm_names[step]
+    hook_events   = local.hook_events[step]
+  } }
+  # Dev and test may run a function whose alarms are still being written; prod may not.
+  require_alarms    = false
+  deployment_config = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
+  hook_packages     = local.hook_packages
+  smoke_test = {
+    state_machine_arn = module.etl_dev.state_machine_arn
+    input             = local.smoke_input
+  }
+  architecture             = "x86_64"
+  deletion_protection      = false
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
+}
+
+module "traffic_test" {
+  source    = "../../terraform/modules/traffic-shifting"
+  providers = { aws = aws.test }
+
+  name_prefix = "etl-test"
+  functions = { for step, name in module.etl_test.function_names : step => {
+    function_name = name
+    alarm_names   = module.etl_test.alarm_names[step]
+    hook_events   = local.hook_events[step]
+  } }
+  require_alarms = false
+  # A custom canary: 10 % for a minute, then the rest (etl-test-canary-10pct-1min).
+  deployment_config = { type = "canary", percentage = 10, interval_minutes = 1 }
+  hook_packages     = local.hook_packages
+  smoke_test = {
+    state_machine_arn = module.etl_test.state_machine_arn
+    input             = local.smoke_input
+  }
+  architecture             = "x86_64"
+  deletion_protection      = false
+  kms_deletion_window_days = 7
+  log_retention_days       = 7
+  tags                     = local.tags
+}
+
+module "traffic_prod" {
+  source    = "../../terraform/modules/traffic-shifting"
+  providers = { aws = aws.prod }
+
+  name_prefix = "etl-prod"
+  functions = { for step, name in module.etl_prod.function_names : step => {
+    function_name = name
+    alarm_names   = module.etl_prod.alarm_names[step]
+    hook_events   = local.hook_events[step]
+  } }
+  require_alarms    = true
+  deployment_config = { predefined = "CodeDeployDefault.LambdaCanary10Percent5Minutes" }
+  hook_packages     = local.hook_packages
+  # No smoke test in prod: the hooks check the alias, alarms and errors only.
+  architecture             = "x86_64"
+  deletion_protection      = false
   kms_deletion_window_days = 7
   log_retention_days       = 7
   tags                     = local.tags

@@ -47,7 +47,7 @@ variable "deploy_role_name" {
 }
 
 variable "dist_dir" {
-  description = "Folder with the ETL functions' packages (extract.zip, transform.zip, load.zip, compensate.zip): scripts/package-functions.sh writes them."
+  description = "Folder with the packages: the ETL functions' (extract.zip, transform.zip, load.zip, compensate.zip), which scripts/package-functions.sh writes, and the hooks' (pre-traffic.zip, post-traffic.zip)."
   type        = string
   default     = "../../dist"
 }

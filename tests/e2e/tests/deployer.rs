@@ -1,0 +1,393 @@
+//! The deployer end to end on a private local cloud with time compressed 10x:
+//! environments/local applied to dev, test and prod, then releases through the real
+//! binary: a good release dev -> test -> prod; a release that passes its checks but
+//! fails under traffic, rolled back on its alarm; promotion refused after it; a
+//! failing pre-traffic hook that never lets traffic shift; a second deployer refused
+//! by the lock; a deployer killed mid-shift followed by a rollback that restores every
+//! alias; rollback, history and prune.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use e2e::deployer::{package_release, Deployer};
+use e2e::{account_config, succeeded, DEV, PROD, TEST};
+use localcloud::testing::{workspace_root, LocalCloud};
+use serde_json::Value;
+
+const FUNCTIONS: [&str; 4] = ["compensate", "extract", "load", "transform"];
+
+fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
+    Command::new(workspace_root().join("scripts").join(name))
+        .args(args)
+        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
+        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
+        .env("DIST_DIR", dir.join("base"))
+        .output()
+        .expect("running a script")
+}
+
+struct Accounts {
+    lambda: BTreeMap<&'static str, aws_sdk_lambda::Client>,
+    codedeploy: BTreeMap<&'static str, aws_sdk_codedeploy::Client>,
+}
+
+impl Accounts {
+    /// Each function's alias in `env`: (version, extra routing weight if any).
+    async fn aliases(&self, env: &str) -> Result<BTreeMap<String, (String, Option<f64>)>> {
+        let mut out = BTreeMap::new();
+        for f in FUNCTIONS {
+            let a = self.lambda[env].get_alias().function_name(format!("etl-{env}-{f}")).name("live").send().await?;
+            let weight = a
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .and_then(|w| w.values().next().copied());
+            out.insert(
+                f.to_owned(),
+                (a.function_version().unwrap_or_default().to_owned(), weight.filter(|w| *w > 0.0)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Each function's live version's CodeSha256 in `env`.
+    async fn code(&self, env: &str) -> Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        for (f, (version, _)) in self.aliases(env).await? {
+            let c = self.lambda[env]
+                .get_function_configuration()
+                .function_name(format!("etl-{env}-{f}"))
+                .qualifier(version)
+                .send()
+                .await?;
+            out.insert(f, c.code_sha256().unwrap_or_default().to_owned());
+        }
+        Ok(out)
+    }
+}
+
+fn versions(aliases: &BTreeMap<String, (String, Option<f64>)>) -> BTreeMap<String, String> {
+    aliases.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect()
+}
+
+fn manifest_code(release: &Value) -> BTreeMap<String, String> {
+    FUNCTIONS
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                release["functions"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|x| x["name"] == *f))
+                    .map(|x| x["code_sha256"].as_str().unwrap_or_default().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn expect(run: &e2e::deployer::Run, code: i32, what: &str) -> Result<()> {
+    ensure!(
+        run.code == code,
+        "{what}: exit {} (wanted {code})\nreport: {:#}\nstderr: {}",
+        run.code,
+        run.report,
+        run.stderr
+    );
+    Ok(())
+}
+
+/// Invokes `function:live` through the local cloud's public endpoint (so weights and
+/// per-version metrics apply) until stopped, counting function errors.
+fn synthetic_traffic(
+    lambda: aws_sdk_lambda::Client,
+    function: String,
+    stop: Arc<AtomicBool>,
+    errors: Arc<AtomicU64>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..3)
+        .map(|_| {
+            let (lambda, function, stop, errors) = (lambda.clone(), function.clone(), stop.clone(), errors.clone());
+            tokio::spawn(async move {
+                let event = r#"{"run_date":"2026-02-01","dry_run":false,"inject_failure":null}"#;
+                while !stop.load(Ordering::SeqCst) {
+                    let out = lambda
+                        .invoke()
+                        .function_name(&function)
+                        .qualifier("live")
+                        .payload(event.as_bytes().to_vec().into())
+                        .send()
+                        .await;
+                    if out.as_ref().map_or(true, |o| o.function_error().is_some()) {
+                        errors.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &str) -> Result<()> {
+    let cw = aws_sdk_cloudwatch::Client::new(&account_config(cloud_endpoint, account).await);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = cw.describe_alarms().alarm_name_prefix(prefix).send().await?;
+        let bad: Vec<String> = out
+            .metric_alarms()
+            .iter()
+            .filter(|a| a.state_value().map(|s| s.as_str()) == Some("ALARM"))
+            .filter_map(|a| a.alarm_name().map(str::to_owned))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "alarms still in ALARM: {bad:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<()> {
+    let cloud = LocalCloud::start_scaled("deployer", 10.0)?;
+    let dir: PathBuf = workspace_root().join(".run").join("tests").join(format!("deployer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let endpoint = cloud.endpoint();
+
+    // What Terraform deploys first is the base release, packaged by the deployer.
+    let base = package_release(&dir.join("base"), "", &[])?;
+    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    let mut accounts = Accounts { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
+    for (env, account) in [("dev", DEV), ("test", TEST), ("prod", PROD)] {
+        let config = account_config(&endpoint, account).await;
+        accounts.lambda.insert(env, aws_sdk_lambda::Client::new(&config));
+        accounts.codedeploy.insert(env, aws_sdk_codedeploy::Client::new(&config));
+    }
+    let deployer = Deployer::new(&cloud);
+    let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
+
+    // Nothing to promote before anything was deployed.
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 5, "promote before any release")?;
+    ensure!(run.message().contains("nothing to promote: dev has no releases"), "{}", run.message());
+    // Deploying into an environment fed by promotion is refused.
+    let run = deployer.run(&["deploy", "--env", "prod", "--dist", &dist("base")])?;
+    expect(&run, 5, "deploy into prod")?;
+    ensure!(run.message().contains("promote --to prod"), "{}", run.message());
+
+    // The base release is what Terraform created: nothing changes.
+    let before = accounts.aliases("dev").await?;
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
+    expect(&run, 0, "deploying the base release")?;
+    ensure!(run.outcome() == "no_changes", "{:#}", run.report);
+    ensure!(accounts.aliases("dev").await? == before, "an unchanged release publishes nothing");
+    ensure!(run.report["release_id"] == base["release_id"]);
+
+    // A good release: dev, then test, then prod after test's soak.
+    let good = package_release(&dir.join("good"), "good", &[])?;
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
+    expect(&run, 0, "deploying the good release to dev")?;
+    ensure!(run.outcome() == "succeeded", "{:#}", run.report);
+    for f in FUNCTIONS {
+        let fr = run.function(f).context("function in report")?;
+        ensure!(fr["outcome"] == "succeeded" && fr["version"] != fr["previous_version"], "{f}: {fr}");
+    }
+    let dev_aliases = accounts.aliases("dev").await?;
+    ensure!(dev_aliases.values().all(|(_, w)| w.is_none()), "settled: {dev_aliases:?}");
+    ensure!(accounts.code("dev").await? == manifest_code(&good), "dev runs the good release's bytes");
+
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 0, "promoting to test")?;
+    ensure!(
+        run.report["release_id"] == good["release_id"] && run.report["source_environment"] == "dev",
+        "{:#}",
+        run.report
+    );
+    let run = deployer.run(&["promote", "--to", "prod"])?;
+    expect(&run, 5, "promoting to prod before the soak")?;
+    ensure!(run.message().contains("soaked in test"), "{}", run.message());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let prod_before = accounts.aliases("prod").await?;
+    let run = deployer.run(&["promote", "--to", "prod"])?;
+    expect(&run, 0, "promoting to prod")?;
+    let good_code = manifest_code(&good);
+    for env in ["dev", "test", "prod"] {
+        ensure!(accounts.code(env).await? == good_code, "{env} runs exactly the bytes that were packaged");
+    }
+    let prod_good = versions(&accounts.aliases("prod").await?);
+    ensure!(prod_good != versions(&prod_before));
+
+    // A bad release: extract passes its dry-run checks but fails real traffic. Dev has
+    // no traffic and takes it; in test the canary meets synthetic traffic, the errors
+    // alarm fires, and every function of the release goes back.
+    package_release(&dir.join("bad"), "bad", &[("extract", "fixture-extract-live-fails")])?;
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("bad")])?;
+    expect(&run, 0, "the bad release in dev (no traffic there)")?;
+    let test_good = versions(&accounts.aliases("test").await?);
+    let (stop, errors) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let traffic =
+        synthetic_traffic(accounts.lambda["test"].clone(), "etl-test-extract".into(), stop.clone(), errors.clone());
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    stop.store(true, Ordering::SeqCst);
+    for t in traffic {
+        t.await?;
+    }
+    expect(&run, 2, "the bad release in test")?;
+    ensure!(run.outcome() == "rolled_back", "{:#}", run.report);
+    ensure!(
+        run.report["alarm"]["name"] == "etl-test-extract-errors",
+        "rolled back on the errors alarm: {:#}",
+        run.report
+    );
+    ensure!(
+        run.report["alarm"]["function_name"] == "etl-test-extract"
+            && run.report["alarm"]["value"].as_f64().is_some_and(|v| v >= 1.0),
+        "{:#}",
+        run.report["alarm"]
+    );
+    ensure!(
+        run.message().contains("etl-test-extract-errors") && run.message().contains("etl-test-extract"),
+        "{}",
+        run.message()
+    );
+    ensure!(errors.load(Ordering::SeqCst) > 0, "the canary really served the bad version");
+    let after = accounts.aliases("test").await?;
+    ensure!(
+        versions(&after) == test_good && after.values().all(|(_, w)| w.is_none()),
+        "every function back: {after:?} vs {test_good:?}"
+    );
+    for f in FUNCTIONS {
+        ensure!(run.function(f).context("in report")?["outcome"] == "rolled_back", "{f}: {:#}", run.report);
+    }
+
+    // Promotion after a failed test release is refused, and prod is untouched.
+    let run = deployer.run(&["promote", "--to", "prod"])?;
+    expect(&run, 5, "promoting a failed release")?;
+    ensure!(run.message().contains("did not succeed"), "{}", run.message());
+    ensure!(versions(&accounts.aliases("prod").await?) == prod_good);
+
+    // A failing pre-traffic hook: transform fails its dry-run check, so no traffic
+    // ever shifts and the release's other functions return too.
+    let dev_bad = versions(&accounts.aliases("dev").await?);
+    package_release(&dir.join("broken"), "broken", &[("transform", "fixture-fail")])?;
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("broken")])?;
+    expect(&run, 2, "a release whose pre-traffic hook fails")?;
+    ensure!(run.message().contains("etl-dev-transform"), "{}", run.message());
+    let id = run.function("transform").and_then(|f| f["deployment_id"].as_str()).context("deployment id")?.to_owned();
+    let target = accounts.codedeploy["dev"]
+        .get_deployment_target()
+        .deployment_id(&id)
+        .target_id("etl-dev-transform:live")
+        .send()
+        .await?;
+    let events: BTreeMap<String, String> = target
+        .deployment_target()
+        .and_then(|t| t.lambda_target())
+        .map(|t| {
+            t.lifecycle_events()
+                .iter()
+                .map(|e| {
+                    (
+                        e.lifecycle_event_name().unwrap_or_default().to_owned(),
+                        e.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ensure!(events.get("BeforeAllowTraffic").map(String::as_str) == Some("Failed"), "{events:?}");
+    ensure!(
+        !matches!(events.get("AllowTraffic").map(String::as_str), Some("InProgress" | "Succeeded")),
+        "traffic never shifted: {events:?}"
+    );
+    ensure!(versions(&accounts.aliases("dev").await?) == dev_bad, "dev is where it was");
+
+    // A fixed release goes to dev and test; its promotion to prod is then killed
+    // mid-shift, a second deployer meanwhile is refused by the lock, and `rollback`
+    // restores every alias.
+    package_release(&dir.join("fixed"), "fixed", &[])?;
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("fixed")])?, 0, "the fixed release in dev")?;
+    wait_for_alarms_ok(&endpoint, TEST, "etl-test-").await?;
+    expect(&deployer.run(&["promote", "--to", "test"])?, 0, "the fixed release in test")?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut first = deployer.spawn(&["promote", "--to", "prod"], &dir.join("killed.log"))?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let aliases = accounts.aliases("prod").await?;
+        if aliases.values().any(|(_, w)| w.is_some()) {
+            break;
+        }
+        ensure!(
+            first.try_wait()?.is_none(),
+            "the first deployer ended early: {}",
+            std::fs::read_to_string(dir.join("killed.log"))?
+        );
+        ensure!(Instant::now() < deadline, "prod's canary never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = deployer.run(&["promote", "--to", "prod"])?;
+    expect(&second, 5, "a second deployer during a release")?;
+    ensure!(second.message().contains("held by") && second.message().contains("since"), "{}", second.message());
+    first.kill()?;
+    first.wait()?;
+    let status = deployer.run(&["status", "--env", "prod"])?;
+    expect(&status, 0, "status after the kill")?;
+    ensure!(status.message().contains("in progress"), "status names the unfinished release: {:#}", status.report);
+    ensure!(
+        status.report["functions"].as_array().is_some_and(|fs| fs
+            .iter()
+            .any(|f| f["alias"]["in_flight_deployments"].as_array().is_some_and(|d| !d.is_empty()))),
+        "status shows the in-flight deployments: {:#}",
+        status.report
+    );
+    let run = deployer.run(&["rollback", "--env", "prod"])?;
+    expect(&run, 0, "rollback after the kill")?;
+    ensure!(run.outcome() == "restored", "{:#}", run.report);
+    let restored = accounts.aliases("prod").await?;
+    ensure!(
+        versions(&restored) == prod_good && restored.values().all(|(_, w)| w.is_none()),
+        "every prod alias restored: {restored:?}"
+    );
+
+    // rollback of a finished release, history, prune.
+    let run = deployer.run(&["rollback", "--env", "test"])?;
+    expect(&run, 0, "rollback of test")?;
+    ensure!(run.report["release_id"] == good["release_id"], "test goes back to the good release: {:#}", run.report);
+    ensure!(accounts.code("test").await? == good_code);
+    let history = deployer.run(&["history", "--env", "test"])?;
+    expect(&history, 0, "history")?;
+    let kinds: Vec<(String, String)> = history.report["releases"]
+        .as_array()
+        .context("releases")?
+        .iter()
+        .map(|r| {
+            (r["kind"].as_str().unwrap_or_default().to_owned(), r["status"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    ensure!(
+        kinds.first() == Some(&("rollback".into(), "succeeded".into()))
+            && kinds.contains(&("promote".into(), "rolled_back".into())),
+        "{kinds:?}"
+    );
+    let dev_now = versions(&accounts.aliases("dev").await?);
+    let run = deployer.run(&["prune", "--env", "dev", "--keep", "1"])?;
+    expect(&run, 0, "prune")?;
+    ensure!(run.report["pruned"].as_array().is_some_and(|p| !p.is_empty()), "old versions deleted: {:#}", run.report);
+    ensure!(versions(&accounts.aliases("dev").await?) == dev_now);
+    for (f, v) in &dev_now {
+        accounts.lambda["dev"]
+            .get_function_configuration()
+            .function_name(format!("etl-dev-{f}"))
+            .qualifier(v)
+            .send()
+            .await
+            .with_context(|| format!("{f}:{v} was kept"))?;
+    }
+    drop(cloud);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

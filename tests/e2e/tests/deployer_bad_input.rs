@@ -1,0 +1,121 @@
+//! Bad input to the deployer: each case gets a clear error naming what is wrong and
+//! the fix, its own exit code, and changes nothing. The cases that need a cloud run
+//! on a private local cloud with nothing applied to it.
+
+use std::path::PathBuf;
+
+use anyhow::{ensure, Result};
+use e2e::deployer::{deployer_bin, package_release, Deployer};
+use e2e::{account_config, DEV};
+use localcloud::testing::{workspace_root, LocalCloud};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = workspace_root().join(".run").join("tests").join(format!("deployer-bad-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a test folder");
+    dir
+}
+
+/// A copy of the committed settings with `edit` applied to one environment's file.
+fn settings_with(name: &str, env: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let dir = temp(name);
+    for e in ["dev", "test", "prod"] {
+        let text = std::fs::read_to_string(workspace_root().join("environments").join(e).join("deployer.yaml"))
+            .expect("settings");
+        std::fs::create_dir_all(dir.join(e)).expect("folder");
+        std::fs::write(dir.join(e).join("deployer.yaml"), if e == env { edit(text) } else { text }).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn usage_unknown_environment_malformed_settings_and_missing_artifacts_are_refused_before_any_call() -> Result<()> {
+    // No cloud at all: none of these may get as far as a call.
+    let offline = Deployer {
+        endpoint: "http://127.0.0.1:9".into(),
+        settings_dir: workspace_root().join("environments"),
+        extra_env: Vec::new(),
+    };
+
+    let out = std::process::Command::new(deployer_bin()).args(["deploy", "--environment", "dev"]).output()?;
+    ensure!(out.status.code() == Some(64), "usage error: {out:?}");
+
+    let run = offline.run(&["deploy", "--env", "staging"])?;
+    ensure!(run.code == 3, "{run:?}");
+    ensure!(
+        run.message().contains("unknown environment \"staging\"")
+            && run.message().contains("use one of: dev, prod, test"),
+        "{}",
+        run.message()
+    );
+
+    let broken = Deployer {
+        settings_dir: settings_with("yaml", "dev", |t| t.replace("region: us-east-1", "region: [us-east-1")),
+        endpoint: offline.endpoint.clone(),
+        extra_env: Vec::new(),
+    };
+    let run = broken.run(&["status", "--env", "dev"])?;
+    ensure!(run.code == 3 && run.message().contains("dev/deployer.yaml") && run.message().contains("fix:"), "{run:?}");
+
+    let bad_percent = Deployer {
+        settings_dir: settings_with("percent", "test", |t| t.replace("percentage: 10", "percentage: 150")),
+        endpoint: offline.endpoint.clone(),
+        extra_env: Vec::new(),
+    };
+    let run = bad_percent.run(&["promote", "--to", "test"])?;
+    ensure!(
+        run.code == 3 && run.message().contains("deployment_config.percentage") && run.message().contains("1-99"),
+        "{run:?}"
+    );
+
+    let bad_account = Deployer {
+        settings_dir: settings_with("account", "dev", |t| t.replace("\"111111111111\"", "\"11111\"")),
+        endpoint: offline.endpoint.clone(),
+        extra_env: Vec::new(),
+    };
+    let run = bad_account.run(&["deploy", "--env", "dev"])?;
+    ensure!(run.code == 3 && run.message().contains("account_id") && run.message().contains("12-digit"), "{run:?}");
+
+    let empty = temp("empty-dist");
+    let run = offline.run(&["deploy", "--env", "dev", "--dist", &empty.to_string_lossy()])?;
+    ensure!(
+        run.code == 3 && run.message().contains("release.json") && run.message().contains("deployer package"),
+        "{run:?}"
+    );
+
+    let dist = temp("tampered");
+    package_release(&dist, "tampered", &[])?;
+    std::fs::write(dist.join("load.zip"), b"not what was packaged")?;
+    let run = offline.run(&["deploy", "--env", "dev", "--dist", &dist.to_string_lossy()])?;
+    ensure!(run.code == 3 && run.message().contains("load.zip") && run.message().contains("does not match"), "{run:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_account_and_missing_infrastructure_change_nothing() -> Result<()> {
+    let cloud = LocalCloud::start("deployer-bad-input")?;
+    let dist = temp("cloud-dist");
+    package_release(&dist, "bad-input", &[])?;
+    let dist = dist.to_string_lossy().into_owned();
+
+    // Credentials of dev's account used for test, as if a CI job had the wrong role.
+    let mut wrong = Deployer::new(&cloud);
+    wrong.extra_env.push(("LOCALCLOUD_ACCESS_KEY_ID".into(), DEV.into()));
+    let run = wrong.run(&["--no-assume-role", "rollback", "--env", "test"])?;
+    ensure!(run.code == 4, "{run:?}");
+    ensure!(
+        run.message().contains("for account 111111111111") && run.message().contains("test is account 222222222222"),
+        "{}",
+        run.message()
+    );
+
+    // Nothing applied: the deployment groups are missing, so the deploy stops before
+    // touching anything (the artifact store is not even written).
+    let deployer = Deployer::new(&cloud);
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist])?;
+    ensure!(run.code == 6, "{run:?}");
+    ensure!(run.message().contains("does not exist") && run.message().contains("fix: apply"), "{}", run.message());
+    let lambda = aws_sdk_lambda::Client::new(&account_config(&cloud.endpoint(), DEV).await);
+    ensure!(lambda.list_functions().send().await?.functions().is_empty(), "nothing was created");
+    Ok(())
+}
