@@ -124,11 +124,11 @@ impl Lambda {
     }
 
     /// Uploads new code to $LATEST, guarded by the revision the caller read.
-    pub async fn update_code(&self, function: &str, zip: &[u8], revision_id: Option<&str>) -> Result<()> {
+    pub async fn update_code(&self, function: &str, zip: Vec<u8>, revision_id: Option<&str>) -> Result<()> {
         self.0
             .update_function_code()
             .function_name(function)
-            .zip_file(Blob::new(zip.to_vec()))
+            .zip_file(Blob::new(zip))
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await

@@ -78,12 +78,12 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
         Command::Package(args) => package(&root, args, ui, report),
         Command::Plan(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let loaded = release::load(&dist_of(&args.dist))?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection.environment(&base, &settings, &format!("deployer-plan-{}", args.env)).await?;
+            let session = format!("deployer-plan-{}", args.env);
+            let (loaded, _, env) =
+                load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
             let code = engine.preview(&loaded, report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             code
         }
         Command::Deploy(args) => {
@@ -96,16 +96,14 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
                     args.env
                 )));
             }
-            let loaded = release::load(&dist_of(&args.dist))?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection
-                .environment(&base, &settings, &format!("deployer-{}-{}", args.env, loaded.manifest.release_id))
-                .await?;
+            let session = format!("deployer-deploy-{}", args.env);
+            let (loaded, base, env) =
+                load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
             let store = connection.artifact_store(&base, &settings.artifact_bucket);
             let mut engine = Engine::new(&env, ui, Interrupt::listen());
             let incoming = Incoming { release: loaded, kind: RecordKind::Deploy, source_environment: None };
             let result = engine.release(incoming, Some(&store), report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
         Command::Promote(args) => {
@@ -130,10 +128,12 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
             };
             report.source_environment = Some(source.clone());
             let source_settings = Settings::load(&settings_dir, &source, local)?;
-            let base = connection.base(&settings.region).await?;
-            let source_env =
-                connection.environment(&base, &source_settings, &format!("deployer-read-{source}")).await?;
-            let target_env = connection.environment(&base, &settings, &format!("deployer-promote-{}", args.to)).await?;
+            let (base, source_env) =
+                connect(&connection, &source_settings, &format!("deployer-read-{source}"), waited).await?;
+            let started = Instant::now();
+            let target_env = connection.environment(&base, &settings, &format!("deployer-promote-{}", args.to)).await;
+            *waited += started.elapsed();
+            let target_env = target_env?;
             let mut engine = Engine::new(&target_env, ui, Interrupt::listen());
             let records = engine_wait(&mut engine, source_env.ledger.records(None)).await?;
             let record =
@@ -148,46 +148,78 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
                     report,
                 )
                 .await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
         Command::Rollback(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection.environment(&base, &settings, &format!("deployer-rollback-{}", args.env)).await?;
+            let (_, env) = connect(&connection, &settings, &format!("deployer-rollback-{}", args.env), waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
             let result = engine.rollback(args.to.as_deref(), report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
         Command::Status(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection.environment(&base, &settings, &format!("deployer-status-{}", args.env)).await?;
+            let (_, env) = connect(&connection, &settings, &format!("deployer-status-{}", args.env), waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
             let result = engine.status(report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
         Command::History(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection.environment(&base, &settings, &format!("deployer-history-{}", args.env)).await?;
+            let (_, env) = connect(&connection, &settings, &format!("deployer-history-{}", args.env), waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
             let result = engine.history(args.limit, report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
         Command::Prune(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let base = connection.base(&settings.region).await?;
-            let env = connection.environment(&base, &settings, &format!("deployer-prune-{}", args.env)).await?;
+            let (_, env) = connect(&connection, &settings, &format!("deployer-prune-{}", args.env), waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
             let result = engine.prune(args.keep, report).await;
-            *waited = engine.waited;
+            *waited += engine.waited;
             result
         }
     }
+}
+
+/// The caller's configuration and the environment's clients, the time counted as
+/// cloud wait.
+async fn connect(
+    connection: &Connection,
+    settings: &Settings,
+    session: &str,
+    waited: &mut Duration,
+) -> Result<(aws_config::SdkConfig, crate::connect::Environment)> {
+    let started = Instant::now();
+    let connected = async {
+        let base = connection.base(&settings.region).await?;
+        let env = connection.environment(&base, settings, session).await?;
+        Ok::<_, DeployError>((base, env))
+    }
+    .await;
+    *waited += started.elapsed();
+    connected
+}
+
+/// Reads and verifies the release on blocking threads while the credentials and the
+/// environment are checked, so the hashing hides behind the cloud's answers. A bad
+/// artifact is reported before any cloud error: it is what the user must fix first.
+async fn load_and_connect(
+    connection: &Connection,
+    settings: &Settings,
+    dist: PathBuf,
+    session: &str,
+    waited: &mut Duration,
+) -> Result<(release::LoadedRelease, aws_config::SdkConfig, crate::connect::Environment)> {
+    let loading = tokio::task::spawn_blocking(move || release::load(&dist));
+    let connected = connect(connection, settings, session, waited).await;
+    let loaded = loading.await.map_err(|e| DeployError::Other(format!("reading the release: {e}")))??;
+    let (base, env) = connected?;
+    Ok((loaded, base, env))
 }
 
 async fn engine_wait<T>(engine: &mut Engine<'_>, f: impl std::future::Future<Output = T>) -> T {

@@ -377,7 +377,7 @@ impl<'a> Engine<'a> {
             let updated = current.code_sha256 != a.code_sha256;
             if updated {
                 self.ui.detail(&format!("updating hook {name}"));
-                let zip = &release.zips[artifact];
+                let zip = release.zips[artifact].clone();
                 self.wait(lambda.update_code(name, zip, current.revision_id.as_deref())).await?;
                 self.wait(lambda.wait_updated(name, s.poll_interval, Duration::from_secs(300))).await?;
             }
@@ -398,7 +398,7 @@ impl<'a> Engine<'a> {
             async move {
                 let latest = lambda.configuration(&name, None).await?;
                 if latest.code_sha256 != sha {
-                    lambda.update_code(&name, &zip, latest.revision_id.as_deref()).await?;
+                    lambda.update_code(&name, zip, latest.revision_id.as_deref()).await?;
                 }
                 let state = lambda.wait_updated(&name, poll.min(Duration::from_millis(500)), Duration::from_secs(300)).await?;
                 if state.code_sha256 != sha {

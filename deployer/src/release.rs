@@ -193,20 +193,50 @@ pub fn load(dist: &Path) -> Result<LoadedRelease> {
             "package with this deployer",
         ));
     }
+    // Reading and hashing is the deployer's largest own cost on big releases: spread
+    // it over the cores (the caller also overlaps it with the cloud preflight).
+    let entries: Vec<(&String, &Artifact)> = manifest.artifacts.iter().collect();
+    let workers = std::thread::available_parallelism().map_or(2, usize::from).clamp(1, 8);
+    let chunk = entries.len().div_ceil(workers).max(1);
+    let checked: Vec<Result<(String, Vec<u8>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(name, artifact)| {
+                            let zip_path = dist.join(&artifact.file);
+                            let bytes = std::fs::read(&zip_path).map_err(|e| {
+                                DeployError::artifact(
+                                    &zip_path,
+                                    format!("artifact {name} is missing: {e}"),
+                                    "run `deployer package` again",
+                                )
+                            })?;
+                            if sha256_hex(&bytes) != artifact.sha256 {
+                                return Err(DeployError::artifact(
+                                    &zip_path,
+                                    format!("artifact {name} does not match the sha256 in {MANIFEST}"),
+                                    "the file changed after packaging: run `deployer package` again",
+                                ));
+                            }
+                            Ok(((*name).clone(), bytes))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| vec![Err(DeployError::Other("a hashing thread panicked".into()))])
+            })
+            .collect()
+    });
     let mut zips = BTreeMap::new();
-    for (name, artifact) in &manifest.artifacts {
-        let zip_path = dist.join(&artifact.file);
-        let bytes = std::fs::read(&zip_path).map_err(|e| {
-            DeployError::artifact(&zip_path, format!("artifact {name} is missing: {e}"), "run `deployer package` again")
-        })?;
-        if sha256_hex(&bytes) != artifact.sha256 {
-            return Err(DeployError::artifact(
-                &zip_path,
-                format!("artifact {name} does not match the sha256 in {MANIFEST}"),
-                "the file changed after packaging: run `deployer package` again",
-            ));
-        }
-        zips.insert(name.clone(), bytes);
+    for entry in checked {
+        let (name, bytes) = entry?;
+        zips.insert(name, bytes);
     }
     if release_id(&manifest.artifacts) != manifest.release_id {
         return Err(DeployError::artifact(

@@ -6,7 +6,6 @@ pub mod fixture;
 pub mod inbox;
 pub mod lambda;
 
-use std::io::Write;
 use std::path::Path;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -33,25 +32,16 @@ pub async fn config_with(endpoint: &str, credentials: Credentials) -> SdkConfig 
         .await
 }
 
-/// A Lambda deployment package holding `binary` as an executable `bootstrap`, with a
-/// fixed timestamp so that the same binary always gives the same bytes.
+/// A Lambda deployment package holding `binary` as an executable `bootstrap`, zipped
+/// the way `deployer package` zips (the same binary always gives the same bytes).
 pub fn bootstrap_zip(binary: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(binary).map_err(|e| anyhow::anyhow!("reading {}: {e}", binary.display()))?;
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .unix_permissions(0o755)
-        .last_modified_time(zip::DateTime::default());
-    out.start_file("bootstrap", options)?;
-    out.write_all(&bytes)?;
-    Ok(out.finish()?.into_inner())
+    Ok(::deployer::release::zip_bootstrap(&bytes)?)
 }
 
 /// Lambda's CodeSha256: base64 of the package's SHA-256.
 pub fn code_sha256(package: &[u8]) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(package))
+    ::deployer::release::code_sha256(package)
 }
 
 /// The command's stdout when it succeeded, or an error with both streams.
