@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::connect::Connection;
-use crate::engine::{fetch_release, promotable, Engine, Incoming, Interrupt};
+use crate::engine::{fetch_release, promotable, Engine, Incoming, Interrupt, Zips};
 use crate::error::{exit, DeployError, Result};
 use crate::ledger::{now_ms, RecordKind};
 use crate::release::{self, PackagePlan};
@@ -79,10 +79,10 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
         Command::Plan(args) => {
             let settings = Settings::load(&settings_dir, &args.env, local)?;
             let session = format!("deployer-plan-{}", args.env);
-            let (loaded, _, env) =
+            let (manifest, zips, _, env) =
                 load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
             let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let code = engine.preview(&loaded, report).await;
+            let code = engine.preview(&manifest, zips, report).await;
             *waited += engine.waited;
             code
         }
@@ -97,11 +97,11 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
                 )));
             }
             let session = format!("deployer-deploy-{}", args.env);
-            let (loaded, base, env) =
+            let (manifest, zips, base, env) =
                 load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
             let store = connection.artifact_store(&base, &settings.artifact_bucket);
             let mut engine = Engine::new(&env, ui, Interrupt::listen());
-            let incoming = Incoming { release: loaded, kind: RecordKind::Deploy, source_environment: None };
+            let incoming = Incoming { manifest, zips, kind: RecordKind::Deploy, source_environment: None };
             let result = engine.release(incoming, Some(&store), report).await;
             *waited += engine.waited;
             result
@@ -143,7 +143,12 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
             let loaded = engine_wait(&mut engine, fetch_release(&store, &record)).await?;
             let result = engine
                 .release(
-                    Incoming { release: loaded, kind: RecordKind::Promote, source_environment: Some(source) },
+                    Incoming {
+                        manifest: loaded.manifest,
+                        zips: Zips::Ready(loaded.zips),
+                        kind: RecordKind::Promote,
+                        source_environment: Some(source),
+                    },
                     None,
                     report,
                 )
@@ -205,21 +210,23 @@ async fn connect(
     connected
 }
 
-/// Reads and verifies the release on blocking threads while the credentials and the
-/// environment are checked, so the hashing hides behind the cloud's answers. A bad
-/// artifact is reported before any cloud error: it is what the user must fix first.
+/// Reads the manifest, starts verifying the artifacts on blocking threads, and checks
+/// the credentials and the environment meanwhile, so the hashing hides behind the
+/// cloud's answers. A bad artifact is reported before any cloud error: it is what the
+/// user must fix first.
 async fn load_and_connect(
     connection: &Connection,
     settings: &Settings,
     dist: PathBuf,
     session: &str,
     waited: &mut Duration,
-) -> Result<(release::LoadedRelease, aws_config::SdkConfig, crate::connect::Environment)> {
-    let loading = tokio::task::spawn_blocking(move || release::load(&dist));
-    let connected = connect(connection, settings, session, waited).await;
-    let loaded = loading.await.map_err(|e| DeployError::Other(format!("reading the release: {e}")))??;
-    let (base, env) = connected?;
-    Ok((loaded, base, env))
+) -> Result<(release::Manifest, Zips, aws_config::SdkConfig, crate::connect::Environment)> {
+    let manifest = release::read_manifest(&dist)?;
+    let zips = Zips::verify(dist, &manifest);
+    match connect(connection, settings, session, waited).await {
+        Ok((base, env)) => Ok((manifest, zips, base, env)),
+        Err(e) => Err(zips.ready().await.err().unwrap_or(e)),
+    }
 }
 
 async fn engine_wait<T>(engine: &mut Engine<'_>, f: impl std::future::Future<Output = T>) -> T {

@@ -64,9 +64,34 @@ pub struct Engine<'a> {
     pub waited: Duration,
 }
 
+/// A release's artifacts: read already, or still being read and hashed on blocking
+/// threads while the preflight talks to the cloud.
+pub enum Zips {
+    Ready(BTreeMap<String, Vec<u8>>),
+    Verifying(tokio::task::JoinHandle<Result<BTreeMap<String, Vec<u8>>>>),
+}
+
+impl Zips {
+    /// Starts reading and verifying `dist`'s artifacts in the background.
+    pub fn verify(dist: std::path::PathBuf, manifest: &Manifest) -> Self {
+        let manifest = manifest.clone();
+        Self::Verifying(tokio::task::spawn_blocking(move || crate::release::read_artifacts(&dist, &manifest)))
+    }
+
+    pub async fn ready(self) -> Result<BTreeMap<String, Vec<u8>>> {
+        match self {
+            Self::Ready(zips) => Ok(zips),
+            Self::Verifying(task) => {
+                task.await.map_err(|e| DeployError::Other(format!("reading the artifacts: {e}")))?
+            }
+        }
+    }
+}
+
 /// What to release: the artifacts and where they came from.
 pub struct Incoming {
-    pub release: LoadedRelease,
+    pub manifest: Manifest,
+    pub zips: Zips,
     pub kind: RecordKind,
     pub source_environment: Option<String>,
 }
@@ -177,9 +202,12 @@ impl<'a> Engine<'a> {
     }
 
     /// What `deploy` would do, without doing it.
-    pub async fn preview(&mut self, release: &LoadedRelease, report: &mut Report) -> Result<i32> {
+    pub async fn preview(&mut self, manifest: &Manifest, zips: Zips, report: &mut Report) -> Result<i32> {
+        let release = LoadedRelease { manifest: manifest.clone(), zips: BTreeMap::new() };
         self.check_infrastructure(&release.manifest).await?;
         let planned = self.plan(&release.manifest).await?;
+        // A tampered artifact makes the plan fail as the deploy would.
+        zips.ready().await?;
         let changes = planned.iter().filter(|p| p.changed).count();
         report.release_id = Some(release.manifest.release_id.clone());
         report.git_commit = Some(release.manifest.git_commit.clone());
@@ -217,28 +245,30 @@ impl<'a> Engine<'a> {
         store: Option<&ArtifactStore>,
         report: &mut Report,
     ) -> Result<i32> {
-        let manifest = incoming.release.manifest.clone();
+        let manifest = incoming.manifest.clone();
         report.release_id = Some(manifest.release_id.clone());
         report.git_commit = Some(manifest.git_commit.clone());
         report.source_environment = incoming.source_environment.clone();
         self.check_infrastructure(&manifest).await?;
-        if let Some(store) = store {
-            self.wait(store_release(store, &incoming.release)).await?;
-        }
         let ledger = self.env.ledger.clone();
         let ttl = self.env.settings.lock_ttl;
         let holder = self.holder.clone();
         self.wait(ledger.lock(&holder, ttl)).await?;
-        let result = self.release_locked(incoming, report).await;
+        let result = self.release_locked(incoming, store, report).await;
         if let Err(e) = self.wait(ledger.unlock(&holder)).await {
             self.ui.warn(&format!("could not release the lock: {e}"));
         }
         result
     }
 
-    async fn release_locked(&mut self, incoming: Incoming, report: &mut Report) -> Result<i32> {
+    async fn release_locked(
+        &mut self,
+        incoming: Incoming,
+        store: Option<&ArtifactStore>,
+        report: &mut Report,
+    ) -> Result<i32> {
         let s = self.env.settings.clone();
-        let manifest = &incoming.release.manifest;
+        let manifest = &incoming.manifest;
         self.restore_unfinished_if_any().await?;
         // A deployment someone started outside the deployer would race this release.
         for f in &s.functions {
@@ -259,6 +289,12 @@ impl<'a> Engine<'a> {
                 "alarm {} is already in ALARM ({}), so any deployment would stop at once: nothing was changed\n  fix: resolve what the alarm reports first",
                 a.name, a.reason
             )));
+        }
+        // Every artifact must match its hash before the first change. Usually the
+        // background check finished during the calls above.
+        let release = LoadedRelease { manifest: manifest.clone(), zips: incoming.zips.ready().await? };
+        if let Some(store) = store {
+            self.wait(store_release(store, &release)).await?;
         }
 
         let started_ms = now_ms();
@@ -314,7 +350,7 @@ impl<'a> Engine<'a> {
             s.deployment_config
         ));
 
-        let outcome = self.ship(&incoming.release, &changed, &mut record).await;
+        let outcome = self.ship(&release, &changed, &mut record).await;
         let finished = now_ms();
         record.finished_at = Some(rfc3339(finished));
         record.duration_ms = Some(finished - started_ms);

@@ -175,6 +175,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Reads `release.json` from `dist` and every zip it names, checking each hash.
 pub fn load(dist: &Path) -> Result<LoadedRelease> {
+    let manifest = read_manifest(dist)?;
+    let zips = read_artifacts(dist, &manifest)?;
+    Ok(LoadedRelease { manifest, zips })
+}
+
+/// Reads and checks `release.json` (cheap: no artifact is read).
+pub fn read_manifest(dist: &Path) -> Result<Manifest> {
     let path = dist.join(MANIFEST);
     let text = std::fs::read(&path).map_err(|e| {
         DeployError::artifact(
@@ -193,6 +200,18 @@ pub fn load(dist: &Path) -> Result<LoadedRelease> {
             "package with this deployer",
         ));
     }
+    if release_id(&manifest.artifacts) != manifest.release_id {
+        return Err(DeployError::artifact(
+            &path,
+            "release_id does not match the artifacts",
+            "run `deployer package` again",
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Reads every artifact the manifest names and checks its sha256.
+pub fn read_artifacts(dist: &Path, manifest: &Manifest) -> Result<BTreeMap<String, Vec<u8>>> {
     // Reading and hashing is the deployer's largest own cost on big releases: spread
     // it over the cores (the caller also overlaps it with the cloud preflight).
     let entries: Vec<(&String, &Artifact)> = manifest.artifacts.iter().collect();
@@ -238,14 +257,7 @@ pub fn load(dist: &Path) -> Result<LoadedRelease> {
         let (name, bytes) = entry?;
         zips.insert(name, bytes);
     }
-    if release_id(&manifest.artifacts) != manifest.release_id {
-        return Err(DeployError::artifact(
-            &path,
-            "release_id does not match the artifacts",
-            "run `deployer package` again",
-        ));
-    }
-    Ok(LoadedRelease { manifest, zips })
+    Ok(zips)
 }
 
 /// The commit being packaged: GITHUB_SHA / CODEBUILD_RESOLVED_SOURCE_VERSION in CI,

@@ -36,9 +36,10 @@ pub struct LocalCloud {
 }
 
 impl LocalCloud {
-    /// Starts a local cloud for the test `name` with the given binary.
+    /// Starts a local cloud for the test `name` with the given binary, in real time
+    /// whatever LOCALCLOUD_TIME_SCALE the caller has set.
     pub fn start_with(name: &str, localcloud_bin: &Path) -> Result<Self, LifecycleError> {
-        Self::start_configured(name, localcloud_bin, None)
+        Self::start_configured(name, localcloud_bin, Some(1.0))
     }
 
     fn start_configured(name: &str, localcloud_bin: &Path, time_scale: Option<f64>) -> Result<Self, LifecycleError> {

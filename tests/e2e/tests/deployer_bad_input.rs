@@ -49,6 +49,19 @@ fn usage_unknown_environment_malformed_settings_and_missing_artifacts_are_refuse
         run.message()
     );
 
+    // Under GitHub Actions the failure is also a step summary and an annotation.
+    let summary = temp("summary").join("summary.md");
+    let out = offline
+        .command(&["deploy", "--env", "staging"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(out.status.code() == Some(3), "{out:?}");
+    ensure!(stdout.contains("::error title=deployer deploy staging::unknown environment"), "{stdout}");
+    let markdown = std::fs::read_to_string(&summary)?;
+    ensure!(markdown.contains("### ❌ deployer deploy") && markdown.contains("unknown environment"), "{markdown}");
+
     let broken = Deployer {
         settings_dir: settings_with("yaml", "dev", |t| t.replace("region: us-east-1", "region: [us-east-1")),
         endpoint: offline.endpoint.clone(),
