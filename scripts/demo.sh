@@ -1,20 +1,60 @@
 #!/usr/bin/env bash
-# The main job on the local cloud (`make demo`, after `make up`): package the ETL
-# functions, apply the local environment, and run the workflow once in dev. Later
-# issues extend this into the whole release dev -> test -> prod.
+# The main job on the local cloud (`make demo`, after `make up`): package the functions
+# and hooks, apply environments/local (dev, test, prod and tooling accounts), run the
+# ETL workflow once in dev, then deliver releases with the deployer: a good release
+# dev -> test -> prod, and a bad one that passes its checks but fails under traffic
+# in test's canary, is rolled back on its alarm, and is never promoted to prod.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
+export LOCALCLOUD_ENDPOINT="$endpoint"
+deployer() { target/debug/deployer --local "$@"; }
+step() { printf '\n==> %s\n' "$*"; }
 
-echo "==> packaging the ETL functions"
+step "packaging the functions and hooks (deployer package)"
 scripts/package-functions.sh
-echo "==> applying environments/local to the local cloud at $endpoint"
+step "applying environments/local to the local cloud at $endpoint"
 scripts/tf-local.sh apply
-echo
-echo "==> the local environment"
-scripts/tf-local.sh output
-echo
-echo "==> running the ETL workflow once in the dev account"
-LOCALCLOUD_ENDPOINT="$endpoint" .venv/bin/python scripts/demo-run.py
+step "running the ETL workflow once in the dev account"
+.venv/bin/python scripts/demo-run.py
+
+step "a good release: deploy to dev (all at once)"
+scripts/demo-release.sh .run/demo/good demo-good
+deployer deploy --env dev --dist .run/demo/good
+step "promote it to test (canary 10%, then all)"
+deployer promote --to test
+step "promote it to prod once it has soaked in test (canary 10%, then all)"
+sleep 3
+deployer promote --to prod
+
+step "a bad release: extract passes its dry-run checks but fails real traffic"
+scripts/demo-release.sh .run/demo/bad demo-bad extract=fixture-extract-live-fails
+deployer deploy --env dev --dist .run/demo/bad
+step "promote it to test while synthetic traffic hits etl-test-extract:live"
+.venv/bin/python scripts/demo-traffic.py 222222222222 etl-test-extract &
+traffic=$!
+set +e
+deployer promote --to test
+code=$?
+set -e
+kill -TERM "$traffic" && wait "$traffic" || true
+if [[ $code -ne 2 ]]; then
+  echo "demo: expected the bad release to be rolled back (exit 2), got exit $code" >&2
+  exit 1
+fi
+echo "    -> exit 2: rolled back on the alarm; every test function is back on the good release"
+step "promoting the failed release to prod is refused"
+set +e
+deployer promote --to prod
+code=$?
+set -e
+if [[ $code -ne 5 ]]; then
+  echo "demo: expected the promotion to be refused (exit 5), got exit $code" >&2
+  exit 1
+fi
+step "where each environment stands"
+for env in dev test prod; do deployer --quiet status --env "$env"; done
+step "test's history"
+deployer history --env test --limit 5
 echo
 echo "done: the local cloud keeps running at $endpoint (stop it with \`make down\`)."

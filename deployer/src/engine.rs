@@ -271,10 +271,14 @@ impl<'a> Engine<'a> {
         let manifest = &incoming.manifest;
         self.restore_unfinished_if_any().await?;
         // A deployment someone started outside the deployer would race this release.
-        for f in &s.functions {
-            let cd = self.env.codedeploy.clone();
-            let busy = self.wait(cd.in_flight(&s.application, &f.deployment_group)).await?;
-            if let Some(id) = busy.first() {
+        let cd = self.env.codedeploy.clone();
+        let lookups = s.functions.iter().map(|f| {
+            let (cd, app, group) = (cd.clone(), s.application.clone(), f.deployment_group.clone());
+            async move { cd.in_flight(&app, &group).await }
+        });
+        let busy = self.wait(futures_all(lookups)).await?;
+        for (f, ids) in s.functions.iter().zip(busy) {
+            if let Some(id) = ids.first() {
                 return Err(DeployError::Refused(format!(
                     "deployment group {} already has deployment {id} in flight, not started by this deployer\n  fix: wait for it or stop it, then run again",
                     f.deployment_group
@@ -910,8 +914,12 @@ impl<'a> Engine<'a> {
                     newest.release_id, newest.started_at, newest.holder, s.environment
                 ));
             } else {
+                let status = serde_json::to_value(newest.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 report.message =
-                    Some(format!("last release {} ({:?}) at {}", newest.release_id, newest.status, newest.started_at));
+                    Some(format!("last release {} ({status}) at {}", newest.release_id, newest.started_at));
             }
         }
         report.lock =
@@ -1154,19 +1162,21 @@ fn progress_row(
     );
     let hooks: Vec<String> = events
         .iter()
-        .filter(|(n, _)| n.ends_with("AllowTraffic"))
-        .map(|(n, st)| {
-            format!(
-                "{}={st}",
-                n.replace("AllowTraffic", "").replace("Before", "pre").replace("After", "post").to_lowercase()
-            )
+        .filter_map(|(n, st)| {
+            let step = match n.as_str() {
+                "BeforeAllowTraffic" => "pre-hook",
+                "AllowTraffic" => "shift",
+                "AfterAllowTraffic" => "post-hook",
+                _ => return None,
+            };
+            Some(format!("{step}={st}"))
         })
         .collect();
     let mine = functions.iter().find(|x| x.artifact == artifact).map(|x| x.alarms.as_slice()).unwrap_or_default();
     let bad: Vec<&str> =
         alarms.iter().filter(|a| mine.contains(&a.name) && a.state != "OK").map(|a| a.name.as_str()).collect();
     format!(
-        "{artifact:<12} {} -> {target:<4} {:<11} {share:>4} on {target}  hooks {}  alarms {}",
+        "{artifact:<12} {} -> {target:<4} {:<11} {share:>4} on {target}  {}  alarms {}",
         f.previous_version,
         view.status.as_str(),
         if hooks.is_empty() { "-".into() } else { hooks.join(" ") },
