@@ -166,6 +166,21 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Takes the environment's release lock (or says who holds it).
+    async fn take_lock(&mut self) -> Result<()> {
+        let (ledger, ttl, holder) = (self.env.ledger.clone(), self.env.settings.lock_ttl, self.holder.clone());
+        self.wait(ledger.lock(&holder, ttl)).await
+    }
+
+    /// Releases the lock whatever `result` is, and passes `result` on.
+    async fn release_lock<T>(&mut self, result: Result<T>) -> Result<T> {
+        let (ledger, holder) = (self.env.ledger.clone(), self.holder.clone());
+        if let Err(e) = self.wait(ledger.unlock(&holder)).await {
+            self.ui.warn(&format!("could not release the lock: {e}"));
+        }
+        result
+    }
+
     /// Reads each function's alias and decides what changes. Refuses a split alias.
     async fn plan(&mut self, manifest: &Manifest) -> Result<Vec<Planned>> {
         let s = &self.env.settings;
@@ -250,15 +265,9 @@ impl<'a> Engine<'a> {
         report.git_commit = Some(manifest.git_commit.clone());
         report.source_environment = incoming.source_environment.clone();
         self.check_infrastructure(&manifest).await?;
-        let ledger = self.env.ledger.clone();
-        let ttl = self.env.settings.lock_ttl;
-        let holder = self.holder.clone();
-        self.wait(ledger.lock(&holder, ttl)).await?;
+        self.take_lock().await?;
         let result = self.release_locked(incoming, store, report).await;
-        if let Err(e) = self.wait(ledger.unlock(&holder)).await {
-            self.ui.warn(&format!("could not release the lock: {e}"));
-        }
-        result
+        self.release_lock(result).await
     }
 
     async fn release_locked(
@@ -748,15 +757,9 @@ impl<'a> Engine<'a> {
     /// Returns every function to the previous successful release (or `to`), or, if a
     /// release was left unfinished, to the versions it started from.
     pub async fn rollback(&mut self, to: Option<&str>, report: &mut Report) -> Result<i32> {
-        let ledger = self.env.ledger.clone();
-        let ttl = self.env.settings.lock_ttl;
-        let holder = self.holder.clone();
-        self.wait(ledger.lock(&holder, ttl)).await?;
+        self.take_lock().await?;
         let result = self.rollback_locked(to, report).await;
-        if let Err(e) = self.wait(ledger.unlock(&holder)).await {
-            self.ui.warn(&format!("could not release the lock: {e}"));
-        }
-        result
+        self.release_lock(result).await
     }
 
     async fn rollback_locked(&mut self, to: Option<&str>, report: &mut Report) -> Result<i32> {
@@ -943,15 +946,9 @@ impl<'a> Engine<'a> {
     /// Deletes versions beyond the newest `keep`, never one an alias, the last
     /// successful release or an unfinished release uses.
     pub async fn prune(&mut self, keep: usize, report: &mut Report) -> Result<i32> {
-        let ledger = self.env.ledger.clone();
-        let ttl = self.env.settings.lock_ttl;
-        let holder = self.holder.clone();
-        self.wait(ledger.lock(&holder, ttl)).await?;
+        self.take_lock().await?;
         let result = self.prune_locked(keep, report).await;
-        if let Err(e) = self.wait(ledger.unlock(&holder)).await {
-            self.ui.warn(&format!("could not release the lock: {e}"));
-        }
-        result
+        self.release_lock(result).await
     }
 
     async fn prune_locked(&mut self, keep: usize, report: &mut Report) -> Result<i32> {
