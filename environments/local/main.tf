@@ -1,8 +1,9 @@
 # The local environment: the tooling account's artifact store, and in each workload
-# account (dev, test, prod) the role the deployer assumes, the ETL workflow and its
-# traffic shifting (CodeDeploy groups, hooks, release ledger). Terraform cannot loop
-# over providers, so each account has its own blocks. The pipeline modules of later
-# issues are added as they land.
+# account (dev, test, prod) the ETL workflow, its traffic shifting (CodeDeploy groups,
+# hooks, release ledger), GitHub's OIDC provider and the role the deployer assumes.
+# Terraform cannot loop over providers, so each account has its own blocks. The
+# pipeline is left out: CodePipeline, CodeBuild's pipeline integration and CodeStar
+# are not on the local cloud (README.md).
 
 locals {
   tags = {
@@ -50,6 +51,20 @@ locals {
 
   # The post-traffic hook's smoke test: one dry run of the workflow (shadow/ only).
   smoke_input = jsonencode({ run_date = "2026-01-01", dry_run = true, inject_failure = null })
+
+  # Who may assume each deploy role: the tooling account's pipeline stages and GitHub
+  # environments whose command touches that environment, as in
+  # environments/<env>/terraform.tfvars. No pipeline runs here, and ministack does not
+  # enforce trust policies: the deployer assumes the roles with the tooling account's
+  # own credentials (access key 444444444444).
+  trusted_tooling_roles = {
+    dev  = ["etl-release-deploy-dev", "etl-release-promote-test", "github-actions-dev", "github-actions-test"]
+    test = ["etl-release-promote-test", "etl-release-promote-prod", "github-actions-test", "github-actions-prod"]
+    prod = ["etl-release-promote-prod", "github-actions-prod"]
+  }
+  trusted_role_arns = { for env, names in local.trusted_tooling_roles : env => [for n in names : "arn:aws:iam::${var.accounts.tooling}:role/${n}"] }
+  lambda_arns       = { for env in ["dev", "test", "prod"] : env => "arn:aws:lambda:${var.region}:${var.accounts[env]}:function" }
+  alarm_arns        = { for env in ["dev", "test", "prod"] : env => "arn:aws:cloudwatch:${var.region}:${var.accounts[env]}:alarm" }
 }
 
 # --- tooling account: artifact store -------------------------------------------
@@ -59,52 +74,11 @@ module "artifacts" {
   providers = { aws = aws.tooling }
 
   name             = "artifacts-${var.accounts.tooling}-${var.region}"
-  reader_role_arns = [aws_iam_role.deploy_dev.arn, aws_iam_role.deploy_test.arn, aws_iam_role.deploy_prod.arn]
+  reader_role_arns = [module.deploy_dev.role_arn, module.deploy_test.role_arn, module.deploy_prod.role_arn]
   # Local only: down/reset must be able to remove it, and nothing is kept long.
   force_destroy            = true
   kms_deletion_window_days = 7
   tags                     = local.tags
-}
-
-# --- workload accounts: the role the deployer assumes ---------------------------
-
-data "aws_iam_policy_document" "deploy_trust" {
-  provider = aws.tooling
-
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::${var.accounts.tooling}:root"]
-    }
-  }
-}
-
-resource "aws_iam_role" "deploy_dev" {
-  provider = aws.dev
-
-  name                 = var.deploy_role_name
-  description          = "Assumed by the deployer from the tooling account."
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
-  max_session_duration = 3600
-}
-
-resource "aws_iam_role" "deploy_test" {
-  provider = aws.test
-
-  name                 = var.deploy_role_name
-  description          = "Assumed by the deployer from the tooling account."
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
-  max_session_duration = 3600
-}
-
-resource "aws_iam_role" "deploy_prod" {
-  provider = aws.prod
-
-  name                 = var.deploy_role_name
-  description          = "Assumed by the deployer from the tooling account."
-  assume_role_policy   = data.aws_iam_policy_document.deploy_trust.json
-  max_session_duration = 3600
 }
 
 # --- workload accounts: the ETL workflow -----------------------------------------
@@ -125,7 +99,6 @@ module "etl_dev" {
   allow_fault_injection    = true
   force_destroy_buckets    = true
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
 }
 
@@ -142,7 +115,6 @@ module "etl_test" {
   allow_fault_injection    = true
   force_destroy_buckets    = true
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
 }
 
@@ -159,14 +131,13 @@ module "etl_prod" {
   allow_fault_injection    = true
   force_destroy_buckets    = true
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
 }
 
 # --- workload accounts: traffic shifting ------------------------------------------
 # One CodeDeploy group per function, watching the function's alarms; the hooks; the
 # deployer's release ledger. Local only: the ledger and the key can be destroyed
-# quickly, and logs are kept a week.
+# quickly.
 
 module "traffic_dev" {
   source    = "../../terraform/modules/traffic-shifting"
@@ -189,7 +160,6 @@ module "traffic_dev" {
   architecture             = "x86_64"
   deletion_protection      = false
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
 }
 
@@ -214,7 +184,6 @@ module "traffic_test" {
   architecture             = "x86_64"
   deletion_protection      = false
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
 }
 
@@ -235,6 +204,90 @@ module "traffic_prod" {
   architecture             = "x86_64"
   deletion_protection      = false
   kms_deletion_window_days = 7
-  log_retention_days       = 7
   tags                     = local.tags
+}
+
+# --- workload accounts: GitHub's OIDC provider and the role the deployer assumes ------
+# Exactly the actions the deployer uses on exactly this environment's resources; trusted
+# by the tooling roles above and by GitHub jobs bound to the environment.
+
+module "github_dev" {
+  source    = "../../terraform/modules/github-oidc"
+  providers = { aws = aws.dev }
+
+  tags = local.tags
+}
+
+module "github_test" {
+  source    = "../../terraform/modules/github-oidc"
+  providers = { aws = aws.test }
+
+  tags = local.tags
+}
+
+module "github_prod" {
+  source    = "../../terraform/modules/github-oidc"
+  providers = { aws = aws.prod }
+
+  tags = local.tags
+}
+
+module "deploy_dev" {
+  source    = "../../terraform/modules/deploy-role"
+  providers = { aws = aws.dev }
+
+  name                    = var.deploy_role_name
+  function_arns           = [for n in values(module.etl_dev.function_names) : "${local.lambda_arns.dev}:${n}"]
+  hook_function_arns      = [for n in values(module.traffic_dev.hook_function_names) : "${local.lambda_arns.dev}:${n}"]
+  application_name        = module.traffic_dev.application_name
+  deployment_group_names  = values(module.traffic_dev.deployment_group_names)
+  deployment_config_names = [module.traffic_dev.deployment_config_name]
+  alarm_arns              = [for a in flatten(values(module.etl_dev.alarm_names)) : "${local.alarm_arns.dev}:${a}"]
+  release_table_arn       = module.traffic_dev.release_table_arn
+  kms_key_arns            = [module.traffic_dev.kms_key_arn]
+  trusted_role_arns       = local.trusted_role_arns.dev
+  oidc_provider_arn       = module.github_dev.provider_arn
+  github_repository       = var.github_repository
+  github_environment      = "dev"
+  tags                    = local.tags
+}
+
+module "deploy_test" {
+  source    = "../../terraform/modules/deploy-role"
+  providers = { aws = aws.test }
+
+  name                    = var.deploy_role_name
+  function_arns           = [for n in values(module.etl_test.function_names) : "${local.lambda_arns.test}:${n}"]
+  hook_function_arns      = [for n in values(module.traffic_test.hook_function_names) : "${local.lambda_arns.test}:${n}"]
+  application_name        = module.traffic_test.application_name
+  deployment_group_names  = values(module.traffic_test.deployment_group_names)
+  deployment_config_names = [module.traffic_test.deployment_config_name]
+  alarm_arns              = [for a in flatten(values(module.etl_test.alarm_names)) : "${local.alarm_arns.test}:${a}"]
+  release_table_arn       = module.traffic_test.release_table_arn
+  kms_key_arns            = [module.traffic_test.kms_key_arn]
+  trusted_role_arns       = local.trusted_role_arns.test
+  oidc_provider_arn       = module.github_test.provider_arn
+  github_repository       = var.github_repository
+  github_environment      = "test"
+  tags                    = local.tags
+}
+
+module "deploy_prod" {
+  source    = "../../terraform/modules/deploy-role"
+  providers = { aws = aws.prod }
+
+  name                    = var.deploy_role_name
+  function_arns           = [for n in values(module.etl_prod.function_names) : "${local.lambda_arns.prod}:${n}"]
+  hook_function_arns      = [for n in values(module.traffic_prod.hook_function_names) : "${local.lambda_arns.prod}:${n}"]
+  application_name        = module.traffic_prod.application_name
+  deployment_group_names  = values(module.traffic_prod.deployment_group_names)
+  deployment_config_names = [module.traffic_prod.deployment_config_name]
+  alarm_arns              = [for a in flatten(values(module.etl_prod.alarm_names)) : "${local.alarm_arns.prod}:${a}"]
+  release_table_arn       = module.traffic_prod.release_table_arn
+  kms_key_arns            = [module.traffic_prod.kms_key_arn]
+  trusted_role_arns       = local.trusted_role_arns.prod
+  oidc_provider_arn       = module.github_prod.provider_arn
+  github_repository       = var.github_repository
+  github_environment      = "prod"
+  tags                    = local.tags
 }

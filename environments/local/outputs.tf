@@ -11,9 +11,9 @@ output "artifact_key_arn" {
 output "deploy_role_arns" {
   description = "Per workload environment, the role the deployer assumes."
   value = {
-    dev  = aws_iam_role.deploy_dev.arn
-    test = aws_iam_role.deploy_test.arn
-    prod = aws_iam_role.deploy_prod.arn
+    dev  = module.deploy_dev.role_arn
+    test = module.deploy_test.role_arn
+    prod = module.deploy_prod.role_arn
   }
 }
 

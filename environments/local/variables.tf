@@ -46,6 +46,17 @@ variable "deploy_role_name" {
   }
 }
 
+variable "github_repository" {
+  description = "The repository, \"owner/repo\", whose GitHub jobs bound to an environment the deploy roles trust (as in environments/<env>/terraform.tfvars)."
+  type        = string
+  default     = "acme/serverless-etl-delivery"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$", var.github_repository))
+    error_message = "github_repository must be \"owner/repo\", such as \"acme/serverless-etl-delivery\"."
+  }
+}
+
 variable "dist_dir" {
   description = "Folder with the packages: the ETL functions' (extract.zip, transform.zip, load.zip, compensate.zip), which scripts/package-functions.sh writes, and the hooks' (pre-traffic.zip, post-traffic.zip)."
   type        = string

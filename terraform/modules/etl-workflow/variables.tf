@@ -123,13 +123,24 @@ variable "execution_log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every log group, in days (a value CloudWatch Logs accepts)."
+  description = "Retention of every log group, in days (a value CloudWatch Logs accepts). The runs' logs are their audit trail: a year by default."
   type        = number
-  default     = 30
+  default     = 365
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "noncurrent_version_days" {
+  description = "Days to keep replaced or deleted object versions in the raw, curated and quarantine buckets before they expire (1-3650)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_days >= 1 && var.noncurrent_version_days <= 3650 && floor(var.noncurrent_version_days) == var.noncurrent_version_days
+    error_message = "noncurrent_version_days must be a whole number between 1 and 3650."
   }
 }
 

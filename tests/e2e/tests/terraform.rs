@@ -83,16 +83,20 @@ fn every_root_and_module_validates() -> Result<()> {
     Ok(())
 }
 
+/// Every module and every environment root with a tests/ folder.
 #[test]
-fn every_module_with_tests_passes_terraform_test() -> Result<()> {
+fn every_module_and_root_with_tests_passes_terraform_test() -> Result<()> {
     let modules = workspace_root().join("terraform").join("modules");
+    let roots = workspace_root().join("environments");
     let mut tested = 0;
-    for entry in std::fs::read_dir(&modules)?.flatten() {
+    let entries = std::fs::read_dir(&modules)?.chain(std::fs::read_dir(&roots)?).flatten();
+    for entry in entries {
         let dir = entry.path();
         if !dir.join("tests").is_dir() {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = if dir.starts_with(&roots) { "root" } else { "module" };
+        let name = format!("{kind}-{}", entry.file_name().to_string_lossy());
         let data = tempdir(&format!("test-{name}"))?;
         succeeded(
             &format!("terraform init in {}", dir.display()),
@@ -105,7 +109,7 @@ fn every_module_with_tests_passes_terraform_test() -> Result<()> {
         ensure!(out.contains("0 failed"), "{name}: {out}");
         tested += 1;
     }
-    ensure!(tested >= 1, "no module under {} has tests", modules.display());
+    ensure!(tested >= 10, "only {tested} modules and roots with tests: six modules and four roots have them");
     Ok(())
 }
 

@@ -85,6 +85,17 @@ run "data_is_encrypted_versioned_private_and_tls_only" {
   }
 }
 
+run "replaced_versions_expire_in_every_bucket" {
+  command = plan
+
+  assert {
+    condition = alltrue([for b in ["raw", "curated", "quarantine"] :
+      one(aws_s3_bucket_lifecycle_configuration.this[b].rule).noncurrent_version_expiration[0].noncurrent_days == 90
+    ]) && one(aws_s3_bucket_lifecycle_configuration.staging.rule).noncurrent_version_expiration[0].noncurrent_days == 7
+    error_message = "replaced versions expire after noncurrent_version_days (staging after 7 days)"
+  }
+}
+
 run "ledger_alerts_and_logs_are_protected" {
   command = plan
 
@@ -93,8 +104,8 @@ run "ledger_alerts_and_logs_are_protected" {
     error_message = "the run ledger is encrypted, has point-in-time recovery and a TTL"
   }
   assert {
-    condition     = alltrue([for g in aws_cloudwatch_log_group.functions : g.retention_in_days == 30]) && aws_cloudwatch_log_group.state_machine.retention_in_days == 30
-    error_message = "every log group keeps logs for log_retention_days"
+    condition     = alltrue([for g in aws_cloudwatch_log_group.functions : g.retention_in_days == 365]) && aws_cloudwatch_log_group.state_machine.retention_in_days == 365
+    error_message = "every log group keeps logs for log_retention_days, a year by default"
   }
   assert {
     condition     = aws_sfn_state_machine.this.tracing_configuration[0].enabled && aws_sfn_state_machine.this.logging_configuration[0].level == "ERROR"

@@ -1,0 +1,192 @@
+# The role the deployer assumes in one workload account: trusted only by the tooling
+# account's pipeline roles and by GitHub OIDC tokens of one repository and one
+# environment, allowed exactly the calls the deployer makes (deployer/src/cloud.rs,
+# deployer/src/ledger.rs) on exactly this environment's functions, hooks, deployment
+# groups, alarms and release ledger. No wildcard action, no wildcard resource.
+
+data "aws_caller_identity" "this" {}
+data "aws_region" "this" {}
+data "aws_partition" "this" {}
+
+locals {
+  account   = data.aws_caller_identity.this.account_id
+  region    = data.aws_region.this.name
+  partition = data.aws_partition.this.partition
+  tags      = merge(var.tags, { module = "deploy-role" })
+
+  # "<arn>:*" is every qualified form of a function: its numbered versions and its
+  # live alias. The unqualified ARN is the function itself ($LATEST).
+  function_versions       = [for arn in var.function_arns : "${arn}:*"]
+  function_and_qualifiers = flatten([for arn in var.function_arns : [arn, "${arn}:*"]])
+
+  codedeploy             = "arn:${local.partition}:codedeploy:${local.region}:${local.account}"
+  application_arn        = "${local.codedeploy}:application:${var.application_name}"
+  deployment_group_arns  = [for g in var.deployment_group_names : "${local.codedeploy}:deploymentgroup:${var.application_name}/${g}"]
+  deployment_config_arns = [for c in var.deployment_config_names : "${local.codedeploy}:deploymentconfig:${c}"]
+
+  github_subject = var.oidc_provider_arn == null ? null : "repo:${var.github_repository}:environment:${var.github_environment}"
+
+  # Every resource the policy names, for the same-account check below.
+  granted_arns = concat(var.function_arns, var.hook_function_arns, var.alarm_arns, [var.release_table_arn], var.kms_key_arns)
+  foreign_arns = [for arn in local.granted_arns : arn if split(":", arn)[4] != local.account || split(":", arn)[3] != local.region]
+}
+
+# --- who may assume it ------------------------------------------------------------
+
+data "aws_iam_policy_document" "trust" {
+  dynamic "statement" {
+    for_each = length(var.trusted_role_arns) > 0 ? [true] : []
+    content {
+      sid     = "ToolingPipelineRoles"
+      actions = ["sts:AssumeRole"]
+      principals {
+        type        = "AWS"
+        identifiers = var.trusted_role_arns
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.oidc_provider_arn == null ? [] : [true]
+    content {
+      sid     = "GitHubEnvironment"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+      principals {
+        type        = "Federated"
+        identifiers = [var.oidc_provider_arn]
+      }
+      # A token minted for AWS STS ...
+      condition {
+        test     = "StringEquals"
+        variable = "token.actions.githubusercontent.com:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+      # ... by a job of this repository bound to this GitHub environment, exactly: no
+      # branch, pull request or other environment of the repository matches.
+      condition {
+        test     = "StringEquals"
+        variable = "token.actions.githubusercontent.com:sub"
+        values   = [local.github_subject]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name                 = var.name
+  description          = "Assumed by the deployer to release ${var.application_name}: tooling pipeline roles${var.oidc_provider_arn == null ? "" : " and GitHub environment ${var.github_environment}"}."
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+  tags                 = local.tags
+}
+
+# --- what it may do ---------------------------------------------------------------
+
+data "aws_iam_policy_document" "this" {
+  # deploy / promote / rollback / status: read the function and its live alias, upload
+  # code to $LATEST, publish a version, move the alias back on rollback, list versions.
+  statement {
+    sid = "ReleaseFunctions"
+    actions = [
+      "lambda:GetAlias",
+      "lambda:GetFunctionConfiguration",
+      "lambda:UpdateFunctionCode",
+      "lambda:PublishVersion",
+      "lambda:UpdateAlias",
+      "lambda:ListVersionsByFunction",
+    ]
+    resources = local.function_and_qualifiers
+  }
+
+  # prune deletes old numbered versions, always with a qualifier. Granted on the
+  # qualified ARNs only, so the role cannot delete a function itself; Lambda refuses to
+  # delete a version an alias points to, and DeleteFunction does not delete aliases.
+  statement {
+    sid       = "PruneVersions"
+    actions   = ["lambda:DeleteFunction"]
+    resources = local.function_versions
+  }
+
+  # The hooks run the release's checks, so the deployer ships their code first. No
+  # version is published: CodeDeploy invokes $LATEST.
+  statement {
+    sid       = "UpdateHooks"
+    actions   = ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"]
+    resources = var.hook_function_arns
+  }
+
+  # One deployment per changed function; watch it, its target, stop it (roll back),
+  # and find deployments still running in a group.
+  statement {
+    sid = "Deployments"
+    actions = [
+      "codedeploy:GetDeploymentGroup",
+      "codedeploy:CreateDeployment",
+      "codedeploy:GetDeployment",
+      "codedeploy:GetDeploymentTarget",
+      "codedeploy:StopDeployment",
+      "codedeploy:ListDeployments",
+    ]
+    resources = local.deployment_group_arns
+  }
+
+  statement {
+    sid       = "DeploymentConfigs"
+    actions   = ["codedeploy:GetDeploymentConfig"]
+    resources = local.deployment_config_arns
+  }
+
+  # CreateDeployment with an inline AppSpec registers it as an application revision.
+  statement {
+    sid       = "Revisions"
+    actions   = ["codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision"]
+    resources = [local.application_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.alarm_arns) > 0 ? [true] : []
+    content {
+      sid       = "WatchAlarms"
+      actions   = ["cloudwatch:DescribeAlarms"]
+      resources = var.alarm_arns
+    }
+  }
+
+  # The release ledger and lock: records, history, the conditional lock item.
+  statement {
+    sid = "ReleaseLedger"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+    ]
+    resources = [var.release_table_arn]
+  }
+
+  # The ledger's key, only as DynamoDB uses it on the role's behalf.
+  statement {
+    sid       = "ReleaseLedgerKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = var.kms_key_arns
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "deployer"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+
+  lifecycle {
+    precondition {
+      condition     = length(local.foreign_arns) == 0
+      error_message = "The deploy role grants only resources of its own account and region (${local.account}, ${local.region}); these are elsewhere: ${join(", ", local.foreign_arns)}."
+    }
+  }
+}

@@ -1,0 +1,282 @@
+# The deploy role's safety properties, against a mocked provider (no cloud): who may
+# assume it, that it grants no wildcard, and that bad input fails at plan time.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "333333333333" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::333333333333:role/deployer" }
+  }
+  # The assertions read each document's statements; its rendered JSON only has to parse.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  function_arns = [
+    "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract",
+    "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-load",
+  ]
+  hook_function_arns = [
+    "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-pre-traffic",
+    "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-post-traffic",
+  ]
+  application_name        = "etl-prod"
+  deployment_group_names  = ["etl-prod-extract", "etl-prod-load"]
+  deployment_config_names = ["CodeDeployDefault.LambdaCanary10Percent5Minutes"]
+  alarm_arns = [
+    "arn:aws:cloudwatch:us-east-1:333333333333:alarm:etl-prod-extract-errors",
+    "arn:aws:cloudwatch:us-east-1:333333333333:alarm:etl-prod-load-errors",
+  ]
+  release_table_arn = "arn:aws:dynamodb:us-east-1:333333333333:table/etl-prod-releases"
+  kms_key_arns      = ["arn:aws:kms:us-east-1:333333333333:key/00000000-0000-0000-0000-000000000000"]
+  trusted_role_arns = [
+    "arn:aws:iam::444444444444:role/etl-release-promote-prod",
+    "arn:aws:iam::444444444444:role/github-actions-prod",
+  ]
+  oidc_provider_arn  = "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com"
+  github_repository  = "acme/serverless-etl-delivery"
+  github_environment = "prod"
+}
+
+run "no_wildcard_action_and_no_wildcard_resource" {
+  command = plan
+
+  assert {
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
+      for a in s.actions : a != "*" && !endswith(a, ":*") && !strcontains(a, "*")
+    ]]))
+    error_message = "no statement grants a wildcard action (\"*\", \"service:*\" or a pattern)"
+  }
+  assert {
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
+      for r in s.resources : r != "*"
+    ]]))
+    error_message = "no statement grants every resource: every action the deployer uses has resource-level permissions"
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.this.statement : tolist(s.actions)])) == toset([
+      "lambda:GetAlias", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode", "lambda:PublishVersion",
+      "lambda:UpdateAlias", "lambda:ListVersionsByFunction", "lambda:DeleteFunction",
+      "codedeploy:GetDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
+      "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment", "codedeploy:ListDeployments",
+      "codedeploy:GetDeploymentConfig", "codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision",
+      "cloudwatch:DescribeAlarms",
+      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
+      "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+    ])
+    error_message = "the role grants exactly the calls the deployer makes"
+  }
+}
+
+run "each_action_on_exactly_its_resources" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "PruneVersions" && s.resources == toset([
+      "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract:*",
+      "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-load:*",
+    ])])
+    error_message = "DeleteFunction is granted on qualified ARNs (versions) only, never on a function itself"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "UpdateHooks" && s.resources == toset([
+      "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-pre-traffic",
+      "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-post-traffic",
+    ]) && s.actions == toset(["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"])])
+    error_message = "the hooks' code may be read and updated, nothing else"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "Deployments" && s.resources == toset([
+      "arn:aws:codedeploy:us-east-1:333333333333:deploymentgroup:etl-prod/etl-prod-extract",
+      "arn:aws:codedeploy:us-east-1:333333333333:deploymentgroup:etl-prod/etl-prod-load",
+    ])])
+    error_message = "deployments are started and stopped in this application's groups only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "DeploymentConfigs" && s.resources == toset([
+      "arn:aws:codedeploy:us-east-1:333333333333:deploymentconfig:CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    ])])
+    error_message = "the deployment config is read by its ARN"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "Revisions" && s.resources == toset([
+      "arn:aws:codedeploy:us-east-1:333333333333:application:etl-prod",
+    ])])
+    error_message = "revisions are registered in this application only"
+  }
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchAlarms" && s.resources == toset(var.alarm_arns)])
+    error_message = "the alarms are read by ARN"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ReleaseLedgerKey" && s.resources == toset(var.kms_key_arns) && anytrue([
+      for c in s.condition : c.test == "StringEquals" && c.variable == "kms:ViaService" && toset(c.values) == toset(["dynamodb.us-east-1.amazonaws.com"])
+    ])])
+    error_message = "the ledger's key is usable only through DynamoDB"
+  }
+}
+
+run "trust_is_pinned_to_the_pipeline_roles_and_one_github_environment" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.this.name == "deployer" && aws_iam_role.this.max_session_duration == 3600
+    error_message = "the role is named deployer and sessions last at most one hour"
+  }
+  assert {
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.trust.statement : [
+      for p in s.principals : [for id in p.identifiers : id != "*" && !endswith(id, ":root") && !can(regex("^[0-9]{12}$", id))]
+    ]]))
+    error_message = "no principal is an account root, an account id or \"*\""
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.trust.statement :
+      s.actions == toset(["sts:AssumeRole"]) && one(s.principals).type == "AWS" && one(s.principals).identifiers == toset(var.trusted_role_arns)
+    ])
+    error_message = "exactly the listed tooling roles may assume the role"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.trust.statement :
+      s.actions == toset(["sts:AssumeRoleWithWebIdentity"]) && one(s.principals).type == "Federated" && one(s.principals).identifiers == toset([var.oidc_provider_arn])
+    ])
+    error_message = "GitHub tokens are trusted through this account's OIDC provider"
+  }
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.trust.statement : anytrue([
+      for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:sub" && toset(c.values) == toset(["repo:acme/serverless-etl-delivery:environment:prod"])
+    ]) if contains(s.actions, "sts:AssumeRoleWithWebIdentity")])
+    error_message = "the OIDC subject is exactly repo:acme/serverless-etl-delivery:environment:prod"
+  }
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.trust.statement : anytrue([
+      for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:aud" && toset(c.values) == toset(["sts.amazonaws.com"])
+    ]) if contains(s.actions, "sts:AssumeRoleWithWebIdentity")])
+    error_message = "the OIDC audience must be sts.amazonaws.com"
+  }
+  assert {
+    condition     = !anytrue(flatten([for s in data.aws_iam_policy_document.trust.statement : [for c in s.condition : c.test != "StringEquals"]]))
+    error_message = "no StringLike (wildcard) condition in the trust"
+  }
+  assert {
+    condition     = output.github_subject == "repo:acme/serverless-etl-delivery:environment:prod"
+    error_message = "the subject is exported"
+  }
+}
+
+run "without_an_oidc_provider_only_the_pipeline_may_assume" {
+  command = plan
+  variables {
+    oidc_provider_arn  = null
+    github_repository  = null
+    github_environment = null
+  }
+
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.trust.statement : contains(s.actions, "sts:AssumeRoleWithWebIdentity")])
+    error_message = "no GitHub trust without a provider"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.trust.statement) == 1
+    error_message = "one statement: the tooling roles"
+  }
+}
+
+run "rejects_a_repository_that_is_not_owner_slash_repo" {
+  command = plan
+  variables {
+    github_repository = "acme"
+  }
+  expect_failures = [var.github_repository]
+}
+
+run "rejects_a_wildcard_repository" {
+  command = plan
+  variables {
+    github_repository = "acme/*"
+  }
+  expect_failures = [var.github_repository]
+}
+
+run "rejects_a_wildcard_environment" {
+  command = plan
+  variables {
+    github_environment = "*"
+  }
+  expect_failures = [var.github_environment]
+}
+
+run "rejects_oidc_without_a_repository" {
+  command = plan
+  variables {
+    github_repository = null
+  }
+  expect_failures = [var.github_repository]
+}
+
+run "rejects_an_account_root_as_trusted_principal" {
+  command = plan
+  variables {
+    trusted_role_arns = ["arn:aws:iam::444444444444:root"]
+  }
+  expect_failures = [var.trusted_role_arns]
+}
+
+run "rejects_an_account_id_that_is_not_12_digits" {
+  command = plan
+  variables {
+    trusted_role_arns = ["arn:aws:iam::44444444444:role/etl-release-promote-prod"]
+  }
+  expect_failures = [var.trusted_role_arns]
+}
+
+run "rejects_a_role_nobody_can_assume" {
+  command = plan
+  variables {
+    trusted_role_arns  = []
+    oidc_provider_arn  = null
+    github_repository  = null
+    github_environment = null
+  }
+  expect_failures = [var.trusted_role_arns]
+}
+
+run "rejects_a_qualified_function_arn" {
+  command = plan
+  variables {
+    function_arns = ["arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract:live"]
+  }
+  expect_failures = [var.function_arns]
+}
+
+run "rejects_a_provider_that_is_not_githubs" {
+  command = plan
+  variables {
+    oidc_provider_arn = "arn:aws:iam::333333333333:oidc-provider/example.com"
+  }
+  expect_failures = [var.oidc_provider_arn]
+}
+
+run "rejects_a_kms_alias_for_a_key" {
+  command = plan
+  variables {
+    kms_key_arns = ["arn:aws:kms:us-east-1:333333333333:alias/etl-prod-traffic-shifting"]
+  }
+  expect_failures = [var.kms_key_arns]
+}
+
+run "rejects_resources_of_another_account" {
+  command = plan
+  variables {
+    release_table_arn = "arn:aws:dynamodb:us-east-1:111111111111:table/etl-dev-releases"
+  }
+  expect_failures = [aws_iam_role_policy.this]
+}
