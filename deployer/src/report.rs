@@ -333,12 +333,17 @@ impl Report {
                 .replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A");
-            let _ = writeln!(
-                stdout,
+            let line = format!(
                 "::error title=deployer {} {}::{message}",
                 self.command,
                 self.environment.as_deref().unwrap_or("")
             );
+            // The runner reads workflow commands from both streams; with --output json
+            // stdout stays one JSON document.
+            let _ = match format {
+                Format::Json => writeln!(std::io::stderr(), "{line}"),
+                Format::Text => writeln!(stdout, "{line}"),
+            };
         }
     }
 }
