@@ -56,9 +56,12 @@ fn usage_unknown_environment_malformed_settings_and_missing_artifacts_are_refuse
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
     ensure!(out.status.code() == Some(3), "{out:?}");
-    ensure!(stdout.contains("::error title=deployer deploy staging::unknown environment"), "{stdout}");
+    // With --output json, stdout stays one JSON document and the annotation goes to stderr.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    ensure!(report["exit_code"] == 3, "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(stderr.contains("::error title=deployer deploy staging::unknown environment"), "{stderr}");
     let markdown = std::fs::read_to_string(&summary)?;
     ensure!(markdown.contains("### ❌ deployer deploy") && markdown.contains("unknown environment"), "{markdown}");
 
