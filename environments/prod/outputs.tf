@@ -1,29 +1,24 @@
 output "deploy_role_arn" {
   description = "The role the deployer assumes in this account."
-  value       = module.deploy_role.role_arn
+  value       = module.workload.deploy_role_arn
 }
 
 output "github_subject" {
   description = "The GitHub OIDC subject the deploy role trusts."
-  value       = module.deploy_role.github_subject
+  value       = module.workload.github_subject
 }
 
 output "github_oidc_provider_arn" {
   description = "The account's GitHub OIDC provider."
-  value       = module.github_oidc.provider_arn
+  value       = module.workload.github_oidc_provider_arn
 }
 
 output "environment" {
   description = "What the deployer needs: the account, the CodeDeploy application, its groups and config, the hooks, the release ledger, the functions and their alarms, the state machine."
-  value = {
-    account_id             = var.account_id
-    application_name       = module.traffic.application_name
-    deployment_group_names = module.traffic.deployment_group_names
-    deployment_config_name = module.traffic.deployment_config_name
-    hook_function_names    = module.traffic.hook_function_names
-    release_table_name     = module.traffic.release_table_name
-    function_names         = module.etl.function_names
-    alarm_names            = module.etl.alarm_names
-    state_machine_arn      = module.etl.state_machine_arn
-  }
+  value       = module.workload.environment
+}
+
+output "deployer_settings" {
+  description = "The deployer's settings file for this environment, checked against what this root creates."
+  value       = module.workload.deployer_settings
 }

@@ -1,52 +1,39 @@
-# The test root against a mocked provider, with terraform.tfvars: the modules (tested on
-# their own) stand in with the names they create, so that what is checked here is the
-# root's own wiring: validated accounts, the deploy role's trust, deployer.yaml.
+# The test root with its terraform.tfvars and deployer.yaml, against a mocked provider:
+# what is this root's own is that the two agree with the choices in main.tf (the plan
+# fails otherwise, naming the field). terraform/modules/workload-account tests the rest.
 
 mock_provider "aws" {
+  # The few ARNs the deploy role reads from resources, in this account, at plan time.
+  override_during = plan
+
   mock_data "aws_caller_identity" {
     defaults = { account_id = "222222222222" }
   }
   mock_data "aws_region" {
     defaults = { name = "us-east-1" }
   }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
-}
-
-override_module {
-  target = module.github_oidc
-  outputs = {
-    provider_arn = "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com"
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:us-east-1:222222222222:table/etl-test-releases" }
+  }
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = { arn = "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com" }
+  }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:us-east-1:222222222222:stateMachine:etl-test-etl" }
   }
 }
 
-override_module {
-  target = module.etl
-  outputs = {
-    state_machine_arn = "arn:aws:states:us-east-1:222222222222:stateMachine:etl-test-etl"
-    function_names    = { for s in ["extract", "transform", "load", "compensate"] : s => "etl-test-${s}" }
-    alarm_names       = { for s in ["extract", "transform", "load", "compensate"] : s => [for k in ["errors", "p99-duration", "throttles"] : "etl-test-${s}-${k}"] }
-  }
+variables {
+  dist_dir = "../../terraform/modules/workload-account/tests/fixtures/dist"
 }
 
-override_module {
-  target = module.traffic
-  outputs = {
-    application_name       = "etl-test"
-    deployment_group_names = { for s in ["extract", "transform", "load", "compensate"] : s => "etl-test-${s}" }
-    deployment_config_name = "etl-test-canary-10pct-1min"
-    hook_function_names    = { pre_traffic = "etl-test-pre-traffic", post_traffic = "etl-test-post-traffic" }
-    release_table_name     = "etl-test-releases"
-    release_table_arn      = "arn:aws:dynamodb:us-east-1:222222222222:table/etl-test-releases"
-    kms_key_arn            = "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000"
-  }
-}
-
-run "plans_with_deployer_yaml_and_a_pinned_deploy_role" {
+run "plans_with_its_deployer_yaml_and_tfvars" {
   command = plan
 
   assert {
@@ -54,50 +41,11 @@ run "plans_with_deployer_yaml_and_a_pinned_deploy_role" {
     error_message = "deployer.yaml names what this root creates"
   }
   assert {
-    condition     = module.deploy_role.github_subject == "repo:acme/serverless-etl-delivery:environment:test"
+    condition     = output.environment.account_id == "222222222222" && output.environment.deployment_config_name == "etl-test-canary-10pct-1min"
+    error_message = "the test account, shifting with etl-test-canary-10pct-1min"
+  }
+  assert {
+    condition     = output.github_subject == "repo:acme/serverless-etl-delivery:environment:test"
     error_message = "GitHub jobs bound to the test environment, and no other, may assume the deploy role"
   }
-}
-
-run "rejects_an_account_id_that_is_not_12_digits" {
-  command = plan
-  variables {
-    account_id = "11111111111"
-  }
-  expect_failures = [var.account_id]
-}
-
-run "rejects_the_tooling_account_as_a_workload_account" {
-  command = plan
-  variables {
-    tooling_account_id = "222222222222"
-  }
-  expect_failures = [var.tooling_account_id]
-}
-
-run "rejects_a_role_arn_for_a_role_name" {
-  command = plan
-  variables {
-    trusted_tooling_role_names = ["arn:aws:iam::444444444444:role/etl-release-promote-test"]
-  }
-  expect_failures = [var.trusted_tooling_role_names]
-}
-
-run "fails_when_deployer_yaml_names_another_ledger" {
-  command = plan
-
-  override_module {
-    target = module.traffic
-    outputs = {
-      application_name       = "etl-test"
-      deployment_group_names = { for s in ["extract", "transform", "load", "compensate"] : s => "etl-test-${s}" }
-      deployment_config_name = "etl-test-canary-10pct-1min"
-      hook_function_names    = { pre_traffic = "etl-test-pre-traffic", post_traffic = "etl-test-post-traffic" }
-      release_table_name     = "etl-test-ledger"
-      release_table_arn      = "arn:aws:dynamodb:us-east-1:222222222222:table/etl-test-ledger"
-      kms_key_arn            = "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000"
-    }
-  }
-
-  expect_failures = [output.deployer_settings]
 }

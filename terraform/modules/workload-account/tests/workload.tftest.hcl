@@ -1,0 +1,239 @@
+# The composition of one workload account against a mocked provider: the names
+# deployer.yaml expects, the traffic shifting per environment, the deploy role's trust,
+# the deployer.yaml check, and values that must fail at plan time. The leaf modules'
+# own properties are tested in their folders.
+
+mock_provider "aws" {
+  # Mocked values are known at plan time, as the ARNs built from names are.
+  override_during = plan
+
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "111111111111" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  # Resources get ARN-shaped values, as the provider and the modules validate them.
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:111111111111:key/00000000-0000-0000-0000-000000000000", key_id = "00000000-0000-0000-0000-000000000000" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::etl-dev-bucket" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:us-east-1:111111111111:table/etl-dev-releases" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:111111111111:etl-dev-alerts" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:111111111111:log-group:etl-dev" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111111111111:role/etl-dev" }
+  }
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = { arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-dev", version = "1" }
+  }
+  mock_resource "aws_lambda_alias" {
+    defaults = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-dev:live" }
+  }
+  mock_resource "aws_sfn_state_machine" {
+    defaults = { arn = "arn:aws:states:us-east-1:111111111111:stateMachine:etl-dev-etl" }
+  }
+}
+
+variables {
+  environment                = "dev"
+  account_id                 = "111111111111"
+  tooling_account_id         = "444444444444"
+  trusted_tooling_role_names = ["etl-release-deploy-dev", "github-actions-dev"]
+  github_repository          = "acme/serverless-etl-delivery"
+  dist_dir                   = "tests/fixtures/dist"
+  deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
+  require_alarms             = false
+  allow_fault_injection      = true
+}
+
+run "names_everything_after_the_environment" {
+  command = plan
+
+  assert {
+    condition     = output.environment.function_names == { for s in ["extract", "transform", "load", "compensate"] : s => "etl-dev-${s}" }
+    error_message = "the functions are etl-dev-<step>"
+  }
+  assert {
+    condition     = output.environment.application_name == "etl-dev" && output.environment.release_table_name == "etl-dev-releases"
+    error_message = "the CodeDeploy application is etl-dev and the release ledger etl-dev-releases"
+  }
+  assert {
+    condition     = output.environment.hook_function_names == { pre_traffic = "etl-dev-pre-traffic", post_traffic = "etl-dev-post-traffic" }
+    error_message = "the hooks are etl-dev-pre-traffic and etl-dev-post-traffic"
+  }
+  assert {
+    condition     = output.environment.deployment_group_names == output.environment.function_names
+    error_message = "one deployment group per function, named after it"
+  }
+  assert {
+    condition     = output.environment.deployment_config_name == "CodeDeployDefault.LambdaAllAtOnce"
+    error_message = "the deployment config is the one given"
+  }
+  assert {
+    condition     = alltrue([for s, names in output.environment.alarm_names : length(names) == 3 && alltrue([for n in names : startswith(n, "etl-dev-${s}-")])])
+    error_message = "every function has its errors, throttles and p99 duration alarms"
+  }
+  assert {
+    condition     = output.environment.account_id == "111111111111" && output.etl.state_machine_arn == output.environment.state_machine_arn
+    error_message = "the environment output names the account and the state machine"
+  }
+}
+
+run "the_deploy_role_trusts_the_tooling_roles_and_one_github_environment" {
+  command = plan
+
+  assert {
+    condition     = output.github_subject == "repo:acme/serverless-etl-delivery:environment:dev"
+    error_message = "GitHub jobs bound to the dev environment, and no other, may assume the deploy role"
+  }
+  assert {
+    condition     = output.github_oidc_provider_arn == "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+    error_message = "the account's own OIDC provider is created and trusted"
+  }
+  assert {
+    condition     = module.deploy_role.role_name == "deployer"
+    error_message = "the role the deployer assumes is named deployer"
+  }
+}
+
+run "a_custom_canary_gets_its_own_config" {
+  command = plan
+  variables {
+    environment       = "test"
+    deployment_config = { type = "canary", percentage = 10, interval_minutes = 1 }
+  }
+
+  assert {
+    condition     = output.environment.deployment_config_name == "etl-test-canary-10pct-1min"
+    error_message = "a custom canary of 10 % for a minute is etl-test-canary-10pct-1min"
+  }
+}
+
+run "prod_requires_alarms_and_plans_without_a_smoke_test" {
+  command = plan
+  variables {
+    environment           = "prod"
+    deployment_config     = { predefined = "CodeDeployDefault.LambdaCanary10Percent5Minutes" }
+    require_alarms        = true
+    smoke_test            = false
+    allow_fault_injection = false
+  }
+
+  assert {
+    condition     = output.github_subject == "repo:acme/serverless-etl-delivery:environment:prod"
+    error_message = "prod's deploy role trusts GitHub jobs bound to prod"
+  }
+  assert {
+    condition     = output.environment.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    error_message = "prod shifts with the predefined 10 % canary for five minutes"
+  }
+}
+
+run "uses_an_existing_oidc_provider" {
+  command = plan
+  variables {
+    github_oidc_provider_arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+  }
+
+  assert {
+    condition     = output.github_oidc_provider_arn == "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+    error_message = "the deploy role trusts the provider given"
+  }
+}
+
+run "passes_when_deployer_yaml_agrees" {
+  command = plan
+  variables {
+    deployer_settings      = yamldecode(file("../../../environments/dev/deployer.yaml"))
+    deployer_settings_file = "environments/dev/deployer.yaml"
+  }
+
+  assert {
+    condition     = output.deployer_settings == "environments/dev/deployer.yaml"
+    error_message = "deployer.yaml names what this module creates"
+  }
+}
+
+run "fails_when_deployer_yaml_names_another_ledger" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), { release_table = "etl-dev-ledger" })
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
+run "fails_when_deployer_yaml_has_another_deployment_config" {
+  command = plan
+  variables {
+    deployer_settings = yamldecode(file("../../../environments/test/deployer.yaml"))
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
+run "rejects_an_account_id_that_is_not_12_digits" {
+  command = plan
+  variables {
+    account_id = "11111111111"
+  }
+  expect_failures = [var.account_id]
+}
+
+run "rejects_the_tooling_account_as_a_workload_account" {
+  command = plan
+  variables {
+    tooling_account_id = "111111111111"
+  }
+  expect_failures = [var.tooling_account_id]
+}
+
+run "rejects_a_role_arn_for_a_role_name" {
+  command = plan
+  variables {
+    trusted_tooling_role_names = ["arn:aws:iam::444444444444:role/etl-release-deploy-dev"]
+  }
+  expect_failures = [var.trusted_tooling_role_names]
+}
+
+run "rejects_a_bad_github_repository" {
+  command = plan
+  variables {
+    github_repository = "acme"
+  }
+  expect_failures = [var.github_repository]
+}
+
+run "rejects_an_unknown_architecture" {
+  command = plan
+  variables {
+    architecture = "arm"
+  }
+  expect_failures = [var.architecture]
+}
+
+run "rejects_an_environment_name_that_cannot_name_resources" {
+  command = plan
+  variables {
+    environment = "Dev Account"
+  }
+  expect_failures = [var.environment]
+}
