@@ -1,9 +1,10 @@
-# The local environment: the tooling account's artifact store, and in each workload
-# account (dev, test, prod) the workload-account module: the ETL workflow, its traffic
-# shifting (CodeDeploy groups, hooks, release ledger), GitHub's OIDC provider and the
-# role the deployer assumes. Terraform cannot loop over providers, so each account has
-# its own block. The pipeline is left out: CodePipeline, CodeBuild's pipeline
-# integration and CodeStar are not on the local cloud (README.md).
+# The local environment: in the tooling account the artifact store and GitHub's roles,
+# and in each workload account (dev, test, prod) the workload-account module: the ETL
+# workflow, its traffic shifting (CodeDeploy groups, hooks, release ledger), GitHub's
+# OIDC provider and the role the deployer assumes. Terraform cannot loop over
+# providers, so each account has its own block. The pipeline is left out:
+# CodePipeline, CodeBuild's pipeline integration and CodeStar are not on the local
+# cloud (README.md).
 
 locals {
   tags = {
@@ -50,6 +51,27 @@ module "artifacts" {
   force_destroy            = true
   kms_deletion_window_days = 7
   tags                     = local.tags
+}
+
+# --- tooling account: GitHub Actions' OIDC provider and one role per environment ---
+# As in environments/tooling: a job bound to a GitHub environment assumes its role
+# here, and the deployer assumes the deploy roles from it (a promotion also needs the
+# source environment's role, to read its ledger).
+
+module "github" {
+  source    = "../../terraform/modules/github-oidc"
+  providers = { aws = aws.tooling }
+
+  create_provider      = true
+  github_repository    = var.github_repository
+  artifact_bucket_arn  = module.artifacts.bucket_arn
+  artifact_kms_key_arn = module.artifacts.kms_key_arn
+  roles = {
+    dev  = { assume_role_arns = [module.dev.deploy_role_arn], artifact_access = "read-write" }
+    test = { assume_role_arns = [module.dev.deploy_role_arn, module.test.deploy_role_arn], artifact_access = "read" }
+    prod = { assume_role_arns = [module.test.deploy_role_arn, module.prod.deploy_role_arn], artifact_access = "read" }
+  }
+  tags = local.tags
 }
 
 # --- workload accounts --------------------------------------------------------------
