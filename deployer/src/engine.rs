@@ -305,7 +305,13 @@ impl<'a> Engine<'a> {
         }
         // Every artifact must match its hash before the first change. Usually the
         // background check finished during the calls above.
+        let verifying = Instant::now();
         let release = LoadedRelease { manifest: manifest.clone(), zips: incoming.zips.ready().await? };
+        self.ui.detail(&format!(
+            "artifacts verified: {} MB, {} ms spent waiting for the hashing after the preflight",
+            release.zips.values().map(Vec::len).sum::<usize>() / 1_000_000,
+            verifying.elapsed().as_millis()
+        ));
         if let Some(store) = store {
             self.wait(store_release(store, &release)).await?;
         }
@@ -542,6 +548,14 @@ impl<'a> Engine<'a> {
             .collect();
         let started = Instant::now();
         let mut renewed = Instant::now();
+        let alarms_of: Vec<Vec<String>> = deploying
+            .iter()
+            .map(|(artifact, _, _)| {
+                s.functions.iter().find(|f| &f.artifact == artifact).map(|f| f.alarms.clone()).unwrap_or_default()
+            })
+            .collect();
+        let mut rows = vec![String::new(); deploying.len()];
+        let mut row_keys: Vec<Option<RowKey>> = vec![None; deploying.len()];
         loop {
             if self.interrupt.raised() {
                 let abort =
@@ -569,21 +583,26 @@ impl<'a> Engine<'a> {
                 self.wait(async { tokio::join!(futures_all(polls), alarms_client.describe(&watched)) }).await;
             let views = views?;
             let alarms = alarms?;
-            let rows: Vec<String> = deploying
-                .iter()
-                .zip(&views)
-                .map(|((artifact, _, _), (view, alias, events))| {
-                    progress_row(
-                        artifact,
-                        &record.functions[artifact],
-                        view,
-                        alias.as_ref(),
-                        events,
-                        &alarms,
-                        &s.functions,
-                    )
-                })
-                .collect();
+            // Rows are rebuilt only when what they show changed: a release of many
+            // functions is polled many times, mostly unchanged.
+            let not_ok: BTreeSet<&str> = alarms.iter().filter(|a| a.state != "OK").map(|a| a.name.as_str()).collect();
+            for (i, ((artifact, _, _), (view, alias, events))) in deploying.iter().zip(&views).enumerate() {
+                let f = &record.functions[artifact];
+                let target = f.version.as_deref().unwrap_or("?");
+                let key = RowKey {
+                    status: view.status.clone(),
+                    percent: alias.as_ref().map(|a| (a.percent_on(target) * 10.0).round() as i64),
+                    events: Vec::new(),
+                    bad: alarms_of[i].iter().filter(|a| not_ok.contains(a.as_str())).cloned().collect(),
+                };
+                let unchanged = row_keys[i].as_ref().is_some_and(|k| {
+                    k.status == key.status && k.percent == key.percent && k.bad == key.bad && k.events == *events
+                });
+                if !unchanged {
+                    rows[i] = progress_row(artifact, f, view, alias.as_ref(), events, &key.bad);
+                    row_keys[i] = Some(RowKey { events: events.clone(), ..key });
+                }
+            }
             self.ui.progress(&rows);
             if let Some(alarm) = alarms.iter().find(|a| a.state == "ALARM") {
                 let report = alarm_report(alarm, &s);
@@ -1104,12 +1123,20 @@ pub async fn fetch_release(store: &ArtifactStore, record: &ReleaseRecord) -> Res
 /// keys are content-addressed by release id).
 pub async fn store_release(store: &ArtifactStore, release: &LoadedRelease) -> Result<()> {
     let id = &release.manifest.release_id;
-    for (name, a) in &release.manifest.artifacts {
-        let key = ArtifactStore::key(id, &a.file);
-        if !store.exists(&key).await? {
-            store.put(&key, release.zips[name].clone()).await?;
-        }
-    }
+    // The artifacts go up together (only those not there yet: keys are per release),
+    // the manifest last, so a manifest in the store always has every artifact it names.
+    let keys: Vec<(String, String)> =
+        release.manifest.artifacts.iter().map(|(name, a)| (name.clone(), ArtifactStore::key(id, &a.file))).collect();
+    let present = futures_all(keys.iter().map(|(_, key)| {
+        let (store, key) = (store.clone(), key.clone());
+        async move { store.exists(&key).await }
+    }))
+    .await?;
+    let uploads = keys.into_iter().zip(present).filter(|(_, present)| !present).map(|((name, key), _)| {
+        let (store, zip) = (store.clone(), release.zips[&name].clone());
+        async move { store.put(&key, zip).await }
+    });
+    futures_all(uploads).await?;
     let manifest = serde_json::to_vec_pretty(&release.manifest).map_err(|e| DeployError::Other(e.to_string()))?;
     store.put(&ArtifactStore::key(id, MANIFEST), manifest).await
 }
@@ -1143,14 +1170,22 @@ fn alarm_report(a: &AlarmView, s: &crate::settings::Settings) -> AlarmReport {
     }
 }
 
+/// What a progress row shows, to tell whether it changed.
+#[derive(Clone)]
+struct RowKey {
+    status: DeploymentStatus,
+    percent: Option<i64>,
+    events: Vec<(String, String)>,
+    bad: Vec<String>,
+}
+
 fn progress_row(
     artifact: &str,
     f: &FunctionRecord,
     view: &DeploymentView,
     alias: Option<&AliasState>,
     events: &[(String, String)],
-    alarms: &[AlarmView],
-    functions: &[Function],
+    bad_alarms: &[String],
 ) -> String {
     let target = f.version.as_deref().unwrap_or("?");
     let share = alias.map_or_else(
@@ -1169,15 +1204,12 @@ fn progress_row(
             Some(format!("{step}={st}"))
         })
         .collect();
-    let mine = functions.iter().find(|x| x.artifact == artifact).map(|x| x.alarms.as_slice()).unwrap_or_default();
-    let bad: Vec<&str> =
-        alarms.iter().filter(|a| mine.contains(&a.name) && a.state != "OK").map(|a| a.name.as_str()).collect();
     format!(
         "{artifact:<12} {} -> {target:<4} {:<11} {share:>4} on {target}  {}  alarms {}",
         f.previous_version,
         view.status.as_str(),
         if hooks.is_empty() { "-".into() } else { hooks.join(" ") },
-        if bad.is_empty() { "OK".to_owned() } else { bad.join(",") }
+        if bad_alarms.is_empty() { "OK".to_owned() } else { bad_alarms.join(",") }
     )
 }
 
@@ -1220,34 +1252,32 @@ fn history_entry(r: &ReleaseRecord) -> HistoryEntry {
 
 /// Runs futures concurrently; the first error wins (after all have finished, so no
 /// call is abandoned half-way).
-async fn futures_all<T>(futures: impl IntoIterator<Item = impl Future<Output = Result<T>>>) -> Result<Vec<T>> {
+async fn futures_all<T, F>(futures: impl IntoIterator<Item = F>) -> Result<Vec<T>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
     futures_each(futures).await.into_iter().collect()
 }
 
-/// Runs futures concurrently and returns every result in order.
-async fn futures_each<T>(futures: impl IntoIterator<Item = impl Future<Output = T>>) -> Vec<T> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut results: Vec<Option<T>> = set.iter().map(|_| None).collect();
-    let mut pending: Vec<usize> = (0..set.len()).collect();
-    std::future::poll_fn(|cx| {
-        pending.retain(|&i| match set[i].as_mut().poll(cx) {
-            std::task::Poll::Ready(v) => {
-                results[i] = Some(v);
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
+/// Runs futures concurrently, each as its own task (so responses are handled on every
+/// worker thread and a finished call is never polled again), and returns every result
+/// in order.
+async fn futures_each<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match handle.await {
+            Ok(value) => results.push(value),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("a cloud call's task was cancelled: {e}"),
         }
-    })
-    .await;
-    results.into_iter().flatten().collect()
+    }
+    results
 }
 
 #[cfg(test)]

@@ -79,11 +79,14 @@ impl Ui {
             }
             self.drawn = rows.len();
         } else {
-            for (i, row) in rows.iter().enumerate() {
-                if self.last_rows.get(i) != Some(row) {
+            self.last_rows.resize(rows.len(), String::new());
+            for (row, last) in rows.iter().zip(self.last_rows.iter_mut()) {
+                if row != last {
                     let _ = writeln!(err, "{}   {row}", rfc3339(now_ms()));
+                    last.clone_from(row);
                 }
             }
+            return;
         }
         self.last_rows = rows.to_vec();
     }
