@@ -194,7 +194,7 @@ mod tests {
         assert!(expiry_problem(None, now).is_none());
         assert!(expiry_problem(Some(now + Duration::from_secs(60)), now).is_none());
         let p = expiry_problem(Some(now - Duration::from_secs(60)), now).unwrap();
-        assert!(p.contains("expired at 2023-11-14T22:12:20Z") && p.contains("fix:"), "{p}");
+        assert!(p.contains("expired at 2023-11-14T22:12:20.000Z") && p.contains("fix:"), "{p}");
     }
 
     #[test]

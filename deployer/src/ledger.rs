@@ -112,8 +112,12 @@ pub fn now_ms() -> u64 {
 
 /// RFC 3339 UTC with milliseconds.
 pub fn rfc3339(ms: u64) -> String {
-    let t = aws_smithy_types::DateTime::from_millis(i64::try_from(ms).unwrap_or(i64::MAX));
-    t.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_else(|_| ms.to_string())
+    // Always three digits of milliseconds, so that log lines line up and sort as text.
+    let seconds = aws_smithy_types::DateTime::from_secs(i64::try_from(ms / 1000).unwrap_or(i64::MAX));
+    match seconds.fmt(aws_smithy_types::date_time::Format::DateTime) {
+        Ok(text) => format!("{}.{:03}Z", text.trim_end_matches('Z'), ms % 1000),
+        Err(_) => ms.to_string(),
+    }
 }
 
 /// Who this process is, for the lock: user, host, pid, and the CI run when there is one.
@@ -347,8 +351,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(1_700_000_000_810), "2023-11-14T22:13:20.810Z");
+        assert_eq!(rfc3339(1_700_000_001_000), "2023-11-14T22:13:21.000Z");
     }
 
     #[test]

@@ -72,7 +72,7 @@ async fn a_held_lock_names_its_holder_and_refuses() {
             && text.contains("since 2026-11-23T09:00:00Z"),
         "{text}"
     );
-    assert!(text.contains("expires 2027-01-15T08:00:00Z"), "{text}");
+    assert!(text.contains("expires 2027-01-15T08:00:00.000Z"), "{text}");
 }
 
 #[tokio::test]
