@@ -11,6 +11,7 @@ use aws_sdk_lambda::types::{AliasRoutingConfiguration, LastUpdateStatus};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{DeployError, Result};
+use crate::release::ZipBytes;
 
 /// An alias as the deployer sees it: primary version plus at most one weighted extra.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,11 +125,12 @@ impl Lambda {
     }
 
     /// Uploads new code to $LATEST, guarded by the revision the caller read.
-    pub async fn update_code(&self, function: &str, zip: Vec<u8>, revision_id: Option<&str>) -> Result<()> {
+    pub async fn update_code(&self, function: &str, zip: ZipBytes, revision_id: Option<&str>) -> Result<()> {
         self.0
             .update_function_code()
             .function_name(function)
-            .zip_file(Blob::new(zip))
+            // Takes the buffer over without a copy when the caller held the last reference.
+            .zip_file(Blob::new(Vec::from(zip)))
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await
@@ -459,12 +461,12 @@ impl ArtifactStore {
         }
     }
 
-    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+    pub async fn put(&self, key: &str, bytes: ZipBytes) -> Result<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .body(bytes.into())
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
             // The bucket's default encryption (the artifact store's CMK) applies.
             .send()
             .await
@@ -472,7 +474,7 @@ impl ArtifactStore {
         Ok(())
     }
 
-    pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
+    pub async fn get(&self, key: &str) -> Result<ZipBytes> {
         let out = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
             if e.as_service_error().is_some_and(|s| s.code() == Some("NoSuchKey")) {
                 DeployError::Refused(format!(
@@ -487,7 +489,7 @@ impl ArtifactStore {
             context: format!("reading s3://{}/{key}", self.bucket),
             message: e.to_string(),
         })?;
-        Ok(body.into_bytes().to_vec())
+        Ok(body.into_bytes())
     }
 
     fn error<E>(&self, op: &str, key: &str, e: aws_sdk_s3::error::SdkError<E>) -> DeployError

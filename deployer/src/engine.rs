@@ -20,7 +20,7 @@ use crate::error::{exit, DeployError, Result};
 use crate::ledger::{
     now_ms, rfc3339, FunctionOutcome, FunctionRecord, HookRecord, RecordKind, ReleaseRecord, Status, RECORD_SCHEMA,
 };
-use crate::release::{Artifact, ArtifactKind, LoadedRelease, Manifest, MANIFEST};
+use crate::release::{Artifact, ArtifactKind, LoadedRelease, Manifest, ZipBytes, MANIFEST};
 use crate::report::{AlarmReport, AliasReport, FunctionReport, HistoryEntry, Report, Ui};
 use crate::settings::{format_duration, Function, ALIAS};
 
@@ -67,22 +67,44 @@ pub struct Engine<'a> {
 /// A release's artifacts: read already, or still being read and hashed on blocking
 /// threads while the preflight talks to the cloud.
 pub enum Zips {
-    Ready(BTreeMap<String, Vec<u8>>),
-    Verifying(tokio::task::JoinHandle<Result<BTreeMap<String, Vec<u8>>>>),
+    Ready(BTreeMap<String, ZipBytes>),
+    Verifying { manifest: Manifest, arrivals: tokio::sync::mpsc::UnboundedReceiver<(String, Result<ZipBytes>)> },
 }
 
 impl Zips {
     /// Starts reading and verifying `dist`'s artifacts in the background.
     pub fn verify(dist: std::path::PathBuf, manifest: &Manifest) -> Self {
-        let manifest = manifest.clone();
-        Self::Verifying(tokio::task::spawn_blocking(move || crate::release::read_artifacts(&dist, &manifest)))
+        let (sender, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let checked = manifest.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::release::verify_artifacts(&dist, &checked, &|name, zip| {
+                // Nobody listening any more means the command already failed.
+                let _ = sender.send((name, zip));
+            });
+        });
+        Self::Verifying { manifest: manifest.clone(), arrivals }
     }
 
-    pub async fn ready(self) -> Result<BTreeMap<String, Vec<u8>>> {
+    /// The next artifact to finish its check, in no particular order; `None` once every
+    /// artifact has been handed out.
+    async fn next(&mut self) -> Option<(String, Result<ZipBytes>)> {
+        match self {
+            Self::Ready(zips) => zips.pop_first().map(|(name, zip)| (name, Ok(zip))),
+            Self::Verifying { arrivals, .. } => arrivals.recv().await,
+        }
+    }
+
+    /// Every artifact, once all are checked; or the first (in the manifest's order)
+    /// that failed.
+    pub async fn ready(self) -> Result<BTreeMap<String, ZipBytes>> {
         match self {
             Self::Ready(zips) => Ok(zips),
-            Self::Verifying(task) => {
-                task.await.map_err(|e| DeployError::Other(format!("reading the artifacts: {e}")))?
+            Self::Verifying { manifest, mut arrivals } => {
+                let mut arrived = BTreeMap::new();
+                while let Some((name, zip)) = arrivals.recv().await {
+                    arrived.insert(name, zip);
+                }
+                crate::release::collect_verified(&manifest, arrived)
             }
         }
     }
@@ -222,7 +244,7 @@ impl<'a> Engine<'a> {
         self.check_infrastructure(&release.manifest).await?;
         let planned = self.plan(&release.manifest).await?;
         // A tampered artifact makes the plan fail as the deploy would.
-        zips.ready().await?;
+        free_in_background(zips.ready().await?);
         let changes = planned.iter().filter(|p| p.changed).count();
         report.release_id = Some(release.manifest.release_id.clone());
         report.git_commit = Some(release.manifest.git_commit.clone());
@@ -303,18 +325,21 @@ impl<'a> Engine<'a> {
                 a.name, a.reason
             )));
         }
-        // Every artifact must match its hash before the first change. Usually the
-        // background check finished during the calls above.
+        // Every artifact must match its hash before the first change to the
+        // environment. Usually the background check finished during the calls above;
+        // a deploy uploads each artifact to the store as soon as it is checked.
         let verifying = Instant::now();
-        let release = LoadedRelease { manifest: manifest.clone(), zips: incoming.zips.ready().await? };
+        let (zips, hashing) = match store {
+            Some(store) => store_release(store, manifest, incoming.zips).await?,
+            None => (incoming.zips.ready().await?, verifying.elapsed()),
+        };
+        self.waited += verifying.elapsed().saturating_sub(hashing);
         self.ui.detail(&format!(
-            "artifacts verified: {} MB, {} ms spent waiting for the hashing after the preflight",
-            release.zips.values().map(Vec::len).sum::<usize>() / 1_000_000,
-            verifying.elapsed().as_millis()
+            "artifacts verified: {} MB, {} ms spent waiting for the hashing alone",
+            zips.values().map(ZipBytes::len).sum::<usize>() / 1_000_000,
+            hashing.as_millis()
         ));
-        if let Some(store) = store {
-            self.wait(store_release(store, &release)).await?;
-        }
+        let release = LoadedRelease { manifest: manifest.clone(), zips };
 
         let started_ms = now_ms();
         let mut record = ReleaseRecord {
@@ -369,7 +394,7 @@ impl<'a> Engine<'a> {
             s.deployment_config
         ));
 
-        let outcome = self.ship(&release, &changed, &mut record).await;
+        let outcome = self.ship(&release.manifest, release.zips, &changed, &mut record).await;
         let finished = now_ms();
         record.finished_at = Some(rfc3339(finished));
         record.duration_ms = Some(finished - started_ms);
@@ -412,27 +437,39 @@ impl<'a> Engine<'a> {
     /// Updates hooks, publishes versions, runs the deployments. `Ok(Some)` is a
     /// release that was stopped and restored; `Err` one that failed before any traffic
     /// moved (or whose restore failed, marked in the record).
+    ///
+    /// Takes the release's zips over: each is handed to its upload and freed with it,
+    /// and those of unchanged functions are freed at once, off the async threads.
     async fn ship(
         &mut self,
-        release: &LoadedRelease,
+        manifest: &Manifest,
+        mut zips: BTreeMap<String, ZipBytes>,
         changed: &[Planned],
         record: &mut ReleaseRecord,
     ) -> Result<Option<Abort>> {
         let s = self.env.settings.clone();
         let ledger = self.env.ledger.clone();
+        let mut needed: BTreeMap<String, ZipBytes> = changed
+            .iter()
+            .map(|p| p.function.artifact.as_str())
+            .chain(crate::release::HOOKS.iter().copied())
+            .filter_map(|name| zips.remove_entry(name))
+            .collect();
+        free_in_background(zips);
         if changed.is_empty() {
+            free_in_background(needed);
             return Ok(None);
         }
         // Hooks first: the deployments about to start run them.
         for (artifact, name) in [("pre-traffic", &s.hooks.pre_traffic), ("post-traffic", &s.hooks.post_traffic)] {
-            let a = &release.manifest.artifacts[artifact];
+            let a = &manifest.artifacts[artifact];
             debug_assert_eq!(a.kind, ArtifactKind::Hook);
             let lambda = self.env.lambda.clone();
             let current = self.wait(lambda.configuration(name, None)).await?;
             let updated = current.code_sha256 != a.code_sha256;
             if updated {
                 self.ui.detail(&format!("updating hook {name}"));
-                let zip = release.zips[artifact].clone();
+                let zip = take_zip(&mut needed, artifact)?;
                 self.wait(lambda.update_code(name, zip, current.revision_id.as_deref())).await?;
                 self.wait(lambda.wait_updated(name, s.poll_interval, Duration::from_secs(300))).await?;
             }
@@ -442,18 +479,21 @@ impl<'a> Engine<'a> {
             );
         }
 
+        free_in_background(crate::release::HOOKS.iter().filter_map(|hook| needed.remove_entry(*hook)).collect());
+
         // Publish every changed function's version; nothing shifts yet.
-        let description =
-            format!("{} {}", release.manifest.release_id, crate::report::short(&release.manifest.git_commit));
+        let description = format!("{} {}", manifest.release_id, crate::report::short(&manifest.git_commit));
         let publishes = changed.iter().map(|p| {
             let lambda = self.env.lambda.clone();
-            let zip = release.zips[&p.function.artifact].clone();
+            let zip = take_zip(&mut needed, &p.function.artifact);
             let (name, sha, description, poll) =
                 (p.function.function_name.clone(), p.artifact.code_sha256.clone(), description.clone(), s.poll_interval);
             async move {
                 let latest = lambda.configuration(&name, None).await?;
                 if latest.code_sha256 != sha {
-                    lambda.update_code(&name, zip, latest.revision_id.as_deref()).await?;
+                    lambda.update_code(&name, zip?, latest.revision_id.as_deref()).await?;
+                } else {
+                    drop(zip);
                 }
                 let state = lambda.wait_updated(&name, poll.min(Duration::from_millis(500)), Duration::from_secs(300)).await?;
                 if state.code_sha256 != sha {
@@ -1097,17 +1137,22 @@ pub async fn fetch_release(store: &ArtifactStore, record: &ReleaseRecord) -> Res
     let manifest_bytes = store.get(&ArtifactStore::key(&record.release_id, MANIFEST)).await?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| DeployError::Other(format!("the stored manifest of {} is unreadable: {e}", record.release_id)))?;
-    let mut zips = BTreeMap::new();
-    for (name, a) in &manifest.artifacts {
-        let bytes = store.get(&ArtifactStore::key(&record.release_id, &a.file)).await?;
-        if crate::release::sha256_hex(&bytes) != a.sha256 {
-            return Err(DeployError::Refused(format!(
-                "the stored artifact {name} of {} does not match its manifest: refusing to promote it",
-                record.release_id
-            )));
+    // Fetched together; each is hashed in its own task as it arrives.
+    let fetches = manifest.artifacts.iter().map(|(name, a)| {
+        let (store, name, key, sha256) =
+            (store.clone(), name.clone(), ArtifactStore::key(&record.release_id, &a.file), a.sha256.clone());
+        let release_id = record.release_id.clone();
+        async move {
+            let bytes = store.get(&key).await?;
+            if crate::release::sha256_hex(&bytes) != sha256 {
+                return Err(DeployError::Refused(format!(
+                    "the stored artifact {name} of {release_id} does not match its manifest: refusing to promote it"
+                )));
+            }
+            Ok((name, bytes))
         }
-        zips.insert(name.clone(), bytes);
-    }
+    });
+    let zips: BTreeMap<String, ZipBytes> = futures_all(fetches).await?.into_iter().collect();
     for (name, f) in &record.functions {
         if manifest.artifacts.get(name).map(|a| &a.code_sha256) != Some(&f.code_sha256) {
             return Err(DeployError::Refused(format!(
@@ -1119,26 +1164,65 @@ pub async fn fetch_release(store: &ArtifactStore, record: &ReleaseRecord) -> Res
     Ok(LoadedRelease { manifest, zips })
 }
 
-/// Uploads a packaged release to the artifact store (objects already there are kept:
-/// keys are content-addressed by release id).
-pub async fn store_release(store: &ArtifactStore, release: &LoadedRelease) -> Result<()> {
-    let id = &release.manifest.release_id;
-    // The artifacts go up together (only those not there yet: keys are per release),
-    // the manifest last, so a manifest in the store always has every artifact it names.
-    let keys: Vec<(String, String)> =
-        release.manifest.artifacts.iter().map(|(name, a)| (name.clone(), ArtifactStore::key(id, &a.file))).collect();
-    let present = futures_all(keys.iter().map(|(_, key)| {
+/// Uploads a packaged release to the artifact store as its artifacts pass their
+/// checks (objects already there are kept: keys are per release), the manifest last,
+/// so that a manifest in the store always has every artifact it names and nothing
+/// unchecked is ever uploaded. Returns the checked artifacts and the time spent
+/// waiting for the hashing while no upload was in flight (the deployer's own time).
+pub async fn store_release(
+    store: &ArtifactStore,
+    manifest: &Manifest,
+    mut zips: Zips,
+) -> Result<(BTreeMap<String, ZipBytes>, Duration)> {
+    let id = &manifest.release_id;
+    let mut hashing = Duration::ZERO;
+    let keys: BTreeMap<String, String> =
+        manifest.artifacts.iter().map(|(name, a)| (name.clone(), ArtifactStore::key(id, &a.file))).collect();
+    let present = futures_all(keys.values().map(|key| {
         let (store, key) = (store.clone(), key.clone());
         async move { store.exists(&key).await }
     }))
     .await?;
-    let uploads = keys.into_iter().zip(present).filter(|(_, present)| !present).map(|((name, key), _)| {
-        let (store, zip) = (store.clone(), release.zips[&name].clone());
-        async move { store.put(&key, zip).await }
-    });
-    futures_all(uploads).await?;
-    let manifest = serde_json::to_vec_pretty(&release.manifest).map_err(|e| DeployError::Other(e.to_string()))?;
-    store.put(&ArtifactStore::key(id, MANIFEST), manifest).await
+    let mut missing: BTreeSet<&String> = keys.keys().zip(present).filter(|(_, p)| !p).map(|(name, _)| name).collect();
+    let mut uploads = tokio::task::JoinSet::new();
+    let mut arrived = BTreeMap::new();
+    let mut upload_error = None;
+    loop {
+        let idle = uploads.is_empty();
+        let since = Instant::now();
+        tokio::select! {
+            next = zips.next() => {
+                if idle {
+                    hashing += since.elapsed();
+                }
+                let Some((name, zip)) = next else { break };
+                if let (Ok(bytes), true) = (&zip, missing.remove(&name)) {
+                    let (store, key, bytes) = (store.clone(), keys[&name].clone(), bytes.clone());
+                    uploads.spawn(async move { store.put(&key, bytes).await });
+                }
+                arrived.insert(name, zip);
+            }
+            Some(done) = uploads.join_next(), if !idle => {
+                if let Err(e) = done.map_err(|e| DeployError::Other(format!("an upload task failed: {e}"))).and_then(|r| r) {
+                    upload_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    while let Some(done) = uploads.join_next().await {
+        if let Err(e) = done.map_err(|e| DeployError::Other(format!("an upload task failed: {e}"))).and_then(|r| r) {
+            upload_error.get_or_insert(e);
+        }
+    }
+    // A bad artifact is what the user must fix first; the checked ones uploaded meanwhile
+    // are correct objects under this release's keys.
+    let zips = crate::release::collect_verified(manifest, arrived)?;
+    if let Some(e) = upload_error {
+        return Err(e);
+    }
+    let manifest_bytes = serde_json::to_vec_pretty(manifest).map_err(|e| DeployError::Other(e.to_string()))?;
+    store.put(&ArtifactStore::key(id, MANIFEST), manifest_bytes.into()).await?;
+    Ok((zips, hashing))
 }
 
 pub fn appspec(function: &str, current: &str, target: &str, pre: &str, post: &str) -> String {
@@ -1247,6 +1331,19 @@ fn history_entry(r: &ReleaseRecord) -> HistoryEntry {
         started_at: r.started_at.clone(),
         duration_ms: r.duration_ms,
         reason: r.reason.clone(),
+    }
+}
+
+/// Takes an artifact's bytes out of the release for its upload.
+fn take_zip(zips: &mut BTreeMap<String, ZipBytes>, artifact: &str) -> Result<ZipBytes> {
+    zips.remove(artifact).ok_or_else(|| DeployError::Other(format!("the release holds no bytes for {artifact}")))
+}
+
+/// Drops artifacts on a blocking thread: returning hundreds of megabytes to the
+/// kernel takes milliseconds that the release need not wait for.
+fn free_in_background(zips: BTreeMap<String, ZipBytes>) {
+    if !zips.is_empty() {
+        drop(tokio::task::spawn_blocking(move || drop(zips)));
     }
 }
 

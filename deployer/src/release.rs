@@ -51,11 +51,16 @@ pub struct Manifest {
     pub artifacts: BTreeMap<String, Artifact>,
 }
 
+/// An artifact's bytes. Shared, not copied, between the uploads that need them (the
+/// artifact store and Lambda), and handed over to the last one, so that a large
+/// release is freed function by function as it ships rather than all at once at the end.
+pub type ZipBytes = bytes::Bytes;
+
 /// A manifest whose artifacts were read and checked against their hashes.
 #[derive(Debug, Clone)]
 pub struct LoadedRelease {
     pub manifest: Manifest,
-    pub zips: BTreeMap<String, Vec<u8>>,
+    pub zips: BTreeMap<String, ZipBytes>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -211,51 +216,67 @@ pub fn read_manifest(dist: &Path) -> Result<Manifest> {
 }
 
 /// Reads every artifact the manifest names and checks its sha256.
-pub fn read_artifacts(dist: &Path, manifest: &Manifest) -> Result<BTreeMap<String, Vec<u8>>> {
-    // Reading and hashing is the deployer's largest own cost on big releases: spread
-    // it over the cores (the caller also overlaps it with the cloud preflight).
-    let entries: Vec<(&String, &Artifact)> = manifest.artifacts.iter().collect();
-    let workers = std::thread::available_parallelism().map_or(2, usize::from).clamp(1, 8);
-    let chunk = entries.len().div_ceil(workers).max(1);
-    let checked: Vec<Result<(String, Vec<u8>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(name, artifact)| {
-                            let zip_path = dist.join(&artifact.file);
-                            let bytes = std::fs::read(&zip_path).map_err(|e| {
-                                DeployError::artifact(
-                                    &zip_path,
-                                    format!("artifact {name} is missing: {e}"),
-                                    "run `deployer package` again",
-                                )
-                            })?;
-                            if sha256_hex(&bytes) != artifact.sha256 {
-                                return Err(DeployError::artifact(
-                                    &zip_path,
-                                    format!("artifact {name} does not match the sha256 in {MANIFEST}"),
-                                    "the file changed after packaging: run `deployer package` again",
-                                ));
-                            }
-                            Ok(((*name).clone(), bytes))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| vec![Err(DeployError::Other("a hashing thread panicked".into()))])
-            })
-            .collect()
+pub fn read_artifacts(dist: &Path, manifest: &Manifest) -> Result<BTreeMap<String, ZipBytes>> {
+    let arrived = std::sync::Mutex::new(BTreeMap::new());
+    verify_artifacts(dist, manifest, &|name, checked| {
+        arrived.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, checked);
     });
+    collect_verified(manifest, arrived.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
+}
+
+/// Reads and checks every artifact the manifest names, handing each to `verified` as
+/// soon as it is checked, so that a caller can start uploading the first ones while
+/// the rest are still being hashed.
+pub fn verify_artifacts(dist: &Path, manifest: &Manifest, verified: &(dyn Fn(String, Result<ZipBytes>) + Sync)) {
+    // Reading and hashing is the deployer's largest own cost on big releases: spread
+    // it over the cores but one, which stays free for the async threads that run the
+    // cloud preflight and the uploads meanwhile (they would otherwise be preempted).
+    let entries: Vec<(&String, &Artifact)> = manifest.artifacts.iter().collect();
+    let workers = std::thread::available_parallelism().map_or(2, usize::from).saturating_sub(1).clamp(1, 8);
+    let chunk = entries.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        for part in entries.chunks(chunk) {
+            scope.spawn(move || {
+                for (name, artifact) in part {
+                    verified((*name).clone(), verify_artifact(dist, name, artifact));
+                }
+            });
+        }
+    });
+}
+
+fn verify_artifact(dist: &Path, name: &str, artifact: &Artifact) -> Result<ZipBytes> {
+    let zip_path = dist.join(&artifact.file);
+    let bytes = std::fs::read(&zip_path).map_err(|e| {
+        DeployError::artifact(&zip_path, format!("artifact {name} is missing: {e}"), "run `deployer package` again")
+    })?;
+    if sha256_hex(&bytes) != artifact.sha256 {
+        return Err(DeployError::artifact(
+            &zip_path,
+            format!("artifact {name} does not match the sha256 in {MANIFEST}"),
+            "the file changed after packaging: run `deployer package` again",
+        ));
+    }
+    Ok(ZipBytes::from(bytes))
+}
+
+/// Every artifact of the manifest, or the first one (in the manifest's order) that
+/// failed its check: the same error whichever thread finished first.
+pub fn collect_verified(
+    manifest: &Manifest,
+    mut arrived: BTreeMap<String, Result<ZipBytes>>,
+) -> Result<BTreeMap<String, ZipBytes>> {
     let mut zips = BTreeMap::new();
-    for entry in checked {
-        let (name, bytes) = entry?;
-        zips.insert(name, bytes);
+    for name in manifest.artifacts.keys() {
+        match arrived.remove(name) {
+            Some(Ok(bytes)) => {
+                zips.insert(name.clone(), bytes);
+            }
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(DeployError::Other(format!("artifact {name} was never checked: a hashing thread failed")))
+            }
+        }
     }
     Ok(zips)
 }

@@ -13,14 +13,19 @@ use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use deployer::cloud::{Alarms, CodeDeploy, Lambda};
+use deployer::cloud::{Alarms, ArtifactStore, CodeDeploy, Lambda};
+use deployer::engine::{store_release, Zips};
 use deployer::error::{exit, DeployError};
 use deployer::ledger::Ledger;
+use deployer::release::{PackagePlan, FUNCTIONS, HOOKS, MANIFEST};
 
 /// A client of `$sdk` whose answers are `rules`, in order.
 macro_rules! client {
-    ($sdk:ident, $rules:expr) => {{
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+    ($sdk:ident, $rules:expr) => {
+        client!($sdk, $rules, RuleMode::Sequential)
+    };
+    ($sdk:ident, $rules:expr, $mode:expr) => {{
+        let mut interceptor = MockResponseInterceptor::new().rule_mode($mode);
         for rule in $rules {
             interceptor = interceptor.with_rule(rule);
         }
@@ -208,4 +213,64 @@ async fn an_alarm_that_does_not_exist_is_never_taken_for_ok() {
     let err = alarms.describe(&["etl-dev-load-errors".into(), "etl-dev-load-typo".into()]).await.expect_err("missing");
     assert_eq!(err.exit_code(), exit::INFRASTRUCTURE);
     assert!(err.to_string().contains("alarm etl-dev-load-typo does not exist"), "{err}");
+}
+
+/// A packaged release in a fresh folder, with `tamper` overwritten after packaging.
+fn packaged_release(name: &str, tamper: &[&str]) -> (std::path::PathBuf, deployer::release::Manifest) {
+    let dir = std::env::temp_dir().join(format!("deployer-mocks-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (bins, dist) = (dir.join("bins"), dir.join("dist"));
+    std::fs::create_dir_all(&bins).expect("bins");
+    for name in FUNCTIONS.iter().chain(HOOKS.iter()) {
+        std::fs::write(bins.join(name), format!("#!/bin/sh\necho {name}\n").repeat(50)).expect("binary");
+    }
+    let manifest = deployer::release::package(&PackagePlan::new(&bins, &[]), &dist, "abc").expect("package");
+    for artifact in tamper {
+        std::fs::write(dist.join(format!("{artifact}.zip")), "not the packaged bytes").expect("tamper");
+    }
+    (dist, manifest)
+}
+
+/// An artifact store whose objects are all missing, recording the keys it is sent.
+fn recording_store() -> (ArtifactStore, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let missing = mock!(aws_sdk_s3::Client::head_object)
+        .then_error(|| HeadObjectError::NotFound(aws_sdk_s3::types::error::NotFound::builder().build()));
+    let sent = keys.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+        sent.lock().expect("keys").push(req.key().unwrap_or_default().to_owned());
+        PutObjectOutput::builder().build()
+    });
+    let store =
+        ArtifactStore { client: client!(aws_sdk_s3, [&missing, &put], RuleMode::MatchAny), bucket: "artifacts".into() };
+    (store, keys)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_gets_every_checked_artifact_and_the_manifest_last() {
+    let (dist, manifest) = packaged_release("store", &[]);
+    let (store, keys) = recording_store();
+    let (zips, _hashing) = store_release(&store, &manifest, Zips::verify(dist, &manifest)).await.expect("stored");
+    assert_eq!(zips.keys().collect::<Vec<_>>(), manifest.artifacts.keys().collect::<Vec<_>>());
+    let keys = keys.lock().expect("keys").clone();
+    assert_eq!(keys.len(), manifest.artifacts.len() + 1, "{keys:?}");
+    assert_eq!(keys.last().map(String::as_str), Some(ArtifactStore::key(&manifest.release_id, MANIFEST).as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_artifact_is_never_uploaded_and_the_manifest_never_follows() {
+    // Two bad artifacts: the error names the first in the manifest's order, whichever
+    // thread finished its check first.
+    let (dist, manifest) = packaged_release("tampered", &["transform", "load"]);
+    let (store, keys) = recording_store();
+    let err = store_release(&store, &manifest, Zips::verify(dist, &manifest)).await.expect_err("tampered");
+    assert_eq!(err.exit_code(), exit::CONFIG);
+    assert!(err.to_string().contains("load.zip") && err.to_string().contains("does not match"), "{err}");
+    let keys = keys.lock().expect("keys").clone();
+    assert!(
+        keys.iter().all(|k| !k.ends_with("load.zip") && !k.ends_with("transform.zip") && !k.ends_with(MANIFEST)),
+        "{keys:?}"
+    );
 }

@@ -206,7 +206,7 @@ async fn main() -> Result<()> {
     let mut medians = Vec::new();
     for (env, n) in [("bench4", 4usize), ("bench40", 40)] {
         let mut rows = Vec::new();
-        for round in 0..3 {
+        for round in 0..5 {
             let dist = package(&dir, n, &format!("{env}-{round}"))?;
             let run = deployer.run(&["deploy", "--env", env, "--dist", &dist.display().to_string()])?;
             ensure!(run.code == 0, "deploy {env}: {:#}\n{}", run.report, run.stderr);
