@@ -107,6 +107,52 @@ fn usage_unknown_environment_malformed_settings_and_missing_artifacts_are_refuse
     Ok(())
 }
 
+#[test]
+fn expired_profile_credentials_are_refused_before_any_call() -> Result<()> {
+    // A profile whose credential_process hands out credentials that expired long ago,
+    // as an operator's stale session would. The local cloud never expires credentials,
+    // so this runs against AWS's own endpoint variable pointed at a closed port.
+    let dir = temp("expired-profile");
+    let script = dir.join("expired-credentials.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAEXPIREDEXAMPLE\", \"SecretAccessKey\": \"secret\", \"SessionToken\": \"token\", \"Expiration\": \"2020-01-01T00:00:00Z\"}'\n",
+    )?;
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    std::fs::write(
+        dir.join("config"),
+        format!("[default]\nregion = us-east-1\ncredential_process = {}\n", script.display()),
+    )?;
+    let mut command = std::process::Command::new(deployer_bin());
+    command.args(["--output", "json", "status", "--env", "dev", "--root"]).arg(workspace_root());
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_ACTIONS",
+    ] {
+        command.env_remove(var);
+    }
+    let out = command
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| anyhow::anyhow!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
+    let message = report["message"].as_str().unwrap_or_default();
+    ensure!(out.status.code() == Some(4) && report["exit_code"] == 4, "{report}");
+    ensure!(message.contains("expired at 2020-01-01T00:00:00.000Z") && message.contains("fix:"), "{message}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_account_and_missing_infrastructure_change_nothing() -> Result<()> {
     let cloud = LocalCloud::start("deployer-bad-input")?;
