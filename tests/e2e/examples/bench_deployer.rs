@@ -75,7 +75,18 @@ fn package(dir: &Path, n: usize, marker: &str) -> Result<PathBuf> {
         .args(&args)
         .output()?;
     ensure!(out.status.success(), "package: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&bins)?;
     Ok(dist)
+}
+
+/// The bench's folder, removed however the bench ends: a 40-function release of debug
+/// binaries is hundreds of megabytes.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 struct Cloud {
@@ -185,6 +196,7 @@ async fn main() -> Result<()> {
     let dir = workspace_root().join(".run").join("bench").join(format!("deployer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
+    let _scratch = Scratch(dir.clone());
     let dev = account_config(&cloud.endpoint(), DEV).await;
     let c = Cloud {
         lambda: aws_sdk_lambda::Client::new(&dev),
@@ -211,6 +223,7 @@ async fn main() -> Result<()> {
             let run = deployer.run(&["deploy", "--env", env, "--dist", &dist.display().to_string()])?;
             ensure!(run.code == 0, "deploy {env}: {:#}\n{}", run.report, run.stderr);
             ensure!(run.report["functions"].as_array().map(Vec::len) == Some(n));
+            std::fs::remove_dir_all(&dist)?;
             rows.push(report(&run));
         }
         let overhead = median(rows.iter().map(|r| r.2).collect());
@@ -297,6 +310,7 @@ async fn main() -> Result<()> {
         let ms = alarmed.elapsed().as_secs_f64() * 1000.0;
         let status = child.wait()?;
         ensure!(status.code() == Some(2), "the deployer should exit 2 (rolled back): {status}");
+        std::fs::remove_dir_all(&dist)?;
         restores.push(ms);
         // Let the alarm return to OK before the next round.
         let wait = Instant::now();
@@ -330,6 +344,5 @@ async fn main() -> Result<()> {
         startups.iter().copied().fold(0.0, f64::max)
     );
     drop(cloud);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
