@@ -6,7 +6,7 @@ pub mod fixture;
 pub mod inbox;
 pub mod lambda;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -16,6 +16,29 @@ pub const DEV: &str = "111111111111";
 pub const TEST: &str = "222222222222";
 pub const PROD: &str = "333333333333";
 pub const TOOLING: &str = "444444444444";
+
+/// A folder for this test process's files, `.run/tests/<name>-<pid>`, created empty.
+/// The folders earlier runs of the same test left behind (their process has ended)
+/// are removed first: a release of debug binaries is hundreds of megabytes, and
+/// repeated runs would otherwise pile them up. The newest run's files stay until the
+/// test runs again, to look into a failure.
+pub fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let parent = localcloud::testing::workspace_root().join(".run").join("tests");
+    let prefix = format!("{name}-");
+    for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        let file_name = entry.file_name();
+        let pid = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = parent.join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    Ok(dir)
+}
 
 /// SDK configuration for `account` on the local cloud: as on ministack, a 12-digit
 /// access key id names the account.

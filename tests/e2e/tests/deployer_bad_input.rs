@@ -10,10 +10,7 @@ use e2e::{account_config, DEV};
 use localcloud::testing::{workspace_root, LocalCloud};
 
 fn temp(name: &str) -> PathBuf {
-    let dir = workspace_root().join(".run").join("tests").join(format!("deployer-bad-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a test folder");
-    dir
+    e2e::scratch_dir(&format!("deployer-bad-{name}")).expect("a test folder")
 }
 
 /// A copy of the committed settings with `edit` applied to one environment's file.

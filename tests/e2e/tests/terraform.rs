@@ -114,10 +114,7 @@ fn every_module_and_root_with_tests_passes_terraform_test() -> Result<()> {
 }
 
 fn tempdir(name: &str) -> Result<PathBuf> {
-    let dir = workspace_root().join(".run").join("tests").join(format!("tf-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+    e2e::scratch_dir(&format!("tf-{name}"))
 }
 
 /// Terraform with the fixture's state kept in `state`, aimed at `cloud`.
