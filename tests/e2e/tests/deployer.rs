@@ -153,9 +153,9 @@ async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &str) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<()> {
     let cloud = LocalCloud::start_scaled("deployer", 10.0)?;
-    let dir: PathBuf = workspace_root().join(".run").join("tests").join(format!("deployer-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    // Not the cloud's own run folder (.run/tests/deployer-<pid>), which holds its pid
+    // files and log.
+    let dir: PathBuf = e2e::scratch_dir("deployer-releases")?;
     let endpoint = cloud.endpoint();
 
     // What Terraform deploys first is the base release, packaged by the deployer.

@@ -84,9 +84,7 @@ async fn ledger_status(c: &Clients, table: &str, run_id: &str) -> Result<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys() -> Result<()> {
     let cloud = LocalCloud::start("etl-workflow")?;
-    let dir = workspace_root().join(".run").join("tests").join(format!("etl-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = e2e::scratch_dir("etl")?;
     succeeded("package-functions.sh", &script(&cloud, &dir, "package-functions.sh", &[]))?;
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
 

@@ -381,9 +381,9 @@ fn code_of(live: &BTreeMap<String, (String, String)>) -> BTreeMap<String, String
 async fn rehearsal_runs_the_merge_pipeline_and_stops_at_a_failed_stage() -> Result<()> {
     let started = std::time::Instant::now();
     let cloud = LocalCloud::start_scaled("pipeline", 30.0)?;
-    let dir = workspace_root().join(".run").join("tests").join(format!("pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    // Not the cloud's own run folder (.run/tests/pipeline-<pid>), which holds its pid
+    // files and log.
+    let dir = e2e::scratch_dir("pipeline-rehearsal")?;
 
     // environments/local from a base release, as `make pipeline` applies it first.
     package_release(&dir.join("base"), "", &[])?;
