@@ -135,12 +135,12 @@ async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Dura
             *waited += started.elapsed();
             let target_env = target_env?;
             let mut engine = Engine::new(&target_env, ui, Interrupt::listen());
-            let records = engine_wait(&mut engine, source_env.ledger.records(None)).await?;
+            let records = engine.wait(source_env.ledger.records(None)).await?;
             let record =
                 promotable(&records, &source, settings.min_soak, now_ms()).map_err(DeployError::Refused)?.clone();
             report.release_id = Some(record.release_id.clone());
             let store = connection.artifact_store(&base, &settings.artifact_bucket);
-            let loaded = engine_wait(&mut engine, fetch_release(&store, &record)).await?;
+            let loaded = engine.wait(fetch_release(&store, &record)).await?;
             let result = engine
                 .release(
                     Incoming {
@@ -227,13 +227,6 @@ async fn load_and_connect(
         Ok((base, env)) => Ok((manifest, zips, base, env)),
         Err(e) => Err(zips.ready().await.err().unwrap_or(e)),
     }
-}
-
-async fn engine_wait<T>(engine: &mut Engine<'_>, f: impl std::future::Future<Output = T>) -> T {
-    let start = Instant::now();
-    let out = f.await;
-    engine.waited += start.elapsed();
-    out
 }
 
 fn package(root: &Path, args: &crate::cli::PackageArgs, ui: &mut Ui, report: &mut Report) -> Result<i32> {

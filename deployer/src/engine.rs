@@ -137,7 +137,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Awaits a cloud call, counting the time.
-    async fn wait<F: Future>(&mut self, f: F) -> F::Output {
+    pub(crate) async fn wait<F: Future>(&mut self, f: F) -> F::Output {
         let start = Instant::now();
         let out = f.await;
         self.waited += start.elapsed();
@@ -694,14 +694,7 @@ impl<'a> Engine<'a> {
     async fn abort_release(&mut self, record: &mut ReleaseRecord, abort: Abort) -> Result<Abort> {
         let started = Instant::now();
         self.ui.warn(&format!("stopping the release: {}", abort.reason));
-        let deployments: Vec<String> = record.functions.values().filter_map(|f| f.deployment_id.clone()).collect();
-        let targets: Vec<(String, String)> = record
-            .functions
-            .values()
-            .filter(|f| f.changed)
-            .map(|f| (f.function_name.clone(), f.previous_version.clone()))
-            .collect();
-        let unrestored = self.restore(&deployments, &targets).await?;
+        let unrestored = self.restore_release(record).await?;
         for f in record.functions.values_mut().filter(|f| f.changed) {
             f.outcome = if unrestored.contains(&f.function_name) {
                 FunctionOutcome::Failed
@@ -716,6 +709,19 @@ impl<'a> Engine<'a> {
             ));
         }
         Ok(abort)
+    }
+
+    /// Stops a release's deployments and returns every function it changed to its
+    /// previous version. Returns the functions it could not confirm.
+    async fn restore_release(&mut self, record: &ReleaseRecord) -> Result<BTreeSet<String>> {
+        let deployments: Vec<String> = record.functions.values().filter_map(|f| f.deployment_id.clone()).collect();
+        let targets: Vec<(String, String)> = record
+            .functions
+            .values()
+            .filter(|f| f.changed)
+            .map(|f| (f.function_name.clone(), f.previous_version.clone()))
+            .collect();
+        self.restore(&deployments, &targets).await
     }
 
     /// Stops `deployments` (with rollback) and points each function's alias wholly at
@@ -783,14 +789,7 @@ impl<'a> Engine<'a> {
             "release {} ({}) was left in progress by {}: restoring its functions first",
             record.release_id, record.record_id, record.holder
         ));
-        let deployments: Vec<String> = record.functions.values().filter_map(|f| f.deployment_id.clone()).collect();
-        let targets: Vec<(String, String)> = record
-            .functions
-            .values()
-            .filter(|f| f.changed)
-            .map(|f| (f.function_name.clone(), f.previous_version.clone()))
-            .collect();
-        let unrestored = self.restore(&deployments, &targets).await?;
+        let unrestored = self.restore_release(&record).await?;
         if !unrestored.is_empty() {
             return Err(DeployError::Other(format!(
                 "could not restore {} of the unfinished release {}",
