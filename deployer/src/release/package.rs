@@ -1,75 +1,14 @@
-//! Releases: reproducible packages and the `release.json` manifest that names them.
-//!
-//! A package is a zip with one entry, `bootstrap`, stored with a fixed timestamp and
-//! mode, so the same binary always gives the same bytes and the same Lambda
-//! CodeSha256. An unchanged function is then recognised by its hash and not republished.
+//! `deployer package`: each binary zipped reproducibly as `bootstrap`, and the
+//! manifest that names them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
+use super::{
+    code_sha256, release_id, sha256_hex, Artifact, ArtifactKind, Manifest, FUNCTIONS, HOOKS, MANIFEST, SCHEMA,
+};
 use crate::error::{DeployError, Result};
-
-pub const MANIFEST: &str = "release.json";
-pub const SCHEMA: u32 = 1;
-
-/// What `package` builds by default: the ETL functions and the two hooks.
-pub const FUNCTIONS: [&str; 4] = ["extract", "transform", "load", "compensate"];
-pub const HOOKS: [&str; 2] = ["pre-traffic", "post-traffic"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ArtifactKind {
-    Function,
-    Hook,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Artifact {
-    pub kind: ArtifactKind,
-    /// The zip, relative to the manifest's folder.
-    pub file: String,
-    /// Hex sha256 of the zip.
-    pub sha256: String,
-    /// The same hash as Lambda reports it (base64), for the publish guard.
-    pub code_sha256: String,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    pub schema: u32,
-    /// Derived from the artifacts' hashes: the same bytes are the same release.
-    pub release_id: String,
-    pub git_commit: String,
-    pub artifacts: BTreeMap<String, Artifact>,
-}
-
-/// An artifact's bytes. Shared, not copied, between the uploads that need them (the
-/// artifact store and Lambda), and handed over to the last one, so that a large
-/// release is freed function by function as it ships rather than all at once at the end.
-pub type ZipBytes = bytes::Bytes;
-
-/// A manifest whose artifacts were read and checked against their hashes.
-#[derive(Debug, Clone)]
-pub struct LoadedRelease {
-    pub manifest: Manifest,
-    pub zips: BTreeMap<String, ZipBytes>,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn code_sha256(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
 
 /// Zips `binary` as `bootstrap` with fixed metadata.
 pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
@@ -82,20 +21,11 @@ pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
         .compression_level(Some(1))
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o755);
-    let fail = |e: &dyn std::fmt::Display| DeployError::Other(format!("zipping bootstrap: {e}"));
+    let fail = |e: &dyn std::fmt::Display| DeployError::internal(format!("zipping bootstrap: {e}"));
     zip.start_file("bootstrap", options).map_err(|e| fail(&e))?;
     zip.write_all(binary).map_err(|e| fail(&e))?;
     zip.finish().map_err(|e| fail(&e))?;
     Ok(out.into_inner())
-}
-
-pub fn release_id(artifacts: &BTreeMap<String, Artifact>) -> String {
-    let mut hasher = Sha256::new();
-    for (name, a) in artifacts {
-        hasher.update(format!("{name}={}\n", a.sha256));
-    }
-    let digest: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("r-{digest}")
 }
 
 /// Which binary each artifact is zipped from.
@@ -156,7 +86,7 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(DeployError::Other("a packaging thread panicked".into()))))
+            .map(|h| h.join().unwrap_or_else(|_| Err(DeployError::internal("a packaging thread panicked"))))
             .collect()
     });
     let mut artifacts = BTreeMap::new();
@@ -166,7 +96,7 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
     }
     let manifest =
         Manifest { schema: SCHEMA, release_id: release_id(&artifacts), git_commit: git_commit.to_owned(), artifacts };
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DeployError::Other(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DeployError::internal(e.to_string()))?;
     write_atomically(&dist.join(MANIFEST), &json)?;
     Ok(manifest)
 }
@@ -176,109 +106,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| DeployError::artifact(path, format!("cannot write it: {e}"), "check the folder is writable"))
-}
-
-/// Reads `release.json` from `dist` and every zip it names, checking each hash.
-pub fn load(dist: &Path) -> Result<LoadedRelease> {
-    let manifest = read_manifest(dist)?;
-    let zips = read_artifacts(dist, &manifest)?;
-    Ok(LoadedRelease { manifest, zips })
-}
-
-/// Reads and checks `release.json` (cheap: no artifact is read).
-pub fn read_manifest(dist: &Path) -> Result<Manifest> {
-    let path = dist.join(MANIFEST);
-    let text = std::fs::read(&path).map_err(|e| {
-        DeployError::artifact(
-            &path,
-            format!("cannot read the release manifest: {e}"),
-            "run `deployer package` first (or pass --dist)",
-        )
-    })?;
-    let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
-        DeployError::artifact(&path, format!("is not a release manifest: {e}"), "run `deployer package` again")
-    })?;
-    if manifest.schema != SCHEMA {
-        return Err(DeployError::artifact(
-            &path,
-            format!("schema {} is not {SCHEMA}", manifest.schema),
-            "package with this deployer",
-        ));
-    }
-    if release_id(&manifest.artifacts) != manifest.release_id {
-        return Err(DeployError::artifact(
-            &path,
-            "release_id does not match the artifacts",
-            "run `deployer package` again",
-        ));
-    }
-    Ok(manifest)
-}
-
-/// Reads every artifact the manifest names and checks its sha256.
-pub fn read_artifacts(dist: &Path, manifest: &Manifest) -> Result<BTreeMap<String, ZipBytes>> {
-    let arrived = std::sync::Mutex::new(BTreeMap::new());
-    verify_artifacts(dist, manifest, &|name, checked| {
-        arrived.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name, checked);
-    });
-    collect_verified(manifest, arrived.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
-}
-
-/// Reads and checks every artifact the manifest names, handing each to `verified` as
-/// soon as it is checked, so that a caller can start uploading the first ones while
-/// the rest are still being hashed.
-pub fn verify_artifacts(dist: &Path, manifest: &Manifest, verified: &(dyn Fn(String, Result<ZipBytes>) + Sync)) {
-    // Reading and hashing is the deployer's largest own cost on big releases: spread
-    // it over the cores but one, which stays free for the async threads that run the
-    // cloud preflight and the uploads meanwhile (they would otherwise be preempted).
-    let entries: Vec<(&String, &Artifact)> = manifest.artifacts.iter().collect();
-    let workers = std::thread::available_parallelism().map_or(2, usize::from).saturating_sub(1).clamp(1, 8);
-    let chunk = entries.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        for part in entries.chunks(chunk) {
-            scope.spawn(move || {
-                for (name, artifact) in part {
-                    verified((*name).clone(), verify_artifact(dist, name, artifact));
-                }
-            });
-        }
-    });
-}
-
-fn verify_artifact(dist: &Path, name: &str, artifact: &Artifact) -> Result<ZipBytes> {
-    let zip_path = dist.join(&artifact.file);
-    let bytes = std::fs::read(&zip_path).map_err(|e| {
-        DeployError::artifact(&zip_path, format!("artifact {name} is missing: {e}"), "run `deployer package` again")
-    })?;
-    if sha256_hex(&bytes) != artifact.sha256 {
-        return Err(DeployError::artifact(
-            &zip_path,
-            format!("artifact {name} does not match the sha256 in {MANIFEST}"),
-            "the file changed after packaging: run `deployer package` again",
-        ));
-    }
-    Ok(ZipBytes::from(bytes))
-}
-
-/// Every artifact of the manifest, or the first one (in the manifest's order) that
-/// failed its check: the same error whichever thread finished first.
-pub fn collect_verified(
-    manifest: &Manifest,
-    mut arrived: BTreeMap<String, Result<ZipBytes>>,
-) -> Result<BTreeMap<String, ZipBytes>> {
-    let mut zips = BTreeMap::new();
-    for name in manifest.artifacts.keys() {
-        match arrived.remove(name) {
-            Some(Ok(bytes)) => {
-                zips.insert(name.clone(), bytes);
-            }
-            Some(Err(e)) => return Err(e),
-            None => {
-                return Err(DeployError::Other(format!("artifact {name} was never checked: a hashing thread failed")))
-            }
-        }
-    }
-    Ok(zips)
 }
 
 /// The commit being packaged: GITHUB_SHA / CODEBUILD_RESOLVED_SOURCE_VERSION in CI,
@@ -312,6 +139,7 @@ pub fn git_commit(root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::release::load;
 
     fn temp(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("deployer-release-{name}-{}", std::process::id()));
@@ -377,7 +205,7 @@ mod tests {
         assert_eq!(e.exit_code(), crate::error::exit::CONFIG);
         std::fs::remove_file(dist.join("load.zip")).unwrap();
         assert!(load(&dist).expect_err("missing").to_string().contains("artifact load is missing"));
-        let e = load(&temp("empty")).expect_err("no manifest").to_string();
+        let e = load(&temp("empty")).expect_err("no manifest").explained();
         assert!(e.contains("release.json") && e.contains("deployer package"), "{e}");
     }
 
