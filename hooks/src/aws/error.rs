@@ -80,6 +80,12 @@ impl AwsError {
                 if !context.is_empty() {
                     detail.push_str(&format!(" ({})", context.join(", ")));
                 }
+                // A 2xx whose body could not be parsed: the request was applied, its
+                // answer was cut short (the SDK reports that as an error without a code).
+                if code.is_none() && status.is_some_and(|s| (200..300).contains(&s)) {
+                    let status = status.unwrap_or(200);
+                    return Self::transient(action, format!("the answer could not be read (HTTP {status}, {detail})"));
+                }
                 let transient =
                     code.is_some_and(|c| TRANSIENT_CODES.contains(&c)) || status.is_some_and(|s| s == 429 || s >= 500);
                 (detail, transient)
