@@ -196,26 +196,67 @@ impl<'a> Session<'a> {
 
     fn package(&self, args: &crate::cli::PackageArgs) -> Result<Outcome> {
         let root = &self.root;
-        if !args.no_build {
-            let status = std::process::Command::new("bash")
-                .arg(root.join("scripts/cargo-build.sh"))
-                .current_dir(root)
-                .status()
-                .map_err(|e| DeployError::internal(format!("running scripts/cargo-build.sh: {e}")))?;
-            if !status.success() {
-                return Err(DeployError::Artifact {
-                    path: root.join("scripts/cargo-build.sh"),
-                    problem: format!("the build failed ({status})"),
-                    fix: "see cargo's output above, fix the build, and package again".into(),
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let plan = if args.release {
+            self.release_build(args, &target)?
+        } else {
+            if !args.no_build {
+                let status = std::process::Command::new("bash")
+                    .arg(root.join("scripts/cargo-build.sh"))
+                    .current_dir(root)
+                    .status()
+                    .map_err(|e| DeployError::internal(format!("running scripts/cargo-build.sh: {e}")))?;
+                if !status.success() {
+                    return Err(DeployError::Artifact {
+                        path: root.join("scripts/cargo-build.sh"),
+                        problem: format!("the build failed ({status})"),
+                        fix: "see cargo's output above, fix the build, and package again".into(),
+                    });
+                }
+            }
+            PackagePlan::new(&args.bin_dir.clone().unwrap_or_else(|| target.join("debug")), &args.bins)
+        };
+        let dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
+        let manifest = release::package(&plan, &dist, &release::git_commit(root))?;
+        Ok(Outcome::Packaged { manifest, manifest_path: dist.join(MANIFEST) })
+    }
+
+    /// Builds the artifacts `--bin` does not supply with cargo-lambda, each for its
+    /// function's architecture, and plans them.
+    fn release_build(&self, args: &crate::cli::PackageArgs, target: &Path) -> Result<PackagePlan> {
+        let settings = args.env.as_deref().map(|env| self.settings(env)).transpose()?;
+        let architecture_of = |artifact: &str| match &settings {
+            Some(s) => s.functions.iter().find(|f| f.artifact == artifact).map_or(s.architecture, |f| f.architecture),
+            None => crate::settings::Architecture::default(),
+        };
+        let cargo_bin = |artifact: &str| {
+            args.cargo_bins.iter().find(|(n, _)| n == artifact).map_or(artifact.to_owned(), |(_, b)| b.clone())
+        };
+        let lambda_dir = target.join("lambda");
+        let names: Vec<String> = release::FUNCTIONS
+            .iter()
+            .chain(release::HOOKS.iter())
+            .map(|n| (*n).to_owned())
+            .chain(args.cargo_bins.iter().map(|(n, _)| n.clone()))
+            .filter(|n| !args.bins.iter().any(|(b, _)| b == n))
+            .collect();
+        let builds = names.iter().map(|n| (cargo_bin(n), architecture_of(n))).collect();
+        release::lambda_build::build(&self.root, &lambda_dir, &builds)?;
+        let built = |artifact: &str| {
+            release::lambda_build::bootstrap_path(&lambda_dir, architecture_of(artifact), &cargo_bin(artifact))
+        };
+        let mut plan = PackagePlan::from(built, release::Profile::Release, &args.bins);
+        for (name, _) in &args.cargo_bins {
+            if !plan.entries.iter().any(|e| &e.name == name) {
+                plan.entries.push(release::PlanEntry {
+                    name: name.clone(),
+                    kind: release::ArtifactKind::Function,
+                    binary: built(name),
+                    profile: Some(release::Profile::Release),
                 });
             }
         }
-        let bin_dir = args.bin_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("debug")
-        });
-        let dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
-        let manifest = release::package(&PackagePlan::new(&bin_dir, &args.bins), &dist, &release::git_commit(root))?;
-        Ok(Outcome::Packaged { manifest, manifest_path: dist.join(MANIFEST) })
+        Ok(plan)
     }
 }
 

@@ -3,10 +3,11 @@
 
 use super::outcome::PlannedFunction;
 use super::{Engine, UNRELEASED};
-use crate::cloud::{AlarmState, Cloud, FunctionState};
+use crate::cloud::{AlarmState, Cloud, FunctionConfig, FunctionState};
 use crate::error::{DeployError, RefusalKind, Result};
 use crate::ledger::Change;
-use crate::release::{Manifest, HOOKS, MANIFEST};
+use crate::release::elf::GlibcVersion;
+use crate::release::{Artifact, Manifest, HOOKS, MANIFEST};
 use crate::settings::ALIAS;
 
 impl<C: Cloud> Engine<'_, C> {
@@ -36,6 +37,13 @@ impl<C: Cloud> Engine<'_, C> {
                     "package the hooks too (`deployer package`)",
                 ));
             }
+        }
+        // The hooks run on Lambda too: their bytes must fit their functions.
+        let hooks = [("pre-traffic", s.hooks.pre_traffic.clone()), ("post-traffic", s.hooks.post_traffic.clone())];
+        let hook_configs =
+            self.all(hooks.clone(), |cloud, (_, name)| async move { cloud.configuration(&name, None).await }).await?;
+        for ((artifact, name), state) in hooks.iter().zip(&hook_configs) {
+            fits(artifact, &manifest.artifacts[*artifact], name, &state.config)?;
         }
         self.cloud.check_config(&s.deployment_config).await?;
         let groups = s.functions.iter().map(|f| (s.application.clone(), f.deployment_group.clone()));
@@ -112,6 +120,7 @@ impl<C: Cloud> Engine<'_, C> {
                 ));
             }
             let artifact = &manifest.artifacts[&f.artifact];
+            fits(&f.artifact, artifact, &f.function_name, &latest.config)?;
             let bootstrap = alias.version == UNRELEASED;
             let (change, configuration) = change_of(&live, &latest, &artifact.code_sha256, bootstrap);
             planned.push(PlannedFunction {
@@ -125,6 +134,43 @@ impl<C: Cloud> Engine<'_, C> {
         }
         Ok(planned)
     }
+}
+
+/// Whether an artifact's bytes can run as `function`: its ELF machine is the
+/// function's architecture, and it needs no newer glibc than the runtime has. (An
+/// artifact that records neither, a script or a schema 1 manifest, is not judged.)
+fn fits(name: &str, artifact: &Artifact, function: &str, config: &FunctionConfig) -> Result<()> {
+    let path = std::path::Path::new(&artifact.file);
+    if let Some(arch) = artifact.architecture {
+        if !config.architectures.is_empty() && !config.architectures.iter().any(|a| a == arch.as_str()) {
+            let runs_on = config.architectures.join(", ");
+            return Err(DeployError::artifact(
+                path,
+                format!(
+                    "artifact {name} is built for {arch} (its ELF machine), but function {function} runs on {runs_on}: Lambda could not execute it"
+                ),
+                format!(
+                    "package for {runs_on} (`deployer package --release --architecture {runs_on}`), or set `architecture: {arch}` in deployer.yaml and apply Terraform"
+                ),
+            ));
+        }
+    }
+    let runtime = config.runtime.as_deref().unwrap_or_default();
+    let needed = artifact.glibc.as_deref().and_then(GlibcVersion::parse);
+    if let (Some(needed), Some(has)) = (needed, GlibcVersion::of_runtime(runtime)) {
+        if needed > has {
+            return Err(DeployError::artifact(
+                path,
+                format!(
+                    "artifact {name} needs glibc {needed}, but function {function}'s runtime {runtime} has glibc {has}: it would fail with `GLIBC_{needed} not found`"
+                ),
+                format!(
+                    "build it for glibc {has} with `deployer package --release` (cargo-lambda links with zig against that glibc), or for musl"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What a function's release changes, from the live version, `$LATEST` and the code

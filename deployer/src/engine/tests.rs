@@ -53,6 +53,9 @@ fn package(marker: &str) -> (Manifest, BTreeMap<String, ZipBytes>) {
                 sha256: release::sha256_hex(&bytes),
                 code_sha256: release::code_sha256(&bytes),
                 size: bytes.len() as u64,
+                architecture: Some(crate::settings::Architecture::X86_64),
+                glibc: Some("2.34".into()),
+                profile: Some(release::Profile::Release),
             },
         );
         zips.insert((*name).to_owned(), bytes);
@@ -652,4 +655,36 @@ async fn a_stored_artifact_that_differs_from_what_the_source_ran_is_refused() {
     let e = test.promote(&dev, &store, now_ms()).await.expect_err("refused");
     assert_eq!(e.refusal().map(|r| r.kind), Some(RefusalKind::StoredArtifact), "{e}");
     assert_eq!(test.versions(), all_on("test", "1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bytes_that_cannot_run_on_the_function_are_refused_before_any_change() {
+    let base = package("base");
+    let prod = Env::new("prod", &base.0);
+    let mut wrong_arch = package("new");
+    let mut too_new = package("new");
+    wrong_arch.0.artifacts.get_mut("load").unwrap().architecture = Some(crate::settings::Architecture::Arm64);
+    too_new.0.artifacts.get_mut("post-traffic").unwrap().glibc = Some("2.38".into());
+    prod.cloud.with(|w| {
+        for f in w.functions.values_mut() {
+            for code in std::iter::once(&mut f.latest).chain(f.versions.values_mut()) {
+                code.config.architectures = vec!["x86_64".into()];
+                code.config.runtime = Some("provided.al2023".into());
+            }
+        }
+    });
+    for (release, names) in [(wrong_arch, ["load", "arm64"]), (too_new, ["post-traffic", "glibc 2.38"])] {
+        let incoming = Incoming {
+            manifest: release.0.clone(),
+            zips: Zips::Ready(release.1.clone()),
+            kind: RecordKind::Deploy,
+            source_environment: None,
+        };
+        let e = prod.engine().release(incoming, Some(&MemoryCloud::default())).await.expect_err("refused");
+        assert_eq!(e.exit_code(), crate::error::exit::CONFIG, "{e}");
+        let text = e.explained();
+        assert!(names.iter().all(|n| text.contains(n)) && text.contains("fix:"), "{text}");
+        assert_eq!(prod.cloud.calls("UpdateFunctionCode"), 0, "nothing changed");
+        assert!(prod.cloud.with(|w| w.records.is_empty() && w.lock.is_none()), "nothing recorded, the lock freed");
+    }
 }

@@ -4,6 +4,8 @@
 //! mode, so the same binary always gives the same bytes and the same Lambda
 //! CodeSha256. An unchanged function is then recognised by its hash and not republished.
 
+pub mod elf;
+pub mod lambda_build;
 mod package;
 mod verify;
 
@@ -13,11 +15,16 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use package::{git_commit, package, zip_bootstrap, PackagePlan};
+pub use package::{git_commit, package, zip_bootstrap, PackagePlan, PlanEntry};
 pub use verify::{collect_verified, load, read_artifacts, read_manifest, verify_artifacts};
 
+use crate::settings::Architecture;
+
 pub const MANIFEST: &str = "release.json";
-pub const SCHEMA: u32 = 1;
+/// 2: per artifact the architecture, the glibc it needs and the build profile.
+pub const SCHEMA: u32 = 2;
+/// Manifests this deployer reads (1: stored by earlier deployers, promotable still).
+pub const SCHEMAS: [u32; 2] = [1, 2];
 
 /// What `package` builds by default: the ETL functions and the two hooks.
 pub const FUNCTIONS: [&str; 4] = ["extract", "transform", "load", "compensate"];
@@ -41,6 +48,35 @@ pub struct Artifact {
     /// The same hash as Lambda reports it (base64), for the publish guard.
     pub code_sha256: String,
     pub size: u64,
+    /// The `bootstrap`'s instruction set, from its ELF header (absent: not an ELF, or
+    /// a schema 1 manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
+    /// The newest glibc version the `bootstrap` links against, `2.34` (absent: it
+    /// needs none, or it is not an ELF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glibc: Option<String>,
+    /// How it was built: `release` (cargo-lambda, for Lambda) or `debug` (the local
+    /// cloud and the tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// The build profile of a release's binaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Release => "release",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +113,17 @@ pub fn release_id(artifacts: &BTreeMap<String, Artifact>) -> String {
     let mut hasher = Sha256::new();
     for (name, a) in artifacts {
         hasher.update(format!("{name}={}\n", a.sha256));
+        // What the bytes need is part of the release: a manifest that lies about it
+        // no longer matches its id. (Absent in schema 1, whose ids stay as they were.)
+        if let Some(arch) = a.architecture {
+            hasher.update(format!("{name}.architecture={arch}\n"));
+        }
+        if let Some(glibc) = &a.glibc {
+            hasher.update(format!("{name}.glibc={glibc}\n"));
+        }
+        if let Some(profile) = a.profile {
+            hasher.update(format!("{name}.profile={}\n", profile.as_str()));
+        }
     }
     let digest: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
     format!("r-{digest}")

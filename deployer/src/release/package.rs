@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{
-    code_sha256, release_id, sha256_hex, Artifact, ArtifactKind, Manifest, FUNCTIONS, HOOKS, MANIFEST, SCHEMA,
+    code_sha256, elf, release_id, sha256_hex, Artifact, ArtifactKind, Manifest, Profile, FUNCTIONS, HOOKS, MANIFEST,
+    SCHEMA,
 };
 use crate::error::{DeployError, Result};
 
@@ -28,29 +29,49 @@ pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
+/// One artifact to zip: where its binary is and how it was built (None: a binary
+/// given by path, whose build the deployer does not know).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanEntry {
+    pub name: String,
+    pub kind: ArtifactKind,
+    pub binary: PathBuf,
+    pub profile: Option<Profile>,
+}
+
 /// Which binary each artifact is zipped from.
 #[derive(Debug, Clone)]
 pub struct PackagePlan {
-    pub entries: Vec<(String, ArtifactKind, PathBuf)>,
+    pub entries: Vec<PlanEntry>,
 }
 
 impl PackagePlan {
-    /// The default artifacts from `bin_dir`, with `overrides` (`name=path`) replacing
-    /// or adding binaries.
+    /// The default artifacts from `bin_dir` (the workspace's debug build: `<name>`
+    /// each), with `overrides` (`name=path`) replacing or adding binaries.
     pub fn new(bin_dir: &Path, overrides: &[(String, PathBuf)]) -> Self {
-        let mut entries: Vec<(String, ArtifactKind, PathBuf)> = FUNCTIONS
+        Self::from(|name| bin_dir.join(name), Profile::Debug, overrides)
+    }
+
+    /// The default artifacts at `built(name)`, built with `profile`, with `overrides`.
+    pub fn from(built: impl Fn(&str) -> PathBuf, profile: Profile, overrides: &[(String, PathBuf)]) -> Self {
+        let mut entries: Vec<PlanEntry> = FUNCTIONS
             .iter()
-            .map(|n| (n.to_string(), ArtifactKind::Function))
-            .chain(HOOKS.iter().map(|n| (n.to_string(), ArtifactKind::Hook)))
-            .map(|(n, k)| {
-                let path = bin_dir.join(&n);
-                (n, k, path)
-            })
+            .map(|n| (n, ArtifactKind::Function))
+            .chain(HOOKS.iter().map(|n| (n, ArtifactKind::Hook)))
+            .map(|(n, kind)| PlanEntry { name: (*n).to_owned(), kind, binary: built(n), profile: Some(profile) })
             .collect();
         for (name, path) in overrides {
-            match entries.iter_mut().find(|(n, _, _)| n == name) {
-                Some(entry) => entry.2 = path.clone(),
-                None => entries.push((name.clone(), ArtifactKind::Function, path.clone())),
+            match entries.iter_mut().find(|e| &e.name == name) {
+                Some(entry) => {
+                    entry.binary.clone_from(path);
+                    entry.profile = None;
+                }
+                None => entries.push(PlanEntry {
+                    name: name.clone(),
+                    kind: ArtifactKind::Function,
+                    binary: path.clone(),
+                    profile: None,
+                }),
             }
         }
         Self { entries }
@@ -67,7 +88,7 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
         let handles: Vec<_> = plan
             .entries
             .iter()
-            .map(|(name, kind, binary)| {
+            .map(|PlanEntry { name, kind, binary, profile }| {
                 scope.spawn(move || {
                     let bytes = std::fs::read(binary).map_err(|e| {
                         DeployError::artifact(
@@ -76,11 +97,26 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
                             "build it first (drop --no-build) or pass --bin NAME=PATH",
                         )
                     })?;
+                    // A bootstrap that is not an ELF (a script) is packaged as it is; an
+                    // ELF's needs are recorded for the deployer's check against Lambda.
+                    let needs = elf::needs(&bytes).ok();
                     let zip = zip_bootstrap(&bytes)?;
                     let file = format!("{name}.zip");
                     write_atomically(&dist.join(&file), &zip)?;
                     let (sha256, code_sha256) = (sha256_hex(&zip), code_sha256(&zip));
-                    Ok((name.clone(), Artifact { kind: *kind, file, sha256, code_sha256, size: zip.len() as u64 }))
+                    Ok((
+                        name.clone(),
+                        Artifact {
+                            kind: *kind,
+                            file,
+                            sha256,
+                            code_sha256,
+                            size: zip.len() as u64,
+                            architecture: needs.as_ref().map(|n| n.architecture),
+                            glibc: needs.as_ref().and_then(|n| n.glibc).map(|v| v.to_string()),
+                            profile: *profile,
+                        },
+                    ))
                 })
             })
             .collect();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{release_id, sha256_hex, Artifact, LoadedRelease, Manifest, ZipBytes, MANIFEST, SCHEMA};
+use super::{release_id, sha256_hex, Artifact, LoadedRelease, Manifest, ZipBytes, MANIFEST, SCHEMAS};
 use crate::error::{DeployError, Result};
 
 /// Reads `release.json` from `dist` and every zip it names, checking each hash.
@@ -27,10 +27,10 @@ pub fn read_manifest(dist: &Path) -> Result<Manifest> {
     let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
         DeployError::artifact(&path, format!("is not a release manifest: {e}"), "run `deployer package` again")
     })?;
-    if manifest.schema != SCHEMA {
+    if !SCHEMAS.contains(&manifest.schema) {
         return Err(DeployError::artifact(
             &path,
-            format!("schema {} is not {SCHEMA}", manifest.schema),
+            format!("schema {} is not one this deployer reads ({SCHEMAS:?})", manifest.schema),
             "package with this deployer",
         ));
     }

@@ -35,7 +35,7 @@ pub const PREDEFINED_CONFIGS: [&str; 9] = [
 ];
 
 /// Lambda's instruction sets, spelled as Lambda's `Architectures` spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, serde::Serialize)]
 pub enum Architecture {
     /// Lambda's default when a function names none.
     #[default]

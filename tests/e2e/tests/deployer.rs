@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use e2e::deployer::{package_release, Deployer};
+use e2e::deployer::{package_release, spawn_release_package, Deployer};
 use e2e::{account_config, succeeded, DEV, PROD, TEST};
 use localcloud::testing::{workspace_root, LocalCloud};
 use serde_json::Value;
@@ -160,6 +160,9 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
 
     // What Terraform deploys first is the base release, packaged by the deployer.
     let base = package_release(&dir.join("base"), "", &[])?;
+    // The release packaging path (cargo-lambda, release profile, glibc 2.34) builds
+    // while the environments are applied; its artifact ships near the end.
+    let mut release_build = spawn_release_package(&dir.join("probe"))?;
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let mut accounts = Accounts { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
     for (env, account) in [("dev", DEV), ("test", TEST), ("prod", PROD)] {
@@ -416,6 +419,37 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
             .await
             .with_context(|| format!("{f}:{v} was kept"))?;
     }
+    // A function built for Lambda by `deployer package --release` ships and runs.
+    let built = release_build.wait()?;
+    let probe = dir.join("probe");
+    ensure!(built.success(), "deployer package --release: {}", std::fs::read_to_string(probe.join("package.log"))?);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(probe.join("release.json"))?)?;
+    let compensate = &manifest["artifacts"]["compensate"];
+    ensure!(
+        compensate["profile"] == "release" && compensate["architecture"] == "x86_64",
+        "release.json records how it was built: {compensate:#}"
+    );
+    let glibc = compensate["glibc"].as_str().context("the glibc it needs")?;
+    let (major, minor) = glibc.split_once('.').context("x.y")?;
+    ensure!((major.parse::<u32>()?, minor.parse::<u32>()?) <= (2, 34), "links against glibc <= 2.34: {glibc}");
+    let debug_size = manifest["artifacts"]["extract"]["size"].as_u64().unwrap_or_default();
+    ensure!(compensate["size"].as_u64().is_some_and(|s| s * 5 < debug_size), "stripped and small: {manifest:#}");
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("probe")])?;
+    expect(&run, 0, "deploying the release-built artifact")?;
+    let answer = accounts.lambda["dev"]
+        .invoke()
+        .function_name("etl-dev-compensate")
+        .qualifier("live")
+        .payload(br#"{"ping":1}"#.to_vec().into())
+        .send()
+        .await?;
+    let answer: Value = serde_json::from_slice(answer.payload().map(|p| p.as_ref()).unwrap_or_default())?;
+    ensure!(
+        answer["probe"] == "lambda-probe" && answer["profile"] == "release" && answer["event"]["ping"] == 1,
+        "{answer}"
+    );
+    let dev_now = versions(&accounts.aliases("dev").await?);
+
     // An alias moved outside the deployer (as with the AWS CLI) is drift, and status says so.
     let load = accounts.lambda["dev"].get_alias().function_name("etl-dev-load").name("live").send().await?;
     let recorded = dev_now["load"].clone();
