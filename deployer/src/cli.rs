@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "deployer",
     version,
     about = "Package the ETL functions and release them through CodeDeploy: deploy, promote, roll back.",
-    after_help = "Exit codes: 0 done, 1 error, 2 rolled back, 3 bad settings or artifacts, 4 credentials, 5 refused (lock, promotion rule), 6 missing infrastructure, 64 usage."
+    after_help = "Exit codes: 0 done, 1 error, 2 rolled back, 3 bad settings or artifacts, 4 credentials, 5 refused (lock, promotion rule), 6 missing infrastructure, 7 doctor found problems, 64 usage."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -69,6 +69,11 @@ pub enum Command {
     History(HistoryArgs),
     /// Delete old versions, never one in use.
     Prune(PruneArgs),
+    /// Check an environment before its first release, changing nothing: the role and
+    /// account, deployment groups and their alarms, hooks, the ledger, that the
+    /// functions fit the packaged artifacts, and (IAM's simulator) that every role may
+    /// make every call it makes. Exit 0 only when every check passes.
+    Doctor(EnvDist),
 }
 
 impl Command {
@@ -82,13 +87,14 @@ impl Command {
             Self::Status(_) => "status",
             Self::History(_) => "history",
             Self::Prune(_) => "prune",
+            Self::Doctor(_) => "doctor",
         }
     }
 
     pub fn environment(&self) -> Option<&str> {
         match self {
             Self::Package(_) => None,
-            Self::Plan(a) | Self::Deploy(a) => Some(&a.env),
+            Self::Plan(a) | Self::Deploy(a) | Self::Doctor(a) => Some(&a.env),
             Self::Promote(a) => Some(&a.to),
             Self::Rollback(a) => Some(&a.env),
             Self::Status(a) => Some(&a.env),

@@ -109,6 +109,7 @@ impl<'a> Session<'a> {
                 let (_, cloud) = self.open(&settings, "history").await?;
                 Ok(Outcome::History(self.engine(&settings, cloud).history(args.limit).await?))
             }
+            Command::Doctor(args) => self.doctor(&args.env, &args.dist).await,
             Command::Prune(args) => {
                 let settings = self.settings(&args.env)?;
                 let (_, cloud) = self.open(&settings, "prune").await?;
@@ -134,6 +135,45 @@ impl<'a> Session<'a> {
         // A tampered artifact makes the plan fail as the deploy would.
         drop(zips.ready().await?);
         Ok(Outcome::Planned(plan))
+    }
+
+    /// Every check, as findings; only bad settings end it early (exit 3).
+    async fn doctor(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {
+        use crate::engine::Finding;
+        let settings = self.settings(env)?;
+        let mut findings = Vec::new();
+        let dist = self.dist(dist);
+        let manifest = match release::read_manifest(&dist) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                findings.push(Finding::warn(
+                    "packaged release",
+                    dist.join(MANIFEST).display().to_string(),
+                    format!("not checked against the functions: {e}"),
+                    "package first (`deployer package --release`), or pass --dist",
+                ));
+                None
+            }
+        };
+        let cloud = match self.open(&settings, "doctor").await {
+            Ok((_, cloud)) => {
+                findings.insert(
+                    0,
+                    Finding::pass(
+                        "deploy role",
+                        &settings.deploy_role_arn,
+                        format!("assumed; the credentials are account {}", settings.account_id),
+                    ),
+                );
+                cloud
+            }
+            Err(e) => {
+                findings.insert(0, Finding::error("deploy role", &settings.deploy_role_arn, &e));
+                return Ok(Outcome::Doctor(findings));
+            }
+        };
+        findings.extend(self.engine(&settings, cloud).doctor(manifest.as_ref()).await);
+        Ok(Outcome::Doctor(findings))
     }
 
     async fn deploy(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {

@@ -22,6 +22,8 @@ pub mod exit {
     pub const REFUSED: i32 = 5;
     /// The environment's infrastructure is missing (function, alias, deployment group).
     pub const INFRASTRUCTURE: i32 = 6;
+    /// `doctor` found something that would make a release fail (each finding names its fix).
+    pub const DOCTOR: i32 = 7;
     /// Command-line usage error.
     pub const USAGE: i32 = 64;
 }

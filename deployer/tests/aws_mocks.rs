@@ -456,3 +456,52 @@ async fn the_deploy_roles_credentials_are_renewed_before_they_expire() {
     assert!(short >= 4, "renewed for each of the three calls after the first session: {short}");
     assert!(long <= 2, "reused while valid: {long}");
 }
+
+#[tokio::test]
+async fn a_role_that_does_not_trust_the_caller_is_named_as_that() {
+    let denied = aws_smithy_http_client::test_util::infallible_client_fn(|_req| {
+        http::Response::builder()
+            .status(403)
+            .header("content-type", "text/xml")
+            .body(SdkBody::from(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                 <Code>AccessDenied</Code><Message>User: arn:aws:iam::444444444444:role/tooling is not authorized to perform: sts:AssumeRole</Message>\
+                 </Error><RequestId>r-1</RequestId></ErrorResponse>",
+            ))
+            .expect("response")
+    });
+    let base = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKIATOOLING", "secret", None, None, "test"),
+        ))
+        .http_client(denied)
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .build();
+    let yaml = "environment: prod\naccount_id: \"333333333333\"\nregion: us-east-1\ndeploy_role: deployer\n\
+                application: etl-prod\ndeployment_config: CodeDeployDefault.LambdaAllAtOnce\n\
+                hooks: {pre_traffic: p, post_traffic: q}\nrelease_table: t\nartifact_bucket: b\n\
+                functions: {load: {function_name: etl-prod-load}}\n";
+    let settings = deployer::settings::Settings::parse(
+        std::path::Path::new("environments/prod/deployer.yaml"),
+        "prod",
+        yaml,
+        false,
+    )
+    .expect("settings");
+    let err = deployer::connect::Connection::aws(true, CloudMeter::new())
+        .environment(&base, &settings, "deployer-doctor-prod")
+        .await
+        .expect_err("not trusted");
+    assert_eq!(err.exit_code(), exit::CREDENTIALS);
+    let text = err.explained();
+    assert!(
+        text.contains("AssumeRole arn:aws:iam::333333333333:role/deployer: AccessDenied")
+            && text.contains("not authorized to perform: sts:AssumeRole")
+            && text.contains("trusts the caller")
+            && text.contains("environments/prod/deployer.yaml"),
+        "{text}"
+    );
+}

@@ -86,6 +86,10 @@ pub struct World {
     pub records: BTreeMap<String, ReleaseRecord>,
     pub lock: Option<LockInfo>,
     pub store: BTreeMap<String, crate::release::ZipBytes>,
+    /// Deployment groups' safety wiring (absent: the settings' alarms, rollback on).
+    pub group_views: BTreeMap<String, GroupView>,
+    /// (principal, action) pairs IAM denies.
+    pub denied: BTreeSet<(String, String)>,
     /// Every call, as `Op subject`.
     pub calls: Vec<String>,
     faults: Vec<Fault>,
@@ -438,6 +442,22 @@ impl Deployments for MemoryCloud {
         })
     }
 
+    async fn group(&self, application: &str, group: &str) -> Result<GroupView> {
+        self.call("GetDeploymentGroup", group)?;
+        self.with(|w| {
+            if !w.groups.contains(&(application.to_owned(), group.to_owned())) {
+                return Err(not_found(&format!("deployment group {group}")));
+            }
+            Ok(w.group_views.get(group).cloned().unwrap_or_else(|| GroupView {
+                alarms: w.alarms.keys().filter(|a| a.starts_with(group)).cloned().collect(),
+                alarms_enabled: true,
+                ignore_poll_alarm_failure: false,
+                rollback_enabled: true,
+                rollback_events: vec!["DEPLOYMENT_FAILURE".into(), "DEPLOYMENT_STOP_ON_ALARM".into()],
+            }))
+        })
+    }
+
     async fn create(&self, request: &DeploymentRequest) -> Result<String> {
         self.call("CreateDeployment", &request.function)?;
         let value = self.with(|w| {
@@ -604,6 +624,28 @@ impl Ledger for MemoryCloud {
             }
         });
         Ok(())
+    }
+}
+
+impl Permissions for MemoryCloud {
+    async fn simulate(&self, principal: &str, actions: &[String], resources: &[String]) -> Result<Vec<Decision>> {
+        self.call("SimulatePrincipalPolicy", principal)?;
+        Ok(self.with(|w| {
+            let mut out = Vec::new();
+            for action in actions {
+                for resource in resources {
+                    let allowed = !w.denied.contains(&(principal.to_owned(), action.clone()));
+                    let decision = if allowed { "allowed" } else { "implicitDeny" };
+                    out.push(Decision {
+                        action: action.clone(),
+                        resource: resource.clone(),
+                        allowed,
+                        decision: decision.into(),
+                    });
+                }
+            }
+            out
+        }))
     }
 }
 

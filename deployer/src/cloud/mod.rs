@@ -6,6 +6,7 @@
 //! ([`sdk`]), and fakes for tests ([`memory`] here); the logic is generic over them.
 //! Time spent in the cloud is measured inside the adapters ([`meter`]).
 
+pub mod iam;
 #[cfg(test)]
 pub mod memory;
 pub mod meter;
@@ -62,6 +63,8 @@ pub trait Functions: Send + Sync {
 pub trait Deployments: Send + Sync {
     fn check_config(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
     fn check_group(&self, application: &str, group: &str) -> impl Future<Output = Result<()>> + Send;
+    /// A group's alarms and rollback settings.
+    fn group(&self, application: &str, group: &str) -> impl Future<Output = Result<GroupView>> + Send;
     /// Starts a deployment; answers its id.
     fn create(&self, request: &DeploymentRequest) -> impl Future<Output = Result<String>> + Send;
     fn get(&self, id: &str) -> impl Future<Output = Result<DeploymentView>> + Send;
@@ -96,6 +99,18 @@ pub trait Ledger: Send + Sync {
     fn unlock(&self, holder: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// IAM's policy simulator, for `doctor`.
+pub trait Permissions: Send + Sync {
+    /// Whether `principal` (a role ARN) may make each of `actions` on each of
+    /// `resources` (`*` for actions that support no resource-level permission).
+    fn simulate(
+        &self,
+        principal: &str,
+        actions: &[String],
+        resources: &[String],
+    ) -> impl Future<Output = Result<Vec<Decision>>> + Send;
+}
+
 /// Waiting between polls: time the release spends on the cloud's pace, counted as
 /// cloud wait, not as the deployer's own.
 pub trait Pause: Send + Sync {
@@ -103,8 +118,11 @@ pub trait Pause: Send + Sync {
 }
 
 /// Everything the release logic needs from one environment's account.
-pub trait Cloud: Functions + Deployments + Alarms + Ledger + Pause + Clone + Send + Sync + 'static {}
-impl<T: Functions + Deployments + Alarms + Ledger + Pause + Clone + Send + Sync + 'static> Cloud for T {}
+pub trait Cloud:
+    Functions + Deployments + Alarms + Ledger + Permissions + Pause + Clone + Send + Sync + 'static
+{
+}
+impl<T: Functions + Deployments + Alarms + Ledger + Permissions + Pause + Clone + Send + Sync + 'static> Cloud for T {}
 
 /// The tooling account's artifact store: releases kept by id, so promotion copies
 /// exactly the bytes that passed.

@@ -321,6 +321,28 @@ pub struct AlarmView {
     pub function_dimension: Option<String>,
 }
 
+/// A deployment group's safety wiring, as CodeDeploy holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupView {
+    pub alarms: Vec<String>,
+    pub alarms_enabled: bool,
+    /// True lets an alarm CodeDeploy cannot read pass as OK.
+    pub ignore_poll_alarm_failure: bool,
+    pub rollback_enabled: bool,
+    /// `DEPLOYMENT_FAILURE`, `DEPLOYMENT_STOP_ON_ALARM`, `DEPLOYMENT_STOP_ON_REQUEST`.
+    pub rollback_events: Vec<String>,
+}
+
+/// IAM's simulated verdict on one action against one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: String,
+    pub resource: String,
+    pub allowed: bool,
+    /// `allowed`, `implicitDeny`, `explicitDeny`.
+    pub decision: String,
+}
+
 /// Who holds an environment's release lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockInfo {

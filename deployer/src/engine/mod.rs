@@ -10,7 +10,8 @@
 //! - [`watch`]: the deployments and alarms until the verdict;
 //! - [`restore`]: abort, restore, restore an unfinished release, `rollback`;
 //! - [`release`]: a deploy or promote from start to record;
-//! - [`inspect`]: `plan`, `status`, `history`, `prune`;
+//! - [`inspect`]: `plan`, `status`, `history`, `prune`; [`doctor`]: the read-only
+//!   check before a first release;
 //! - [`policy`]: the rules, as pure functions returning typed refusals;
 //! - [`lock`], [`artifacts`], [`signals`], [`join`]: the release lock, the artifacts'
 //!   bytes, SIGINT/SIGTERM, concurrent calls;
@@ -18,6 +19,7 @@
 //!   as data for the report layer.
 
 pub mod artifacts;
+mod doctor;
 pub mod events;
 mod inspect;
 pub mod join;

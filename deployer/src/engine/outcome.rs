@@ -132,6 +132,63 @@ pub enum RollbackOutcome {
     Returned { record: ReleaseRecord, unrestored: Vec<String> },
 }
 
+/// How one of `doctor`'s checks came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Pass,
+    /// Works, but not as it should be set up (said with the fix); not a failure.
+    Warn,
+    Fail,
+}
+
+/// One finding of `doctor`: what was checked, on what, and what to do about it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub subject: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn pass(check: &'static str, subject: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { check, subject: subject.into(), status: CheckStatus::Pass, detail: detail.into(), fix: None }
+    }
+
+    pub fn fail(
+        check: &'static str,
+        subject: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self { check, subject: subject.into(), status: CheckStatus::Fail, detail: detail.into(), fix: Some(fix.into()) }
+    }
+
+    pub fn warn(
+        check: &'static str,
+        subject: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self { status: CheckStatus::Warn, ..Self::fail(check, subject, detail, fix) }
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        match self.status {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "FAIL",
+        }
+    }
+
+    /// A check that could not be made: the error, as a failure with its fix.
+    pub fn error(check: &'static str, subject: impl Into<String>, error: &DeployError) -> Self {
+        Self::fail(check, subject, error.to_string(), error.fix())
+    }
+}
+
 /// The end of any command.
 #[derive(Debug)]
 pub enum Outcome {
@@ -142,6 +199,7 @@ pub enum Outcome {
     Status(StatusView),
     History(Vec<ReleaseRecord>),
     Pruned(Vec<String>),
+    Doctor(Vec<Finding>),
 }
 
 impl Outcome {
@@ -154,6 +212,7 @@ impl Outcome {
                 Verdict::Errored(e) => e.exit_code(),
             },
             Self::RolledBack(RollbackOutcome::Returned { unrestored, .. }) if !unrestored.is_empty() => exit::ERROR,
+            Self::Doctor(findings) if findings.iter().any(|f| f.status == CheckStatus::Fail) => exit::DOCTOR,
             _ => exit::OK,
         }
     }

@@ -139,7 +139,7 @@ impl<C: Cloud> Engine<'_, C> {
 /// Whether an artifact's bytes can run as `function`: its ELF machine is the
 /// function's architecture, and it needs no newer glibc than the runtime has. (An
 /// artifact that records neither, a script or a schema 1 manifest, is not judged.)
-fn fits(name: &str, artifact: &Artifact, function: &str, config: &FunctionConfig) -> Result<()> {
+pub(crate) fn fits(name: &str, artifact: &Artifact, function: &str, config: &FunctionConfig) -> Result<()> {
     let path = std::path::Path::new(&artifact.file);
     if let Some(arch) = artifact.architecture {
         if !config.architectures.is_empty() && !config.architectures.iter().any(|a| a == arch.as_str()) {

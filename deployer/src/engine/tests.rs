@@ -688,3 +688,49 @@ async fn bytes_that_cannot_run_on_the_function_are_refused_before_any_change() {
         assert!(prod.cloud.with(|w| w.records.is_empty() && w.lock.is_none()), "nothing recorded, the lock freed");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn doctor_passes_a_ready_environment_and_names_each_problem_with_its_fix() {
+    use crate::cloud::GroupView;
+    use crate::engine::{CheckStatus, Outcome};
+    let base = package("base");
+    let prod = Env::new("prod", &base.0);
+    let findings = prod.engine().doctor(Some(&base.0)).await;
+    assert!(findings.iter().all(|f| f.status == CheckStatus::Pass), "{findings:#?}");
+    assert!(findings.iter().any(|f| f.check == "permissions" && f.detail.contains("the deploy role")));
+    assert!(findings.iter().filter(|f| f.check == "deployment group").count() == 4);
+    assert_eq!(Outcome::Doctor(findings).exit_code(), crate::error::exit::OK);
+
+    // A denied action, an alarm not wired into its group, a missing hook, bytes that
+    // cannot run: each is one failure naming its fix, and the others still run.
+    prod.cloud.with(|w| {
+        w.denied.insert((prod.settings.deploy_role_arn.clone(), "codedeploy:StopDeployment".into()));
+        w.group_views.insert(
+            "etl-prod-load".into(),
+            GroupView { alarms_enabled: true, rollback_enabled: true, ..GroupView::default() },
+        );
+        w.functions.remove("etl-prod-post-traffic");
+    });
+    let mut arm = base.0.clone();
+    arm.artifacts.get_mut("extract").unwrap().architecture = Some(crate::settings::Architecture::Arm64);
+    prod.cloud
+        .with(|w| w.functions.get_mut("etl-prod-extract").unwrap().latest.config.architectures = vec!["x86_64".into()]);
+    let findings = prod.engine().doctor(Some(&arm)).await;
+    let failed: Vec<(&str, &str)> =
+        findings.iter().filter(|f| f.status == CheckStatus::Fail).map(|f| (f.check, f.subject.as_str())).collect();
+    assert_eq!(
+        failed,
+        vec![
+            ("deployment group", "etl-prod/etl-prod-load"),
+            ("artifact fit", "etl-prod-extract"),
+            ("hook", "etl-prod-post-traffic"),
+            ("permissions", prod.settings.deploy_role_arn.as_str()),
+        ],
+        "{findings:#?}"
+    );
+    let denied = findings.iter().find(|f| f.check == "permissions" && f.status == CheckStatus::Fail).unwrap();
+    assert!(denied.detail.contains("codedeploy:StopDeployment on * (implicitDeny)"), "{}", denied.detail);
+    assert!(findings.iter().filter(|f| f.status == CheckStatus::Fail).all(|f| f.fix.is_some()));
+    assert_eq!(Outcome::Doctor(findings).exit_code(), crate::error::exit::DOCTOR);
+    assert_eq!(prod.cloud.calls("UpdateFunctionCode") + prod.cloud.calls("UpdateAlias"), 0, "read only");
+}

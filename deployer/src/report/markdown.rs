@@ -44,6 +44,19 @@ impl Report {
                 ));
             }
         }
+        if !self.checks.is_empty() {
+            out.push_str("| Status | Check | Subject | Detail | Fix |\n|---|---|---|---|---|\n");
+            for c in &self.checks {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    c.status_label(),
+                    c.check,
+                    c.subject,
+                    c.detail.replace('|', "\\|"),
+                    c.fix.as_deref().unwrap_or("").replace('|', "\\|")
+                ));
+            }
+        }
         out.push_str(&format!(
             "\nDuration {:.1}s, deployer overhead {} ms, commit `{}`.\n",
             self.duration_ms as f64 / 1000.0,

