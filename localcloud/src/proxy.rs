@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::{self, AccountCache};
+use crate::api::{ApiError, Params};
 use crate::cloudwatch::wire::{self, Protocol};
 use crate::cloudwatch::{CloudWatch, InvokeRecord};
 use crate::codedeploy::{self, CodeDeploy};
@@ -101,13 +102,13 @@ impl Proxy {
         let account = self.account(request.headers()).await;
         let body = match read_limited(request.into_body(), MAX_OWNED_BODY).await {
             Ok(body) => body,
-            Err(message) => return json(StatusCode::BAD_REQUEST, error_body("ValidationException", &message)),
+            Err(message) => return json(StatusCode::BAD_REQUEST, ApiError::validation(message).json_body()),
         };
         match self.codedeploy.handle(&account, operation, &body).await {
             Ok(value) => json(StatusCode::OK, value.to_string()),
             Err(err) => {
                 tracing::debug!(%account, operation, code = err.code, message = %err.message, "CodeDeploy error");
-                json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.body())
+                json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.json_body())
             }
         }
     }
@@ -123,7 +124,7 @@ impl Proxy {
         let body = match read_limited(body, MAX_OWNED_BODY).await {
             Ok(body) => body,
             Err(message) => {
-                let error = codedeploy::error::ApiError::new("InvalidParameterValue", message);
+                let error = ApiError::new("InvalidParameterValue", message);
                 return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
             }
         };
@@ -137,15 +138,20 @@ impl Proxy {
         let (operation, input) = match decoded {
             Ok((Some(op), input)) => (op, input),
             Ok((None, _)) => {
-                let error = codedeploy::error::ApiError::new("MissingAction", "the request names no Action");
+                let error = ApiError::new("MissingAction", "the request names no Action");
                 return reply(wire::render(protocol, "Unknown", Err(error)));
             }
             Err(message) => {
-                let error = codedeploy::error::ApiError::new("SerializationException", message);
+                let error = ApiError::new("SerializationException", message);
                 return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
             }
         };
-        match self.cloudwatch.handle(&account, &operation, &input).await {
+        // The query protocol's fields are all text; JSON and CBOR carry types.
+        let params = match protocol {
+            Protocol::Query => Params::text(&input),
+            Protocol::Cbor | Protocol::Json => Params::typed(&input),
+        };
+        match self.cloudwatch.handle(&account, &operation, &params).await {
             Some(result) => reply(wire::render(protocol, &operation, result)),
             // Dashboards, insight rules and the like: ministack's.
             None => self.forward_parts(parts, full(body)).await,
@@ -305,8 +311,8 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-fn error_body(code: &str, message: &str) -> String {
-    serde_json::json!({ "__type": code, "message": message }).to_string()
+fn error_body(code: &'static str, message: &str) -> String {
+    ApiError::new(code, message).json_body()
 }
 
 pub fn json(status: StatusCode, body: String) -> Response<Body> {

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest;
 
-use super::error::{invalid, ApiResult};
+use super::status::LifecycleEventName;
+use crate::api::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSpec {
@@ -25,8 +26,19 @@ struct Properties {
     target_version: Value,
 }
 
-fn bad(message: impl Into<String>) -> super::error::ApiError {
-    invalid("InvalidRevisionException", message)
+impl AppSpec {
+    /// The function the AppSpec names for a hook event (AllowTraffic has none).
+    pub fn hook_function(&self, event: LifecycleEventName) -> Option<&str> {
+        match event {
+            LifecycleEventName::BeforeAllowTraffic => self.before_allow_traffic.as_deref(),
+            LifecycleEventName::AllowTraffic => None,
+            LifecycleEventName::AfterAllowTraffic => self.after_allow_traffic.as_deref(),
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidRevisionException", message)
 }
 
 fn text(value: &Value, field: &str) -> ApiResult<String> {
@@ -90,12 +102,12 @@ pub fn parse(content: &str, sha256: Option<&str>) -> ApiResult<AppSpec> {
                 let Some(map) = hook.as_object() else { return Err(bad("each AppSpec hook must be an object")) };
                 for (event, function) in map {
                     let function = text(function, event)?;
-                    match event.as_str() {
-                        "BeforeAllowTraffic" => spec.before_allow_traffic = Some(function),
-                        "AfterAllowTraffic" => spec.after_allow_traffic = Some(function),
-                        other => {
+                    match LifecycleEventName::parse_hook(event) {
+                        Some(LifecycleEventName::BeforeAllowTraffic) => spec.before_allow_traffic = Some(function),
+                        Some(LifecycleEventName::AfterAllowTraffic) => spec.after_allow_traffic = Some(function),
+                        _ => {
                             return Err(bad(format!(
-                                "unknown Lambda lifecycle hook {other} (use BeforeAllowTraffic or AfterAllowTraffic)"
+                                "unknown Lambda lifecycle hook {event} (use BeforeAllowTraffic or AfterAllowTraffic)"
                             )))
                         }
                     }
