@@ -49,10 +49,16 @@ fn text(value: &Value, field: &str) -> ApiResult<String> {
     }
 }
 
+/// The SHA-256 of AppSpec content, lower-case hex: how CodeDeploy identifies an
+/// inline revision (GetDeployment returns it instead of the content).
+pub fn sha256_hex(content: &str) -> String {
+    sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Parses AppSpec `content`, checking `sha256` (hex) when given.
 pub fn parse(content: &str, sha256: Option<&str>) -> ApiResult<AppSpec> {
     if let Some(expected) = sha256 {
-        let actual: String = sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let actual = sha256_hex(content);
         if !actual.eq_ignore_ascii_case(expected.trim()) {
             return Err(bad(format!("the AppSpec content's SHA-256 is {actual}, not the {expected} given with it")));
         }
@@ -136,8 +142,10 @@ mod tests {
 
     #[test]
     fn checks_the_sha256() {
-        let good: String = sha2::Sha256::digest(JSON.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let good = sha256_hex(JSON);
+        assert_eq!(good.len(), 64);
         assert!(parse(JSON, Some(&good)).is_ok());
+        assert!(parse(JSON, Some(&good.to_uppercase())).is_ok(), "hex case does not matter");
         assert_eq!(parse(JSON, Some("00")).unwrap_err().code, "InvalidRevisionException");
     }
 

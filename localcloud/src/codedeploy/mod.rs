@@ -3,8 +3,8 @@
 //! shift a function alias with hooks, alarms and automatic rollback.
 //!
 //! Where things are: the API operations by resource ([`applications`], [`groups`],
-//! [`deployment_configs`], [`deployments`], [`targets`], [`tags`]), the reply shapes
-//! AWS returns ([`shapes`]), the state and its file ([`store`]), typed states
+//! [`deployment_configs`], [`deployments`], [`revisions`], [`targets`], [`tags`]),
+//! the reply shapes AWS returns ([`shapes`]), the state and its file ([`store`]), typed states
 //! ([`status`]), the AppSpec ([`appspec`]), traffic schedules ([`traffic`]) and the
 //! engine that runs a deployment ([`engine`]).
 
@@ -15,6 +15,7 @@ mod deployments;
 mod engine;
 mod groups;
 mod names;
+mod revisions;
 mod shapes;
 pub mod status;
 pub mod store;
@@ -122,6 +123,7 @@ impl CodeDeploy {
             "BatchGetDeployments" => self.batch_get_deployments(account, &input),
             "ListDeployments" => self.list_deployments(account, &input),
             "StopDeployment" => self.stop_deployment(account, &input),
+            "GetApplicationRevision" => self.get_application_revision(account, &input),
             "PutLifecycleEventHookExecutionStatus" => self.put_hook_status(account, &input),
             "ListDeploymentTargets" => self.list_targets(account, &input),
             "GetDeploymentTarget" => self.get_target(account, &input),

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::names::REGION;
+use super::revisions;
 use super::store::{Application, CustomConfig, Deployment, DeploymentGroup, LifecycleEvent};
 use super::traffic;
 
@@ -73,7 +74,8 @@ pub fn deployment_info(d: &Deployment) -> Value {
         "deploymentGroupName": d.group,
         "deploymentConfigName": d.config_name,
         "deploymentId": d.id,
-        "revision": d.revision,
+        // Without the inline content: see `revisions`.
+        "revision": revisions::summary(&d.revision),
         "status": d.status,
         "createTime": d.create_time,
         "creator": d.creator,
@@ -111,7 +113,15 @@ pub fn deployment_info(d: &Deployment) -> Value {
     info
 }
 
-/// The id of a Lambda deployment's one target.
+/// The id of a Lambda deployment's one target: `<function>:<alias>`.
+///
+/// No AWS source pins this format down: the API reference (BatchGetDeploymentTargets,
+/// `targetIds`) says only that Lambda target ids are "the names of Lambda functions";
+/// walkthroughs of `aws deploy get-deployment-target` for Lambda use `name:alias`,
+/// the counterpart of the `<cluster>:<service>` ids ECS targets have (which CodeDeploy
+/// enforces: "valid Id should be in format <cluster-name>:<service-name>",
+/// awsdocs/amazon-ecs-developer-guide#112). Clients must treat it as opaque and take
+/// it from ListDeploymentTargets, never build it.
 pub fn target_id(d: &Deployment) -> Option<String> {
     d.spec.as_ref().map(|s| format!("{}:{}", s.function, s.alias))
 }
@@ -134,7 +144,9 @@ fn lifecycle_event(e: &LifecycleEvent) -> Value {
     event
 }
 
-/// The deployment's Lambda target (`DeploymentTarget`), if it has an AppSpec.
+/// The deployment's Lambda target (`DeploymentTarget` with a `LambdaTarget`), if it
+/// has an AppSpec. Field names and types follow the SDK's service model
+/// (`LambdaTarget`, `LambdaFunctionInfo`, `LifecycleEvent`).
 pub fn deployment_target(account: &str, d: &Deployment) -> Option<Value> {
     let spec = d.spec.as_ref()?;
     Some(json!({
@@ -151,7 +163,10 @@ pub fn deployment_target(account: &str, d: &Deployment) -> Option<Value> {
                 "functionAlias": spec.alias,
                 "currentVersion": spec.current_version,
                 "targetVersion": spec.target_version,
-                "targetVersionWeight": d.target_weight / 100.0,
+                // "The percentage of production traffic that the target version of a
+                // Lambda function receives" (API reference, LambdaFunctionInfo): 0..100,
+                // as ECS task sets report trafficWeight.
+                "targetVersionWeight": d.target_weight,
             }
         }
     }))

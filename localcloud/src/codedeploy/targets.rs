@@ -8,10 +8,24 @@ use super::shapes::{deployment_target, target_id};
 use super::CodeDeploy;
 use crate::api::{ApiError, ApiResult, Params};
 
+/// BatchGetDeploymentTargets takes at most 25 target ids (API reference).
+const BATCH_LIMIT: usize = 25;
+
 impl CodeDeploy {
     pub(super) fn list_targets(&self, account: &str, input: &Params<'_>) -> ApiResult<Value> {
         let id = deployment_id(input)?;
-        self.with_deployment(account, &id, |d| json!({"targetIds": target_id(d).into_iter().collect::<Vec<_>>()}))
+        // targetFilters: {"TargetStatus": [...]} keeps the targets in those states;
+        // ServerInstanceLabel (Blue/Green) concerns EC2 instances, not Lambda targets.
+        let statuses = match input.object("targetFilters")? {
+            Some(filters) => filters.strings("TargetStatus")?,
+            None => Vec::new(),
+        };
+        self.with_deployment(account, &id, |d| {
+            let status = serde_json::to_value(d.status.target_status()).unwrap_or_default();
+            let keep = statuses.is_empty() || statuses.iter().any(|s| status == s.as_str());
+            let ids: Vec<String> = target_id(d).into_iter().filter(|_| keep).collect();
+            json!({"targetIds": ids})
+        })
     }
 
     pub(super) fn get_target(&self, account: &str, input: &Params<'_>) -> ApiResult<Value> {
@@ -28,6 +42,12 @@ impl CodeDeploy {
     pub(super) fn batch_get_targets(&self, account: &str, input: &Params<'_>) -> ApiResult<Value> {
         let id = deployment_id(input)?;
         let wanted = input.strings("targetIds")?;
+        if wanted.len() > BATCH_LIMIT {
+            return Err(ApiError::new(
+                "DeploymentTargetListSizeExceededException",
+                format!("at most {BATCH_LIMIT} target ids per call, not {}", wanted.len()),
+            ));
+        }
         let targets = self.with_deployment(account, &id, |d| {
             wanted
                 .iter()
