@@ -7,6 +7,8 @@ pub mod api;
 pub mod clock;
 pub mod cloudwatch;
 pub mod codedeploy;
+pub mod connection;
+pub mod faults;
 pub mod lifecycle;
 pub mod percent;
 pub mod probe;
