@@ -189,6 +189,10 @@ pub fn parse(text: &str) -> Result<Option<FaultSpec>, SpecError> {
                 }
             }
         }
+        // `seed` alone is no rule: it belongs to the whole spec.
+        if seen == ["seed"] {
+            continue;
+        }
         let total: f64 = rule.rates.iter().sum();
         if total > 1.0 + 1e-9 {
             return Err(error(
@@ -229,6 +233,10 @@ impl fmt::Display for FaultSpec {
             }
             if index == 0 {
                 items.push(format!("seed={}", self.seed));
+            }
+            if items.is_empty() {
+                // A rule that exempts everything still needs an item to be a rule.
+                items.push("throttle=0".into());
             }
             if index > 0 {
                 f.write_str(";")?;
@@ -295,6 +303,11 @@ mod tests {
             spec("lost_reply=0.5,service=codedeploy,seed=3").to_string(),
             "lost_reply=0.5,service=codedeploy,seed=3"
         );
+        let seed_apart = spec("error=1,service=s3;seed=3");
+        assert_eq!(seed_apart.rules.len(), 1, "a seed alone is not a rule");
+        assert_eq!(seed_apart.to_string(), "error=1,service=s3,seed=3");
+        let exempt_all = spec("error=1,service=s3;throttle=0,seed=4");
+        assert_eq!(spec(&exempt_all.to_string()), exempt_all, "{exempt_all}");
     }
 
     #[test]
