@@ -13,6 +13,7 @@ pub mod spec;
 pub mod wire;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -65,13 +66,15 @@ struct Active {
 
 /// The injector: the spec in force, its seeded draw and the counts.
 pub struct Faults {
+    /// Whether a spec is in force: read on every request, so without a lock.
+    on: AtomicBool,
     active: Mutex<Option<Active>>,
     counts: Mutex<BTreeMap<String, Counts>>,
 }
 
 impl Faults {
     pub fn new(spec: Option<FaultSpec>) -> Self {
-        let faults = Self { active: Mutex::new(None), counts: Mutex::new(BTreeMap::new()) };
+        let faults = Self { on: AtomicBool::new(false), active: Mutex::new(None), counts: Mutex::new(BTreeMap::new()) };
         faults.set(spec);
         faults
     }
@@ -85,11 +88,13 @@ impl Faults {
     /// Replaces the spec in force (None: off); the draw restarts from its seed.
     pub fn set(&self, spec: Option<FaultSpec>) {
         let active = spec.map(|spec| Active { rng: fastrand::Rng::with_seed(spec.seed), spec });
-        *self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = active;
+        let mut guard = self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.on.store(active.is_some(), Ordering::SeqCst);
+        *guard = active;
     }
 
     pub fn is_on(&self) -> bool {
-        self.active.lock().map(|a| a.is_some()).unwrap_or(false)
+        self.on.load(Ordering::Relaxed)
     }
 
     /// Whether a rule filters on operations (then query-protocol bodies are read for
