@@ -30,6 +30,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Show the running cloud's fault injection and its counts, or set it:
+    /// `localcloud faults 'throttle=0.1,seed=7'`, `localcloud faults off`.
+    Faults {
+        #[command(flatten)]
+        lifecycle: Lifecycle,
+        /// A LOCALCLOUD_FAULTS spec (see README), or `off`.
+        spec: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Serve the public endpoint in the foreground (what `up` starts).
     Serve(Serve),
 }
@@ -59,6 +69,9 @@ pub struct Serve {
     /// Where localcloud keeps its durable state.
     #[arg(long, default_value = ".run/localcloud/state")]
     pub state_dir: PathBuf,
+    /// Fault injection (off by default); see README, "Fault injection".
+    #[arg(long, env = "LOCALCLOUD_FAULTS", default_value = "")]
+    pub faults: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -3,9 +3,12 @@
 //! [`proxy`] is the front, on the public endpoint `http://127.0.0.1:4566`.
 
 pub mod account;
+pub mod api;
 pub mod clock;
 pub mod cloudwatch;
 pub mod codedeploy;
+pub mod connection;
+pub mod faults;
 pub mod lifecycle;
 pub mod percent;
 pub mod probe;

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::faults::{self, FaultSpec, SpecError};
 use crate::probe;
 use crate::process::{self, INSTANCE_MARKER};
 
@@ -30,6 +31,9 @@ pub struct Config {
     /// `LOCALCLOUD_TIME_SCALE` for the front: CodeDeploy intervals, the hook limit
     /// and metric periods divided by it. None inherits the caller's environment.
     pub time_scale: Option<f64>,
+    /// `LOCALCLOUD_FAULTS` for the front (see [`crate::faults::spec`]). None inherits
+    /// the caller's environment.
+    pub faults: Option<String>,
 }
 
 impl Config {
@@ -45,7 +49,18 @@ impl Config {
             localcloud_bin: std::path::absolute(localcloud_bin)?,
             start_timeout: Duration::from_secs(60),
             time_scale: None,
+            faults: None,
         })
+    }
+
+    /// The fault injection the front will run with, its seed drawn now if the spec
+    /// has none (so that `endpoint.json` and `status` show how to replay the run).
+    pub fn fault_spec(&self) -> Result<Option<FaultSpec>, LifecycleError> {
+        let text = match &self.faults {
+            Some(text) => text.clone(),
+            None => std::env::var(faults::ENV).unwrap_or_default(),
+        };
+        faults::spec::parse(&text).map_err(LifecycleError::BadFaults)
     }
 
     pub fn endpoint(&self) -> String {
@@ -129,6 +144,9 @@ pub enum LifecycleError {
     #[error("the emulator refused the reset: HTTP {status}: {body}")]
     ResetRefused { status: u16, body: String },
 
+    #[error("{0}\n  Nothing was started or changed.")]
+    BadFaults(SpecError),
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -141,6 +159,7 @@ impl LifecycleError {
     /// Distinct exit codes so scripts can tell the causes apart.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Self::BadFaults(_) => 2,
             Self::PortInUse { .. } => 3,
             Self::PythonMissing { .. } | Self::LocalcloudBinaryMissing(_) => 4,
             Self::StartFailed { .. } | Self::ExitedEarly { .. } => 5,
@@ -169,6 +188,9 @@ pub struct Status {
     pub ministack_pid: Option<i32>,
     pub localcloud_pid: Option<i32>,
     pub run_dir: PathBuf,
+    /// The running front's fault injection: spec, seed and counts per service and
+    /// kind (`GET /_localcloud/faults`); None when not running.
+    pub faults: Option<faults::Report>,
 }
 
 /// Serialises lifecycle commands on one run folder (two `up`s at once start one cloud).
@@ -207,10 +229,46 @@ pub fn status(config: &Config) -> Status {
         && localcloud_pid.is_some()
         && probe::healthy(config.public_addr(), "/_localcloud/health")
         && probe::healthy(config.ministack_addr(), "/_ministack/health");
-    Status { endpoint: config.endpoint(), running, ministack_pid, localcloud_pid, run_dir: config.run_dir.clone() }
+    let faults = if running { fault_report(config) } else { None };
+    Status {
+        endpoint: config.endpoint(),
+        running,
+        ministack_pid,
+        localcloud_pid,
+        run_dir: config.run_dir.clone(),
+        faults,
+    }
+}
+
+/// The running front's fault report.
+pub fn fault_report(config: &Config) -> Option<faults::Report> {
+    match probe::request(config.public_addr(), "GET", "/_localcloud/faults", Duration::from_secs(5)) {
+        Ok((200, body)) => serde_json::from_str(&body).ok(),
+        _ => None,
+    }
+}
+
+/// Sets the running front's fault injection (`off` turns it off); returns the report.
+pub fn set_faults(config: &Config, spec: &str) -> Result<faults::Report, LifecycleError> {
+    faults::spec::parse(spec).map_err(LifecycleError::BadFaults)?;
+    let (status, body) =
+        probe::request_with_body(config.public_addr(), "PUT", "/_localcloud/faults", spec, Duration::from_secs(5))
+            .map_err(io_err("PUT /_localcloud/faults"))?;
+    if status != 200 {
+        return Err(LifecycleError::Io {
+            context: format!("setting faults: HTTP {status}: {body}"),
+            source: std::io::Error::other("refused"),
+        });
+    }
+    serde_json::from_str(&body).map_err(|e| LifecycleError::Io {
+        context: "reading the fault report".into(),
+        source: std::io::Error::other(e),
+    })
 }
 
 pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
+    // Bad input is refused before anything starts or stops.
+    let faults = config.fault_spec()?;
     let _lock = RunLock::acquire(config)?;
     let current = status(config);
     if let (true, Some(ministack_pid), Some(localcloud_pid)) =
@@ -228,13 +286,13 @@ pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
             }
             let _ = fs::remove_file(config.localcloud_pid_file());
             check_port(config.public_port, "the public endpoint", "LOCALCLOUD_PORT")?;
-            let localcloud_pid = spawn_localcloud(config)?;
+            let localcloud_pid = spawn_localcloud(config, faults.as_ref())?;
             if let Err(err) = wait_healthy(config, ministack_pid, localcloud_pid) {
                 process::terminate_group(localcloud_pid, Duration::from_secs(5));
                 let _ = fs::remove_file(config.localcloud_pid_file());
                 return Err(err);
             }
-            write_endpoint_file(config)?;
+            write_endpoint_file(config, faults.as_ref())?;
             return Ok(UpOutcome::Started { ministack_pid, localcloud_pid });
         }
     }
@@ -243,9 +301,9 @@ pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
 
     preflight(config)?;
     let ministack_pid = spawn_ministack(config)?;
-    let started = spawn_localcloud(config).and_then(|localcloud_pid| {
+    let started = spawn_localcloud(config, faults.as_ref()).and_then(|localcloud_pid| {
         wait_healthy(config, ministack_pid, localcloud_pid)?;
-        write_endpoint_file(config)?;
+        write_endpoint_file(config, faults.as_ref())?;
         Ok(localcloud_pid)
     });
     match started {
@@ -257,11 +315,13 @@ pub fn up(config: &Config) -> Result<UpOutcome, LifecycleError> {
     }
 }
 
-fn write_endpoint_file(config: &Config) -> Result<(), LifecycleError> {
+fn write_endpoint_file(config: &Config, faults: Option<&FaultSpec>) -> Result<(), LifecycleError> {
     let ports = serde_json::json!({
         "endpoint": config.endpoint(),
         "public_port": config.public_port,
         "ministack_port": config.ministack_port,
+        // With its seed: LOCALCLOUD_FAULTS=<this> replays the run's draws.
+        "faults": faults.map(ToString::to_string),
     });
     fs::write(config.endpoint_file(), format!("{ports:#}\n")).map_err(io_err("writing endpoint.json"))
 }
@@ -382,7 +442,7 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
     Ok(pid as i32)
 }
 
-fn spawn_localcloud(config: &Config) -> Result<i32, LifecycleError> {
+fn spawn_localcloud(config: &Config, faults: Option<&FaultSpec>) -> Result<i32, LifecycleError> {
     let state = config.localcloud_state_dir();
     fs::create_dir_all(&state).map_err(io_err(format!("creating {}", state.display())))?;
     let log = log_file(&config.localcloud_log())?;
@@ -391,6 +451,7 @@ fn spawn_localcloud(config: &Config) -> Result<i32, LifecycleError> {
     if let Some(scale) = config.time_scale {
         command.env("LOCALCLOUD_TIME_SCALE", scale.to_string());
     }
+    command.env(faults::ENV, faults.map_or_else(|| "off".to_owned(), ToString::to_string));
     let child = std::os::unix::process::CommandExt::process_group(
         command
             .arg("serve")

@@ -8,6 +8,7 @@ use localcloud::clock::Clock;
 use localcloud::cloudwatch::CloudWatch;
 use localcloud::codedeploy::store::Persistence;
 use localcloud::codedeploy::CodeDeploy;
+use localcloud::faults::{self, Faults};
 use localcloud::lifecycle::{self, Config, UpOutcome};
 use localcloud::proxy::{self, Proxy};
 use localcloud::upstream::Upstream;
@@ -86,8 +87,25 @@ fn run(command: Command) -> anyhow::Result<()> {
                 ),
                 Output::Text => println!("not running ({})", config.run_dir.display()),
             }
+            if let (Output::Text, Some(report)) = (output, &status.faults) {
+                print_faults(report);
+            }
             if !status.running {
                 std::process::exit(lifecycle::LifecycleError::NotRunning { endpoint: status.endpoint }.exit_code());
+            }
+        }
+        Command::Faults { lifecycle: args, spec, output } => {
+            let config = config(&args)?;
+            if !lifecycle::status(&config).running {
+                return Err(lifecycle::LifecycleError::NotRunning { endpoint: config.endpoint() }.into());
+            }
+            let report = match spec {
+                Some(spec) => lifecycle::set_faults(&config, &spec)?,
+                None => lifecycle::fault_report(&config).context("reading the fault report")?,
+            };
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Output::Text => print_faults(&report),
             }
         }
         Command::Serve(args) => serve(args)?,
@@ -95,7 +113,31 @@ fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line for the spec, one per service that saw a fault.
+fn print_faults(report: &faults::Report) {
+    let Some(spec) = &report.spec else {
+        println!("fault injection: off");
+        return;
+    };
+    let t = &report.total;
+    println!(
+        "fault injection: LOCALCLOUD_FAULTS={spec}\n  {} requests: throttle {}, reset {}, error {}, lost_reply {}",
+        t.requests, t.throttle, t.reset, t.error, t.lost_reply
+    );
+    for (service, c) in &report.services {
+        println!(
+            "  {service:<12} {:>6} requests: throttle {}, reset {}, error {}, lost_reply {}",
+            c.requests, c.throttle, c.reset, c.error, c.lost_reply
+        );
+    }
+}
+
 fn serve(args: cli::Serve) -> anyhow::Result<()> {
+    let spec = faults::spec::parse(&args.faults).map_err(lifecycle::LifecycleError::BadFaults)?;
+    if let Some(spec) = &spec {
+        tracing::warn!(faults = %spec, "fault injection on");
+    }
+    let faults = Arc::new(Faults::new(spec));
     std::fs::create_dir_all(&args.state_dir).with_context(|| format!("creating {}", args.state_dir.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
@@ -129,7 +171,7 @@ fn serve(args: cli::Serve) -> anyhow::Result<()> {
             }
         });
         tracing::info!(%addr, %upstream, time_scale = clock.scale(), "localcloud serving");
-        proxy::serve(listener, Arc::new(Proxy::new(upstream, codedeploy, cloudwatch)), stopped).await?;
+        proxy::serve(listener, Arc::new(Proxy::new(upstream, codedeploy, cloudwatch, faults)), stopped).await?;
         tracing::info!("localcloud stopped");
         Ok(())
     })

@@ -1,6 +1,8 @@
 //! The public endpoint. localcloud answers what it owns (CodeDeploy, CloudWatch
 //! metrics and alarms, weighted alias invokes) and passes every other request to
 //! ministack unchanged: same method, path, query, headers and body, streamed both ways.
+//! With fault injection on, each request may first get an injected fault instead
+//! (see [`crate::faults`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,9 +20,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::{self, AccountCache};
+use crate::api::{ApiError, Params};
 use crate::cloudwatch::wire::{self, Protocol};
 use crate::cloudwatch::{CloudWatch, InvokeRecord};
 use crate::codedeploy::{self, CodeDeploy};
+use crate::connection::{Connection, ResetSwitch};
+use crate::faults::{self, classify, FaultKind, Faults};
 use crate::routing;
 use crate::upstream::Upstream;
 
@@ -41,6 +46,16 @@ pub struct Proxy {
     codedeploy: Arc<CodeDeploy>,
     cloudwatch: Arc<CloudWatch>,
     router: routing::WeightedRouter,
+    faults: Arc<Faults>,
+}
+
+/// Why a connection was closed instead of answered (an injected fault).
+#[derive(Debug, thiserror::Error)]
+pub enum Dropped {
+    #[error("injected fault: connection reset before the request was forwarded")]
+    Reset,
+    #[error("injected fault: the request was applied and its reply dropped")]
+    LostReply,
 }
 
 fn full(bytes: Bytes) -> Body {
@@ -48,7 +63,12 @@ fn full(bytes: Bytes) -> Body {
 }
 
 impl Proxy {
-    pub fn new(upstream: SocketAddr, codedeploy: Arc<CodeDeploy>, cloudwatch: Arc<CloudWatch>) -> Self {
+    pub fn new(
+        upstream: SocketAddr,
+        codedeploy: Arc<CodeDeploy>,
+        cloudwatch: Arc<CloudWatch>,
+        faults: Arc<Faults>,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(connector);
@@ -60,19 +80,99 @@ impl Proxy {
             codedeploy,
             cloudwatch,
             router: routing::WeightedRouter::from_env(),
+            faults,
         }
     }
 
-    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    /// Answers one request, or drops its connection when an injected fault says so.
+    pub async fn handle(
+        &self,
+        request: Request<Incoming>,
+        connection: &ResetSwitch,
+    ) -> Result<Response<Body>, Dropped> {
+        let path = request.uri().path().to_owned();
+        if path.starts_with("/_localcloud/") {
+            return Ok(self.admin(request).await);
+        }
+        let request = request.map(BodyExt::boxed);
+        // The emulator's own endpoints (health, reset) are the lifecycle's, not an API.
+        if path.starts_with("/_ministack/") || !self.faults.is_on() {
+            return Ok(self.route(request).await);
+        }
+        let (request, call) = match self.classify(request).await {
+            Ok(classified) => classified,
+            Err(response) => return Ok(response),
+        };
+        match self.faults.draw(&call) {
+            None => Ok(self.route(request).await),
+            Some(FaultKind::Throttle) => Ok(faults::wire::throttle(&call).map(full)),
+            Some(FaultKind::Error) => Ok(faults::wire::server_error().map(full)),
+            Some(FaultKind::Reset) => {
+                tracing::debug!(service = %call.service, operation = %call.operation, "injected: reset");
+                connection.reset_on_close();
+                Err(Dropped::Reset)
+            }
+            Some(FaultKind::LostReply) => {
+                let response = self.route(request).await;
+                tracing::debug!(service = %call.service, operation = %call.operation, status = %response.status(), "injected: reply lost");
+                Err(Dropped::LostReply)
+            }
+        }
+    }
+
+    /// What the request is, for fault injection. A query-protocol form is read (and
+    /// put back) when the spec filters on operations, whose names are in the body.
+    async fn classify(&self, request: Request<Body>) -> Result<(Request<Body>, faults::Call), Response<Body>> {
+        let (parts, body) = request.into_parts();
+        let (body, action) = if self.faults.filters_operations() && classify::is_form(&parts.method, &parts.headers) {
+            let bytes = read_limited(body, MAX_OWNED_BODY)
+                .await
+                .map_err(|message| json(StatusCode::BAD_REQUEST, ApiError::validation(message).json_body()))?;
+            let action = classify::query_action(&String::from_utf8_lossy(&bytes));
+            (full(bytes), action)
+        } else {
+            (body, None)
+        };
+        let call = classify::classify(&parts.method, &parts.uri, &parts.headers, action.as_deref());
+        Ok((Request::from_parts(parts, body), call))
+    }
+
+    /// localcloud's own endpoints: health, reset, and the fault report and setting.
+    async fn admin(&self, request: Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        match (request.method().clone(), path.as_str()) {
+            (_, "/_localcloud/health") => json(StatusCode::OK, r#"{"status":"ok","service":"localcloud"}"#.to_owned()),
+            (http::Method::POST, "/_localcloud/reset") => {
+                self.codedeploy.reset();
+                self.cloudwatch.reset();
+                json(StatusCode::OK, r#"{"reset":"ok"}"#.to_owned())
+            }
+            (http::Method::GET, "/_localcloud/faults") => self.fault_report(),
+            (http::Method::PUT, "/_localcloud/faults") => {
+                let text = match read_limited(request.into_body().boxed(), MAX_OWNED_BODY).await {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(message) => return json(StatusCode::BAD_REQUEST, ApiError::validation(message).json_body()),
+                };
+                match faults::spec::parse(&text) {
+                    Ok(spec) => {
+                        tracing::info!(faults = %spec.as_ref().map(ToString::to_string).unwrap_or_else(|| "off".into()), "fault injection set");
+                        self.faults.set(spec);
+                        self.fault_report()
+                    }
+                    Err(err) => json(StatusCode::BAD_REQUEST, error_body("InvalidFaultSpec", &err.to_string())),
+                }
+            }
+            _ => json(StatusCode::NOT_FOUND, error_body("NotFound", &format!("localcloud has no endpoint {path}"))),
+        }
+    }
+
+    fn fault_report(&self) -> Response<Body> {
+        json(StatusCode::OK, serde_json::to_string(&self.faults.report()).unwrap_or_default())
+    }
+
+    /// Dispatches a request to the service that owns it.
+    async fn route(&self, request: Request<Body>) -> Response<Body> {
         let path = request.uri().path();
-        if path == "/_localcloud/health" {
-            return json(StatusCode::OK, r#"{"status":"ok","service":"localcloud"}"#.to_owned());
-        }
-        if path == "/_localcloud/reset" && request.method() == http::Method::POST {
-            self.codedeploy.reset();
-            self.cloudwatch.reset();
-            return json(StatusCode::OK, r#"{"reset":"ok"}"#.to_owned());
-        }
         let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
         if let Some(operation) = target.strip_prefix(codedeploy::TARGET_PREFIX) {
             let operation = operation.to_owned();
@@ -97,17 +197,17 @@ impl Proxy {
         self.forward(request).await
     }
 
-    async fn codedeploy_call(&self, operation: &str, request: Request<Incoming>) -> Response<Body> {
+    async fn codedeploy_call(&self, operation: &str, request: Request<Body>) -> Response<Body> {
         let account = self.account(request.headers()).await;
         let body = match read_limited(request.into_body(), MAX_OWNED_BODY).await {
             Ok(body) => body,
-            Err(message) => return json(StatusCode::BAD_REQUEST, error_body("ValidationException", &message)),
+            Err(message) => return json(StatusCode::BAD_REQUEST, ApiError::validation(message).json_body()),
         };
         match self.codedeploy.handle(&account, operation, &body).await {
             Ok(value) => json(StatusCode::OK, value.to_string()),
             Err(err) => {
                 tracing::debug!(%account, operation, code = err.code, message = %err.message, "CodeDeploy error");
-                json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.body())
+                json(StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST), err.json_body())
             }
         }
     }
@@ -116,14 +216,14 @@ impl Proxy {
         &self,
         protocol: Protocol,
         operation: Option<String>,
-        request: Request<Incoming>,
+        request: Request<Body>,
     ) -> Response<Body> {
         let account = self.account(request.headers()).await;
         let (parts, body) = request.into_parts();
         let body = match read_limited(body, MAX_OWNED_BODY).await {
             Ok(body) => body,
             Err(message) => {
-                let error = codedeploy::error::ApiError::new("InvalidParameterValue", message);
+                let error = ApiError::new("InvalidParameterValue", message);
                 return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
             }
         };
@@ -137,15 +237,20 @@ impl Proxy {
         let (operation, input) = match decoded {
             Ok((Some(op), input)) => (op, input),
             Ok((None, _)) => {
-                let error = codedeploy::error::ApiError::new("MissingAction", "the request names no Action");
+                let error = ApiError::new("MissingAction", "the request names no Action");
                 return reply(wire::render(protocol, "Unknown", Err(error)));
             }
             Err(message) => {
-                let error = codedeploy::error::ApiError::new("SerializationException", message);
+                let error = ApiError::new("SerializationException", message);
                 return reply(wire::render(protocol, operation.as_deref().unwrap_or("Unknown"), Err(error)));
             }
         };
-        match self.cloudwatch.handle(&account, &operation, &input).await {
+        // The query protocol's fields are all text; JSON and CBOR carry types.
+        let params = match protocol {
+            Protocol::Query => Params::text(&input),
+            Protocol::Cbor | Protocol::Json => Params::typed(&input),
+        };
+        match self.cloudwatch.handle(&account, &operation, &params).await {
             Some(result) => reply(wire::render(protocol, &operation, result)),
             // Dashboards, insight rules and the like: ministack's.
             None => self.forward_parts(parts, full(body)).await,
@@ -155,7 +260,7 @@ impl Proxy {
     /// An invoke: through an alias, pick the version by the alias weights (ministack
     /// stores them but always runs the primary) and report it in X-Amz-Executed-Version
     /// as Lambda does; in every case record the invoke's metrics.
-    async fn invoke(&self, invoke: routing::Invoke, mut request: Request<Incoming>) -> Response<Body> {
+    async fn invoke(&self, invoke: routing::Invoke, mut request: Request<Body>) -> Response<Body> {
         let account = self.account(request.headers()).await;
         let started = Instant::now();
         let asynchronous = request
@@ -232,9 +337,9 @@ impl Proxy {
         }
     }
 
-    async fn forward(&self, request: Request<Incoming>) -> Response<Body> {
+    async fn forward(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
-        self.forward_parts(parts, body.boxed()).await
+        self.forward_parts(parts, body).await
     }
 
     async fn forward_parts(&self, mut parts: http::request::Parts, body: Body) -> Response<Body> {
@@ -274,7 +379,7 @@ fn reply(rendered: wire::Reply) -> Response<Body> {
 }
 
 /// Reads a body of at most `limit` bytes.
-async fn read_limited(mut body: Incoming, limit: usize) -> Result<Bytes, String> {
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, String> {
     let mut buffer = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("reading the request body failed: {e}"))?;
@@ -305,8 +410,8 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-fn error_body(code: &str, message: &str) -> String {
-    serde_json::json!({ "__type": code, "message": message }).to_string()
+fn error_body(code: &'static str, message: &str) -> String {
+    ApiError::new(code, message).json_body()
 }
 
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
@@ -332,13 +437,16 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let proxy = Arc::clone(&proxy);
         tokio::spawn(async move {
+            let switch = ResetSwitch::default();
+            let connection = Connection::new(stream, switch.clone());
             let service = service_fn(move |request| {
-                let proxy = Arc::clone(&proxy);
-                async move { Ok::<_, Infallible>(proxy.handle(request).await) }
+                let (proxy, switch) = (Arc::clone(&proxy), switch.clone());
+                async move { proxy.handle(request, &switch).await }
             });
+            // A Dropped from the service ends the connection without an answer.
             if let Err(err) = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(connection), service)
                 .await
             {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");

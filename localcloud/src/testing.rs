@@ -39,10 +39,16 @@ impl LocalCloud {
     /// Starts a local cloud for the test `name` with the given binary, in real time
     /// whatever LOCALCLOUD_TIME_SCALE the caller has set.
     pub fn start_with(name: &str, localcloud_bin: &Path) -> Result<Self, LifecycleError> {
-        Self::start_configured(name, localcloud_bin, Some(1.0))
+        Self::start_configured(name, localcloud_bin, Some(1.0), "off")
     }
 
-    fn start_configured(name: &str, localcloud_bin: &Path, time_scale: Option<f64>) -> Result<Self, LifecycleError> {
+    /// `faults` is a LOCALCLOUD_FAULTS spec; the caller's own setting never leaks in.
+    fn start_configured(
+        name: &str,
+        localcloud_bin: &Path,
+        time_scale: Option<f64>,
+        faults: &str,
+    ) -> Result<Self, LifecycleError> {
         let run_dir = workspace_root().join(".run").join("tests").join(format!("{name}-{}", std::process::id()));
         let mut attempt = 0;
         loop {
@@ -52,6 +58,7 @@ impl LocalCloud {
             config.public_port = free_port().map_err(io)?;
             config.ministack_port = free_port().map_err(io)?;
             config.time_scale = time_scale;
+            config.faults = Some(faults.to_owned());
             match lifecycle::up(&config) {
                 Ok(_) => return Ok(Self { config }),
                 // Another test may have taken a port between our probe and the bind.
@@ -67,7 +74,22 @@ impl LocalCloud {
 
     /// A local cloud whose CodeDeploy intervals and hook limit run `scale` times faster.
     pub fn start_scaled(name: &str, scale: f64) -> Result<Self, LifecycleError> {
-        Self::start_configured(name, &localcloud_bin(), Some(scale))
+        Self::start_configured(name, &localcloud_bin(), Some(scale), "off")
+    }
+
+    /// A scaled local cloud that injects faults per the LOCALCLOUD_FAULTS `spec`.
+    pub fn start_with_faults(name: &str, scale: f64, spec: &str) -> Result<Self, LifecycleError> {
+        Self::start_configured(name, &localcloud_bin(), Some(scale), spec)
+    }
+
+    /// Replaces the running cloud's fault injection (`off` turns it off).
+    pub fn set_faults(&self, spec: &str) -> Result<crate::faults::Report, LifecycleError> {
+        crate::lifecycle::set_faults(&self.config, spec)
+    }
+
+    /// The faults injected so far, per service and kind.
+    pub fn fault_report(&self) -> Option<crate::faults::Report> {
+        crate::lifecycle::fault_report(&self.config)
     }
 
     pub fn endpoint(&self) -> String {

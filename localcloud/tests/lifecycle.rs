@@ -18,6 +18,8 @@ struct Instance {
     port: u16,
     ministack_port: u16,
     venv: PathBuf,
+    /// LOCALCLOUD_FAULTS for the commands (none: the caller's is removed).
+    faults: Option<String>,
 }
 
 impl Instance {
@@ -25,12 +27,21 @@ impl Instance {
         let run_dir =
             workspace_root().join(".run").join("tests").join(format!("lifecycle-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
-        Self { run_dir, port: free_port().unwrap(), ministack_port: free_port().unwrap(), venv: venv() }
+        Self { run_dir, port: free_port().unwrap(), ministack_port: free_port().unwrap(), venv: venv(), faults: None }
     }
 
     fn run(&self, command: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_localcloud"))
-            .arg(command)
+        self.run_args(&[command])
+    }
+
+    fn run_args(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_localcloud"));
+        match &self.faults {
+            Some(spec) => command.env("LOCALCLOUD_FAULTS", spec),
+            None => command.env_remove("LOCALCLOUD_FAULTS"),
+        };
+        command
+            .args(args)
             .env("LOCALCLOUD_RUN_DIR", &self.run_dir)
             .env("LOCALCLOUD_VENV", &self.venv)
             .env("LOCALCLOUD_PORT", self.port.to_string())
@@ -228,4 +239,54 @@ fn missing_python_fails_with_a_clear_message_and_leaves_nothing_running() {
     let message = stderr(&out);
     assert!(message.contains("/nonexistent/venv") && message.contains("make setup"), "{message}");
     cloud.assert_nothing_running();
+}
+
+#[test]
+fn a_bad_fault_spec_is_refused_before_anything_starts() {
+    let mut cloud = Instance::new("bad-faults");
+    cloud.faults = Some("throttle=lots,seed=7".into());
+    let out = cloud.run("up");
+    assert_eq!(out.status.code(), Some(2), "distinct exit code for bad input");
+    let message = stderr(&out);
+    assert!(message.contains("LOCALCLOUD_FAULTS") && message.contains("throttle=lots is not a rate"), "{message}");
+    assert!(message.contains("Fix: give a fraction between 0 and 1"), "names the fix: {message}");
+    cloud.assert_nothing_running();
+}
+
+#[test]
+fn faults_are_reported_by_status_and_set_while_running() {
+    let mut cloud = Instance::new("faults");
+    cloud.faults = Some("error=1,service=s3,operation=ListBuckets".into());
+    ok(&cloud.run("up"));
+    // The seed was drawn at `up` and recorded, so the run can be replayed.
+    let endpoint: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cloud.run_dir.join("endpoint.json")).unwrap()).unwrap();
+    let spec = endpoint["faults"].as_str().unwrap().to_owned();
+    assert!(spec.starts_with("error=1,service=s3,operation=ListBuckets,seed="), "{spec}");
+    assert!(ok(&cloud.run("status")).contains(&format!("LOCALCLOUD_FAULTS={spec}")));
+
+    // Unsigned requests belong to no service: the s3 rule leaves them alone.
+    let (status, _) = probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap();
+    assert_eq!(status, 200);
+    // Every request, whatever its service, gets an empty 500 now.
+    ok(&cloud.run_args(&["faults", "error=1,seed=3"]));
+    let (status, body) = probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap();
+    assert_eq!((status, body.as_str()), (500, ""));
+    assert_eq!(
+        probe::request(cloud.public(), "GET", "/_ministack/health", Duration::from_secs(5)).unwrap().0,
+        200,
+        "the emulator's own endpoints are never faulted"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&cloud.run_args(&["status", "--output", "json"]))).unwrap();
+    assert_eq!(json["faults"]["spec"], "error=1,seed=3");
+    assert_eq!(json["faults"]["services"]["unknown"]["error"], 1);
+    assert_eq!(json["faults"]["total"]["requests"], 1, "only requests a rule matched are counted: {json}");
+    assert!(ok(&cloud.run_args(&["faults", "off"])).contains("fault injection: off"));
+    assert_eq!(probe::request(cloud.public(), "GET", "/", Duration::from_secs(5)).unwrap().0, 200);
+
+    let refused = cloud.run_args(&["faults", "reset=2"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    ok(&cloud.run("down"));
+    assert_eq!(cloud.run_args(&["faults"]).status.code(), Some(6), "not running");
 }

@@ -5,7 +5,9 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::codedeploy::error::ApiError;
+use crate::api::ids::request_id;
+use crate::api::time::iso8601;
+use crate::api::ApiError;
 
 pub const CBOR_PATH_PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";
 pub const JSON_TARGET_PREFIX: &str = "GraniteServiceVersion20100801.";
@@ -145,63 +147,6 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 
-/// Seconds since the epoch -> `2026-11-23T06:40:00.000Z`.
-pub fn iso8601(epoch: f64) -> String {
-    let millis = (epoch * 1000.0).round() as i64;
-    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// `2026-11-23T06:40:00Z` (fraction and offset optional) or epoch seconds -> epoch seconds.
-pub fn parse_time(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            if let Ok(n) = s.parse::<f64>() {
-                return Some(n);
-            }
-            let s = s.trim().trim_end_matches('Z');
-            let (date, time) = s.split_once('T')?;
-            let mut d = date.split('-').map(|p| p.parse::<i64>());
-            let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-            let (time, offset) = match time.rfind(['+', '-']) {
-                Some(i) if i > 0 => (&time[..i], Some(&time[i..])),
-                _ => (time, None),
-            };
-            let mut t = time.split(':');
-            let (hh, mm) = (t.next()?.parse::<i64>().ok()?, t.next()?.parse::<i64>().ok()?);
-            let ss: f64 = t.next().unwrap_or("0").parse().ok()?;
-            let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-            let era = y2.div_euclid(400);
-            let yoe = y2 - era * 400;
-            let doy = (153 * m2 + 2) / 5 + day - 1;
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-            let days = era * 146_097 + doe - 719_468;
-            let mut epoch = (days * 86_400 + hh * 3600 + mm * 60) as f64 + ss;
-            if let Some(offset) = offset {
-                let sign = if offset.starts_with('-') { -1.0 } else { 1.0 };
-                let mut o = offset[1..].split(':');
-                let oh: f64 = o.next()?.parse().ok()?;
-                let om: f64 = o.next().unwrap_or("0").parse().ok()?;
-                epoch -= sign * (oh * 3600.0 + om * 60.0);
-            }
-            Some(epoch)
-        }
-        _ => None,
-    }
-}
-
 fn fmt_num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{n:.1}")
@@ -266,7 +211,7 @@ pub struct Reply {
 }
 
 pub fn render(protocol: Protocol, operation: &str, result: Result<Out, ApiError>) -> Reply {
-    let request_id = crate::codedeploy::uuid();
+    let request_id = request_id();
     match (protocol, result) {
         (Protocol::Query, Ok(out)) => {
             let mut body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{operation}Response xmlns=\"{XMLNS}\"><{operation}Result>");
@@ -305,7 +250,7 @@ pub fn render(protocol: Protocol, operation: &str, result: Result<Out, ApiError>
         (Protocol::Json, result) => {
             let (status, body, error) = match result {
                 Ok(out) => (200, to_json(&out).to_string(), None),
-                Err(err) => (err.status, err.body(), Some(err.code)),
+                Err(err) => (err.status, err.json_body(), Some(err.code)),
             };
             let mut headers = vec![("content-type", "application/x-amz-json-1.0".into())];
             if let Some(code) = error {
@@ -329,14 +274,6 @@ mod tests {
         assert_eq!(input["AlarmName"], "a b");
         assert_eq!(input["Dimensions"][1]["Value"], "f:live");
         assert_eq!(input["AlarmActions"][0], "arn");
-    }
-
-    #[test]
-    fn times_round_trip() {
-        let t = parse_time(&Value::String("2026-11-23T06:40:05.250Z".into())).unwrap();
-        assert_eq!(iso8601(t), "2026-11-23T06:40:05.250Z");
-        assert_eq!(parse_time(&Value::String("1970-01-02T00:00:00+01:00".into())), Some(82_800.0));
-        assert_eq!(parse_time(&serde_json::json!(12.5)), Some(12.5));
     }
 
     #[test]

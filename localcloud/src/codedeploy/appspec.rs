@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest;
 
-use super::error::{invalid, ApiResult};
+use super::status::LifecycleEventName;
+use crate::api::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSpec {
@@ -25,8 +26,19 @@ struct Properties {
     target_version: Value,
 }
 
-fn bad(message: impl Into<String>) -> super::error::ApiError {
-    invalid("InvalidRevisionException", message)
+impl AppSpec {
+    /// The function the AppSpec names for a hook event (AllowTraffic has none).
+    pub fn hook_function(&self, event: LifecycleEventName) -> Option<&str> {
+        match event {
+            LifecycleEventName::BeforeAllowTraffic => self.before_allow_traffic.as_deref(),
+            LifecycleEventName::AllowTraffic => None,
+            LifecycleEventName::AfterAllowTraffic => self.after_allow_traffic.as_deref(),
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidRevisionException", message)
 }
 
 fn text(value: &Value, field: &str) -> ApiResult<String> {
@@ -37,10 +49,16 @@ fn text(value: &Value, field: &str) -> ApiResult<String> {
     }
 }
 
+/// The SHA-256 of AppSpec content, lower-case hex: how CodeDeploy identifies an
+/// inline revision (GetDeployment returns it instead of the content).
+pub fn sha256_hex(content: &str) -> String {
+    sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Parses AppSpec `content`, checking `sha256` (hex) when given.
 pub fn parse(content: &str, sha256: Option<&str>) -> ApiResult<AppSpec> {
     if let Some(expected) = sha256 {
-        let actual: String = sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let actual = sha256_hex(content);
         if !actual.eq_ignore_ascii_case(expected.trim()) {
             return Err(bad(format!("the AppSpec content's SHA-256 is {actual}, not the {expected} given with it")));
         }
@@ -90,12 +108,12 @@ pub fn parse(content: &str, sha256: Option<&str>) -> ApiResult<AppSpec> {
                 let Some(map) = hook.as_object() else { return Err(bad("each AppSpec hook must be an object")) };
                 for (event, function) in map {
                     let function = text(function, event)?;
-                    match event.as_str() {
-                        "BeforeAllowTraffic" => spec.before_allow_traffic = Some(function),
-                        "AfterAllowTraffic" => spec.after_allow_traffic = Some(function),
-                        other => {
+                    match LifecycleEventName::parse_hook(event) {
+                        Some(LifecycleEventName::BeforeAllowTraffic) => spec.before_allow_traffic = Some(function),
+                        Some(LifecycleEventName::AfterAllowTraffic) => spec.after_allow_traffic = Some(function),
+                        _ => {
                             return Err(bad(format!(
-                                "unknown Lambda lifecycle hook {other} (use BeforeAllowTraffic or AfterAllowTraffic)"
+                                "unknown Lambda lifecycle hook {event} (use BeforeAllowTraffic or AfterAllowTraffic)"
                             )))
                         }
                     }
@@ -124,8 +142,10 @@ mod tests {
 
     #[test]
     fn checks_the_sha256() {
-        let good: String = sha2::Sha256::digest(JSON.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let good = sha256_hex(JSON);
+        assert_eq!(good.len(), 64);
         assert!(parse(JSON, Some(&good)).is_ok());
+        assert!(parse(JSON, Some(&good.to_uppercase())).is_ok(), "hex case does not matter");
         assert_eq!(parse(JSON, Some("00")).unwrap_err().code, "InvalidRevisionException");
     }
 

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::appspec::AppSpec;
-use super::configs::TrafficRoutingConfig;
+use super::status::{DeploymentStatus, HookAnswer, LifecycleEventName, LifecycleEventStatus, RollbackEvent};
+use super::traffic::TrafficRoutingConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Application {
@@ -50,17 +51,6 @@ impl DeploymentGroup {
             .unwrap_or_default();
         (names, config.get("ignorePollAlarmFailure").and_then(Value::as_bool).unwrap_or(false))
     }
-
-    /// True when the group rolls back automatically on `event`
-    /// (DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST).
-    pub fn rolls_back_on(&self, event: &str) -> bool {
-        let Some(config) = self.settings.get("autoRollbackConfiguration") else { return false };
-        config.get("enabled").and_then(Value::as_bool) == Some(true)
-            && config
-                .get("events")
-                .and_then(Value::as_array)
-                .is_some_and(|e| e.iter().any(|x| x.as_str() == Some(event)))
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,8 +64,8 @@ pub struct CustomConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleEvent {
-    pub name: String,
-    pub status: String,
+    pub name: LifecycleEventName,
+    pub status: LifecycleEventStatus,
     pub start_time: Option<f64>,
     pub end_time: Option<f64>,
     pub hook_execution_id: Option<String>,
@@ -91,7 +81,7 @@ pub struct Deployment {
     pub group: String,
     pub config_name: String,
     pub traffic_routing: TrafficRoutingConfig,
-    pub status: String,
+    pub status: DeploymentStatus,
     pub creator: String,
     pub description: Option<String>,
     pub revision: Value,
@@ -103,20 +93,56 @@ pub struct Deployment {
     pub rollback_deployment_id: Option<String>,
     pub rollback_triggering_deployment_id: Option<String>,
     pub rollback_message: Option<String>,
+    /// `autoRollbackConfiguration` as the API takes and returns it.
     pub auto_rollback: Value,
     /// The target version's current weight (0..100).
     pub target_weight: f64,
+    /// One per [`LifecycleEventName`], in order.
     pub events: Vec<LifecycleEvent>,
     /// Set by StopDeployment: (autoRollbackEnabled).
     pub stop_requested: Option<bool>,
-    /// Hook answers waiting for the engine: execution id -> Succeeded / Failed.
-    pub hook_answers: BTreeMap<String, String>,
+    /// Hook answers waiting for the engine, by hook execution id.
+    pub hook_answers: BTreeMap<String, HookAnswer>,
     pub last_updated: f64,
 }
 
 impl Deployment {
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "Succeeded" | "Failed" | "Stopped")
+        self.status.is_finished()
+    }
+
+    /// The lifecycle events of a new deployment: all Pending.
+    pub fn pending_events() -> Vec<LifecycleEvent> {
+        LifecycleEventName::IN_ORDER
+            .into_iter()
+            .map(|name| LifecycleEvent {
+                name,
+                status: LifecycleEventStatus::Pending,
+                start_time: None,
+                end_time: None,
+                hook_execution_id: None,
+                hook_function: None,
+                diagnostics: None,
+            })
+            .collect()
+    }
+
+    pub fn event(&self, name: LifecycleEventName) -> Option<&LifecycleEvent> {
+        self.events.iter().find(|e| e.name == name)
+    }
+
+    pub fn event_mut(&mut self, name: LifecycleEventName) -> Option<&mut LifecycleEvent> {
+        self.events.iter_mut().find(|e| e.name == name)
+    }
+
+    /// True when the deployment's auto-rollback configuration is enabled for `event`.
+    pub fn rolls_back_on(&self, event: RollbackEvent) -> bool {
+        self.auto_rollback.get("enabled").and_then(Value::as_bool) == Some(true)
+            && self
+                .auto_rollback
+                .get("events")
+                .and_then(Value::as_array)
+                .is_some_and(|e| e.iter().any(|x| x.as_str() == Some(event.as_str())))
     }
 }
 

@@ -188,7 +188,10 @@ async fn canary_with_hooks_shifts_ten_percent_then_everything() -> Result<()> {
         "a 5-minute canary at scale 60 takes about 5 s (plus two hooks), took {elapsed:?}"
     );
 
-    let target = e.cd.get_deployment_target().deployment_id(&id).target_id("calc:live").send().await?;
+    // The target id is the one ListDeploymentTargets gives, never one built by hand.
+    let targets = e.cd.list_deployment_targets().deployment_id(&id).send().await?;
+    let target_id = targets.target_ids().first().context("one target")?;
+    let target = e.cd.get_deployment_target().deployment_id(&id).target_id(target_id).send().await?;
     let lambda_target = target.deployment_target().and_then(|t| t.lambda_target()).context("lambda target")?;
     let events: Vec<(String, String)> = lambda_target
         .lifecycle_events()
@@ -210,8 +213,88 @@ async fn canary_with_hooks_shifts_ten_percent_then_everything() -> Result<()> {
     );
     let info = lambda_target.lambda_function_info().context("function info")?;
     assert_eq!((info.current_version(), info.target_version()), (Some("1"), Some("2")));
-    let targets = e.cd.list_deployment_targets().deployment_id(&id).send().await?;
     assert_eq!(targets.target_ids(), ["calc:live"]);
+    Ok(())
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a hook can learn about its deployment on AWS, pinned with the real SDK:
+/// GetDeployment names an inline AppSpec by its SHA-256 without the content (a hook
+/// that reads `revision.appSpecContent.content` there gets nothing), the content
+/// comes back from GetApplicationRevision, and the function, alias and versions
+/// from ListDeploymentTargets + GetDeploymentTarget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_learns_its_target_the_ways_aws_answers() -> Result<()> {
+    let e = env("cd-target-shapes", 60.0).await?;
+    two_versions(&e.lambda).await?;
+    group(&e, "CodeDeployDefault.LambdaCanary10Percent5Minutes", &[], &[]).await?;
+    let spec = appspec("1", "2", None, None);
+    let id = deploy(&e, &spec).await?;
+
+    // Mid-canary: the target reports the weight on the new version, in percent.
+    wait_for_canary(&e, &id).await?;
+    let targets = e.cd.list_deployment_targets().deployment_id(&id).send().await?;
+    let [target_id] = targets.target_ids() else { bail!("one Lambda target: {targets:?}") };
+    let during = e.cd.get_deployment_target().deployment_id(&id).target_id(target_id).send().await?;
+    let lambda = during.deployment_target().and_then(|t| t.lambda_target()).context("lambdaTarget")?;
+    assert_eq!(
+        during.deployment_target().and_then(|t| t.deployment_target_type()).map(|t| t.as_str()),
+        Some("LambdaTarget")
+    );
+    assert_eq!(lambda.status().map(|s| s.as_str()), Some("InProgress"));
+    let info = lambda.lambda_function_info().context("lambdaFunctionInfo")?;
+    assert_eq!(info.target_version_weight(), 10.0, "{info:?}");
+
+    let (d, _) = watch(&e, &id, Duration::from_secs(30)).await?;
+    assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded));
+    let revision = d.revision().context("GetDeployment names the revision")?;
+    assert_eq!(revision.revision_type(), Some(&RevisionLocationType::AppSpecContent));
+    let inline = revision.app_spec_content().context("appSpecContent")?;
+    assert_eq!(inline.content(), None, "GetDeployment does not give the AppSpec back");
+    assert_eq!(inline.sha256(), Some(sha256_hex(&spec).as_str()));
+    let batch = e.cd.batch_get_deployments().deployment_ids(&id).send().await?;
+    let batched = batch.deployments_info().first().and_then(|b| b.revision()).context("batched revision")?;
+    assert_eq!(batched.app_spec_content().and_then(|c| c.content()), None);
+
+    // GetApplicationRevision with the revision GetDeployment named.
+    let read = e.cd.get_application_revision().application_name("etl").revision(revision.clone()).send().await?;
+    assert_eq!(read.application_name(), Some("etl"));
+    assert_eq!(read.revision().and_then(|r| r.string()).and_then(|s| s.content()), Some(spec.as_str()));
+    assert_eq!(read.revision_info().map(|i| i.deployment_groups()), Some(&["calc".to_owned()][..]));
+
+    // ListDeploymentTargets + GetDeploymentTarget / BatchGetDeploymentTargets.
+    let target = e.cd.get_deployment_target().deployment_id(&id).target_id(target_id).send().await?;
+    let lambda = target.deployment_target().and_then(|t| t.lambda_target()).context("lambdaTarget")?;
+    assert_eq!(lambda.deployment_id(), Some(id.as_str()));
+    assert_eq!(lambda.target_id(), Some(target_id.as_str()));
+    assert_eq!(lambda.status().map(|s| s.as_str()), Some("Succeeded"));
+    let info = lambda.lambda_function_info().context("lambdaFunctionInfo")?;
+    assert_eq!(
+        (info.function_name(), info.function_alias(), info.current_version(), info.target_version()),
+        (Some("calc"), Some("live"), Some("1"), Some("2"))
+    );
+    assert_eq!(info.target_version_weight(), 100.0);
+    let events: Vec<&str> = lambda.lifecycle_events().iter().filter_map(|ev| ev.lifecycle_event_name()).collect();
+    assert_eq!(events, ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]);
+    let batch = e.cd.batch_get_deployment_targets().deployment_id(&id).target_ids(target_id).send().await?;
+    let batched = batch.deployment_targets().first().and_then(|t| t.lambda_target()).context("batched target")?;
+    assert_eq!(batched.lambda_function_info(), Some(info));
+
+    // A revision nobody deployed, and a target the deployment does not have.
+    let unknown = RevisionLocation::builder()
+        .revision_type(RevisionLocationType::AppSpecContent)
+        .app_spec_content(AppSpecContent::builder().sha256(sha256_hex("not deployed")).build())
+        .build();
+    let err: aws_sdk_codedeploy::Error =
+        e.cd.get_application_revision().application_name("etl").revision(unknown).send().await.unwrap_err().into();
+    assert_eq!(err.code(), Some("RevisionDoesNotExistException"));
+    let err: aws_sdk_codedeploy::Error =
+        e.cd.get_deployment_target().deployment_id(&id).target_id("other:live").send().await.unwrap_err().into();
+    assert_eq!(err.code(), Some("DeploymentTargetDoesNotExistException"));
     Ok(())
 }
 

@@ -1,11 +1,13 @@
-//! Deployment configurations for the Lambda compute platform and the traffic
-//! schedule each one implies.
+//! Traffic routing for the Lambda compute platform: the predefined deployment
+//! configurations, custom ones' validation, and the weight schedule each implies.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{invalid, ApiResult};
+use crate::api::{ApiError, ApiResult, Params};
+
+const INVALID: &str = "InvalidTrafficRoutingConfigurationException";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,9 +55,31 @@ impl TrafficRoutingConfig {
         Self { kind: "AllAtOnce".into(), time_based_canary: None, time_based_linear: None }
     }
 
+    /// Reads `trafficRoutingConfig` from a CreateDeploymentConfig request.
+    pub fn from_params(input: &Params<'_>) -> ApiResult<Self> {
+        let number = |block: &Params<'_>, field: &str| -> ApiResult<i64> {
+            block.i64(field)?.ok_or_else(|| ApiError::new(INVALID, format!("{} is required", block.name(field))))
+        };
+        let time_based_canary = match input.object("timeBasedCanary")? {
+            Some(c) => Some(TimeBasedCanary {
+                canary_percentage: number(&c, "canaryPercentage")?,
+                canary_interval: number(&c, "canaryInterval")?,
+            }),
+            None => None,
+        };
+        let time_based_linear = match input.object("timeBasedLinear")? {
+            Some(l) => Some(TimeBasedLinear {
+                linear_percentage: number(&l, "linearPercentage")?,
+                linear_interval: number(&l, "linearInterval")?,
+            }),
+            None => None,
+        };
+        Ok(Self { kind: input.required_str("type", INVALID)?, time_based_canary, time_based_linear })
+    }
+
     /// Checks a custom configuration as CreateDeploymentConfig does.
     pub fn validate(&self) -> ApiResult<()> {
-        let bad = |m: String| Err(invalid("InvalidTrafficRoutingConfigurationException", m));
+        let bad = |m: String| Err(ApiError::new(INVALID, m));
         match (self.kind.as_str(), &self.time_based_canary, &self.time_based_linear) {
             ("AllAtOnce", None, None) => Ok(()),
             ("TimeBasedCanary", Some(c), None) => {
