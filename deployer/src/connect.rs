@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -22,7 +21,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::cloud::meter::CloudMeter;
 use crate::cloud::sdk::failure::send;
-use crate::cloud::sdk::{Context, S3Store, SdkCloud};
+use crate::cloud::sdk::{retry, Context, S3Store, SdkCloud};
 use crate::error::{error_chain, DeployError, Result};
 use crate::settings::Settings;
 
@@ -75,7 +74,8 @@ impl Connection {
     pub async fn base(&self, region: &str) -> Result<SdkConfig> {
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .retry_config(RetryConfig::standard());
+            .retry_config(retry::retry_config())
+            .timeout_config(retry::timeout_config());
         let config = match &self.local_endpoint {
             Some(endpoint) => {
                 let key = std::env::var("LOCALCLOUD_ACCESS_KEY_ID").unwrap_or_else(|_| LOCAL_TOOLING_ACCOUNT.into());
@@ -120,7 +120,9 @@ impl Connection {
         } else {
             base.clone()
         };
-        let sts = aws_sdk_sts::Client::new(&config);
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&config).retry_partition(retry::retry_partition()).build(),
+        );
         let identity = send!(ctx, "GetCallerIdentity", sts.get_caller_identity())
             .map_err(crate::cloud::sdk::failure::Failed::into_error)?;
         let account = identity.account().unwrap_or_default();

@@ -13,13 +13,15 @@ pub enum Scope {
     Functions,
     /// The functions and the two hooks.
     FunctionsAndHooks,
+    /// Versions of the functions (`...:function:NAME:VERSION`): prune deletes only those.
+    FunctionVersions,
     /// `arn:aws:codedeploy:R:A:deploymentconfig:NAME`.
     DeploymentConfig,
     /// `arn:aws:codedeploy:R:A:deploymentgroup:APP/GROUP`.
     DeploymentGroups,
     /// `arn:aws:cloudwatch:R:A:alarm:NAME`.
     Alarms,
-    /// `arn:aws:dynamodb:R:A:table:NAME`.
+    /// `arn:aws:dynamodb:R:A:table/NAME`.
     Ledger,
     /// The roles `doctor` simulates (`arn:aws:iam::A:role/NAME`).
     Roles,
@@ -35,7 +37,7 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("lambda:PublishVersion", Scope::Functions),
     ("lambda:UpdateAlias", Scope::Functions),
     ("lambda:ListVersionsByFunction", Scope::Functions),
-    ("lambda:DeleteFunction", Scope::Functions),
+    ("lambda:DeleteFunction", Scope::FunctionVersions),
     ("codedeploy:GetDeploymentConfig", Scope::DeploymentConfig),
     ("codedeploy:GetDeploymentGroup", Scope::DeploymentGroups),
     ("codedeploy:CreateDeployment", Scope::DeploymentGroups),

@@ -54,6 +54,7 @@ pub struct Deployment {
     pub steps_taken: u32,
     pub behaviour: Behaviour,
     pub error: Option<String>,
+    pub description: String,
 }
 
 /// A call that fails `times` more times with `error`.
@@ -62,6 +63,8 @@ struct Fault {
     subject: Option<String>,
     times: u32,
     error: DeployError,
+    /// Applied first, then the answer is lost: the caller sees `error` anyway.
+    after_applying: bool,
 }
 
 type Action = Box<dyn FnMut(&mut World) + Send>;
@@ -126,7 +129,22 @@ impl MemoryCloud {
 
     /// Makes `times` calls of `op` (on `subject`, if given) fail with `error`.
     pub fn fail(&self, op: &'static str, subject: Option<&str>, times: u32, error: DeployError) {
-        self.with(|w| w.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error }));
+        self.with(|w| w.add_fault(op, subject, times, error));
+    }
+
+    /// Makes `times` calls of `op` (on `subject`, if given) take effect and then lose
+    /// their answer, as a dropped connection after the request was applied does. (The
+    /// SDK retries such a call as any transient failure, so the next attempt meets a
+    /// world where the first one happened.)
+    pub fn lose_reply(&self, op: &'static str, subject: Option<&str>, times: u32) {
+        let error = DeployError::Unreachable {
+            endpoint: "memory".into(),
+            problem: format!("{op}: the connection closed before the answer (it was applied)"),
+            fix: "injected by the test".into(),
+        };
+        self.with(|w| {
+            w.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error, after_applying: true })
+        });
     }
 
     /// Runs `action` after the first successful `op` (on `subject`, if given).
@@ -178,10 +196,9 @@ impl MemoryCloud {
     fn call(&self, op: &'static str, subject: &str) -> Result<()> {
         self.with(|w| {
             w.calls.push(format!("{op} {subject}"));
-            let fault = w
-                .faults
-                .iter_mut()
-                .find(|f| f.op == op && f.times > 0 && f.subject.as_deref().is_none_or(|s| s == subject));
+            let fault = w.faults.iter_mut().find(|f| {
+                f.op == op && !f.after_applying && f.times > 0 && f.subject.as_deref().is_none_or(|s| s == subject)
+            });
             match fault {
                 Some(f) => {
                     f.times -= 1;
@@ -217,6 +234,18 @@ impl MemoryCloud {
     fn done<T>(&self, op: &'static str, subject: &str, value: Result<T>) -> Result<T> {
         if value.is_ok() {
             self.fire(op, subject);
+            let lost = self.with(|w| {
+                let fault = w.faults.iter_mut().find(|f| {
+                    f.op == op && f.after_applying && f.times > 0 && f.subject.as_deref().is_none_or(|s| s == subject)
+                });
+                fault.map(|f| {
+                    f.times -= 1;
+                    f.error.clone()
+                })
+            });
+            if let Some(error) = lost {
+                return Err(error);
+            }
         }
         value
     }
@@ -242,7 +271,7 @@ fn not_found(what: &str) -> DeployError {
 impl World {
     /// Like [`MemoryCloud::fail`], from inside a trigger.
     pub fn add_fault(&mut self, op: &'static str, subject: Option<&str>, times: u32, error: DeployError) {
-        self.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error });
+        self.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error, after_applying: false });
     }
 
     fn function(&mut self, name: &str) -> Result<&mut Function> {
@@ -491,6 +520,7 @@ impl Deployments for MemoryCloud {
                     steps_taken: 0,
                     behaviour,
                     error,
+                    description: request.description.clone(),
                 },
             );
             Ok(id)
@@ -503,7 +533,7 @@ impl Deployments for MemoryCloud {
         let value = self.with(|w| {
             w.step(id);
             let d = w.deployments.get(id).ok_or_else(|| not_found(&format!("deployment {id}")))?;
-            Ok(DeploymentView { status: d.status, error: d.error.clone() })
+            Ok(DeploymentView { status: d.status, error: d.error.clone(), description: Some(d.description.clone()) })
         });
         self.done("GetDeployment", id, value)
     }
@@ -574,8 +604,7 @@ impl Ledger for MemoryCloud {
     async fn put(&self, record: &ReleaseRecord) -> Result<()> {
         self.call("PutItem", &record.record_id)?;
         self.with(|w| w.records.insert(record.record_id.clone(), record.clone()));
-        self.fire("PutItem", &record.record_id);
-        Ok(())
+        self.done("PutItem", &record.record_id, Ok(()))
     }
 
     async fn records(&self, limit: Option<usize>) -> Result<Vec<ReleaseRecord>> {

@@ -156,6 +156,8 @@ impl DeploymentStatus {
 pub struct DeploymentView {
     pub status: DeploymentStatus,
     pub error: Option<String>,
+    /// What the deployer wrote when it created it (how it finds its own after a lost answer).
+    pub description: Option<String>,
 }
 
 /// What the deployer asks CodeDeploy to do for one function.

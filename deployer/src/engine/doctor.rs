@@ -274,7 +274,11 @@ impl<C: Cloud> Engine<'_, C> {
             Scope::Alarms => {
                 s.watched_alarms().iter().map(|a| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{a}")).collect()
             }
-            Scope::Ledger => vec![format!("arn:aws:dynamodb:{region}:{account}:table:{}", s.release_table)],
+            Scope::Ledger => vec![format!("arn:aws:dynamodb:{region}:{account}:table/{}", s.release_table)],
+            // prune deletes versions only: the qualified ARN a version has.
+            Scope::FunctionVersions => {
+                s.functions.iter().map(|f| format!("{}:1", function(&f.function_name))).collect()
+            }
             Scope::Roles => std::iter::once(s.deploy_role_arn.clone()).chain(hook_roles.values().cloned()).collect(),
             Scope::Any => vec!["*".into()],
         }

@@ -13,6 +13,7 @@
 //! - [`inspect`]: `plan`, `status`, `history`, `prune`; [`doctor`]: the read-only
 //!   check before a first release;
 //! - [`policy`]: the rules, as pure functions returning typed refusals;
+//! - [`reconcile`]: whether a call that failed happened anyway (a lost answer);
 //! - [`lock`], [`artifacts`], [`signals`], [`join`]: the release lock, the artifacts'
 //!   bytes, SIGINT/SIGTERM, concurrent calls;
 //! - [`events`] and [`outcome`]: what the engine tells while it works and ends with,
@@ -27,6 +28,7 @@ mod lock;
 pub mod outcome;
 pub mod policy;
 mod preflight;
+mod reconcile;
 mod release;
 mod restore;
 mod ship;

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::artifacts::{free_in_background, take_zip};
 use super::outcome::PlannedFunction;
-use super::{Engine, Event};
+use super::{reconcile, Engine, Event};
 use crate::cloud::{Cloud, DeploymentRequest, FunctionState, Functions, Pause, UpdateState};
 use crate::error::{CloudFailure, DeployError, RefusalKind, Result};
 use crate::ledger::{now_ms, FunctionOutcome, HookRecord, ReleaseRecord};
@@ -44,7 +44,11 @@ impl<C: Cloud> Engine<'_, C> {
             if updated {
                 self.tell(Event::HookUpdating { function: name });
                 let zip = take_zip(zips, artifact)?;
-                self.cloud.update_code(name, zip, current.revision_id.as_deref()).await?;
+                if let Err(e) = self.cloud.update_code(name, zip, current.revision_id.as_deref()).await {
+                    if !reconcile::code_landed(&self.cloud, name, &a.code_sha256).await? {
+                        return Err(e);
+                    }
+                }
                 wait_updated(&self.cloud, name, self.settings.poll_interval, UPDATE_TIMEOUT).await?;
             }
             record.hooks.insert(
@@ -83,7 +87,11 @@ impl<C: Cloud> Engine<'_, C> {
     pub(crate) async fn bootstrap(&self, target: &Target, record: &mut ReleaseRecord) -> Result<()> {
         let name = &target.planned.function.function_name;
         let alias = self.cloud.alias(name, ALIAS).await?;
-        self.cloud.point_alias(name, ALIAS, &target.version, alias.revision_id.as_deref()).await?;
+        if let Err(e) = self.cloud.point_alias(name, ALIAS, &target.version, alias.revision_id.as_deref()).await {
+            if !reconcile::alias_landed(&self.cloud, name, &target.version).await? {
+                return Err(e);
+            }
+        }
         self.tell(Event::Bootstrapped { function: name, version: &target.version });
         if let Some(f) = record.functions.get_mut(&target.planned.function.artifact) {
             f.outcome = FunctionOutcome::Bootstrapped;
@@ -107,10 +115,28 @@ impl<C: Cloud> Engine<'_, C> {
                 target_version: t.version.clone(),
                 pre_traffic_hook: s.hooks.pre_traffic.clone(),
                 post_traffic_hook: s.hooks.post_traffic.clone(),
-                description: format!("deployer {} {}", record.release_id, s.environment),
+                // Unique to this record: how a deployment whose creation seemed to fail
+                // is recognised as ours.
+                description: format!("deployer {} {} {}", record.release_id, s.environment, record.record_id),
             })
             .collect();
-        self.each(requests, |cloud, request| async move { cloud.create(&request).await }).await
+        self.each(requests, |cloud, request| async move {
+            match cloud.create(&request).await {
+                Ok(id) => Ok(id),
+                Err(e) => {
+                    let ours = reconcile::started_deployment(
+                        &cloud,
+                        &request.application,
+                        &request.group,
+                        &request.description,
+                    )
+                    .await
+                    .unwrap_or(None);
+                    ours.ok_or(e)
+                }
+            }
+        })
+        .await
     }
 }
 
@@ -126,7 +152,11 @@ async fn publish_one<C: Functions + Pause>(
 ) -> Result<String> {
     let latest = cloud.configuration(name, None).await?;
     if latest.code_sha256 != sha {
-        cloud.update_code(name, zip?, latest.revision_id.as_deref()).await?;
+        if let Err(e) = cloud.update_code(name, zip?, latest.revision_id.as_deref()).await {
+            if !reconcile::code_landed(cloud, name, sha).await? {
+                return Err(e);
+            }
+        }
     } else {
         drop(zip);
     }
@@ -134,11 +164,11 @@ async fn publish_one<C: Functions + Pause>(
     if state.code_sha256 != sha {
         return Err(changed_meanwhile(name, &state.code_sha256, sha));
     }
-    let published = cloud.publish(name, sha, state.revision_id.as_deref(), description).await?;
-    if published.code_sha256 != sha {
-        return Err(changed_meanwhile(name, &published.code_sha256, sha));
+    match cloud.publish(name, sha, state.revision_id.as_deref(), description).await {
+        Ok(published) if published.code_sha256 == sha => Ok(published.version),
+        Ok(published) => Err(changed_meanwhile(name, &published.code_sha256, sha)),
+        Err(e) => reconcile::published_version(cloud, name, sha).await?.ok_or(e),
     }
-    Ok(published.version)
 }
 
 fn changed_meanwhile(name: &str, found: &str, wanted: &str) -> DeployError {

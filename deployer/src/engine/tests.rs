@@ -734,3 +734,41 @@ async fn doctor_passes_a_ready_environment_and_names_each_problem_with_its_fix()
     assert_eq!(Outcome::Doctor(findings).exit_code(), crate::error::exit::DOCTOR);
     assert_eq!(prod.cloud.calls("UpdateFunctionCode") + prod.cloud.calls("UpdateAlias"), 0, "read only");
 }
+
+#[tokio::test(start_paused = true)]
+async fn calls_applied_whose_answers_were_lost_are_reconciled_not_repeated() {
+    let base = package("base");
+    let test = Env::new("test", &base.0);
+    // Each call takes effect and then fails as a dropped connection does.
+    test.cloud.lose_reply("UpdateFunctionCode", Some("etl-test-pre-traffic"), 1);
+    test.cloud.lose_reply("UpdateFunctionCode", Some("etl-test-load"), 1);
+    test.cloud.lose_reply("PublishVersion", Some("etl-test-extract"), 1);
+    test.cloud.lose_reply("CreateDeployment", Some("etl-test-transform"), 1);
+    let r = test.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    assert_eq!(test.versions(), all_on("test", "2"));
+    assert_eq!(test.live_code(), code_of("test", &package("new").0));
+    let (deployments, versions) = test.cloud.with(|w| {
+        let per_function: Vec<usize> =
+            FUNCTIONS.iter().map(|f| w.functions[&format!("etl-test-{f}")].versions.len()).collect();
+        (w.deployments.len(), per_function)
+    });
+    assert_eq!(deployments, 4, "one deployment per function, none started twice");
+    assert_eq!(versions, vec![2, 2, 2, 2], "one version published per function");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bootstrap_whose_alias_update_answer_was_lost_still_succeeds() {
+    let base = package("base");
+    let dev = Env::new("dev", &base.0);
+    dev.cloud.with(|w| {
+        for f in w.functions.values_mut() {
+            f.alias_version = UNRELEASED.into();
+            f.versions.clear();
+        }
+    });
+    dev.cloud.lose_reply("UpdateAlias", Some("etl-dev-load"), 1);
+    let r = dev.deploy(&MemoryCloud::default(), &package("first")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?}", r.verdict);
+    assert_eq!(dev.versions(), all_on("dev", "1"));
+}

@@ -8,6 +8,7 @@ pub mod failure;
 mod lambda;
 mod ledger;
 mod permissions;
+pub mod retry;
 mod store;
 
 use std::time::Duration;
@@ -43,16 +44,24 @@ pub struct SdkCloud {
 
 impl SdkCloud {
     pub fn new(config: &SdkConfig, ctx: Context, table: &str, environment: &str) -> Self {
+        // Every client retries as `retry` explains, in one partition with no retry quota.
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config).retry_partition(retry::retry_partition()).build(),
+                )
+            };
+        }
         Self::from_clients(
             ctx,
-            aws_sdk_lambda::Client::new(config),
-            aws_sdk_codedeploy::Client::new(config),
-            aws_sdk_cloudwatch::Client::new(config),
-            aws_sdk_dynamodb::Client::new(config),
+            client!(aws_sdk_lambda),
+            client!(aws_sdk_codedeploy),
+            client!(aws_sdk_cloudwatch),
+            client!(aws_sdk_dynamodb),
             table,
             environment,
         )
-        .with_iam(aws_sdk_iam::Client::new(config))
+        .with_iam(client!(aws_sdk_iam))
     }
 
     /// The IAM client `doctor` simulates policies with (default: one from a default
