@@ -28,7 +28,14 @@ pub async fn run(cli: Cli) -> i32 {
     let session = Session::new(&cli, &ui, meter.clone());
     let result = session.dispatch().await;
     let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    let timings = Timings { started_ms, duration_ms: millis(started.elapsed()), cloud_wait_ms: millis(meter.waited()) };
+    let (cloud_calls, cloud_retries) = meter.calls_and_retries();
+    let timings = Timings {
+        started_ms,
+        duration_ms: millis(started.elapsed()),
+        cloud_wait_ms: millis(meter.waited()),
+        cloud_calls,
+        cloud_retries,
+    };
     let report = Report::new(cli.command.name(), cli.command.environment(), timings);
     let report = match &result {
         Ok(outcome) => report.of_outcome(outcome),

@@ -640,3 +640,31 @@ async fn a_smoke_execution_is_started_with_a_name_per_deployment() {
     let arn = executions.start(SMOKE_ARN, "hook-smoke-d-ABCDEFGHI", "{}").await.unwrap();
     assert!(arn.ends_with(":execution:etl-dev:hook-smoke-d-ABCDEFGHI"), "{arn}");
 }
+
+#[tokio::test]
+async fn an_invoke_that_was_throttled_is_judged_on_the_attempt_that_answered() {
+    use hooks::aws::Versions;
+    let throttled = mock!(aws_sdk_lambda::Client::invoke)
+        .sequence()
+        .http_response(|| {
+            http::Response::builder()
+                .status(429)
+                .header("x-amzn-ErrorType", "TooManyRequestsException")
+                .body(aws_smithy_types::body::SdkBody::from(r#"{"message":"Rate exceeded"}"#))
+                .map(|r| HttpResponse::try_from(r).unwrap())
+                .unwrap()
+        })
+        .times(3)
+        .output(|| InvokeOutput::builder().status_code(200).payload(Blob::new(b"{}".to_vec())).build())
+        .build();
+    let versions = LambdaVersions::new(client!(aws_sdk_lambda, [&throttled]));
+    let answer = versions
+        .invoke("etl-dev-extract", "4", b"{}".to_vec(), Duration::from_secs(2))
+        .await
+        .expect("answered after the retries")
+        .expect("within the limit");
+    assert_eq!(answer.status_code, 200);
+    assert_eq!(throttled.num_calls(), 4, "three throttled attempts, then the answer");
+    let attempt = answer.answered_in.expect("the answering attempt is timed");
+    assert!(attempt < Duration::from_secs(2), "{attempt:?}");
+}

@@ -66,16 +66,31 @@ struct FakeVersions {
 }
 
 fn ok_invocation() -> Invocation {
-    Invocation { status_code: 200, function_error: None, payload: b"{}".to_vec(), executed_version: Some("4".into()) }
+    Invocation {
+        status_code: 200,
+        function_error: None,
+        payload: b"{}".to_vec(),
+        executed_version: Some("4".into()),
+        answered_in: None,
+    }
 }
 
 impl Versions for FakeVersions {
-    async fn invoke(&self, function_name: &str, qualifier: &str, payload: Vec<u8>) -> Result<Invocation, AwsError> {
+    async fn invoke(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+        payload: Vec<u8>,
+        limit: Duration,
+    ) -> Result<Option<Invocation>, AwsError> {
         let event = serde_json::from_slice(&payload).expect("the payload is the event as JSON");
         self.calls.lock().unwrap().push((function_name.into(), qualifier.into(), event));
         let (delay, answer) = self.answers.lock().unwrap().pop_front().unwrap_or((Duration::ZERO, Ok(ok_invocation())));
-        tokio::time::sleep(delay).await;
-        answer
+        // One attempt: abandoned when it runs past the limit, as the SDK adapter does.
+        match tokio::time::timeout(limit, tokio::time::sleep(delay)).await {
+            Ok(()) => answer.map(Some),
+            Err(_) => Ok(None),
+        }
     }
 }
 
@@ -256,6 +271,7 @@ async fn pre_traffic_fails_on_a_function_error() {
                 function_error: Some("Unhandled".into()),
                 payload: br#"{"errorType":"InvalidInput","errorMessage":"run_date is missing"}"#.to_vec(),
                 executed_version: Some("4".into()),
+                answered_in: None,
             }),
         ),
     ]);

@@ -14,6 +14,8 @@ struct Span {
     in_flight: usize,
     since: Option<Instant>,
     total: Duration,
+    calls: u64,
+    attempts: u64,
 }
 
 /// Shared by every adapter of one command run; cheap to clone.
@@ -48,6 +50,19 @@ impl CloudMeter {
                 span.total += since.elapsed();
             }
         }
+    }
+
+    /// Counts one SDK call that took `attempts` attempts (the SDK retries inside it).
+    pub fn count_call(&self, attempts: u32) {
+        let mut span = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        span.calls += 1;
+        span.attempts += u64::from(attempts.max(1));
+    }
+
+    /// SDK calls made, and the retries they spent (attempts beyond each call's first).
+    pub fn calls_and_retries(&self) -> (u64, u64) {
+        let span = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        (span.calls, span.attempts.saturating_sub(span.calls))
     }
 
     /// The time counted so far (an interval still open counts up to now).

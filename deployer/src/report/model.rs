@@ -43,6 +43,9 @@ pub struct Report {
     pub cloud_wait_ms: u64,
     /// The deployer's own time: duration minus cloud waits.
     pub overhead_ms: u64,
+    /// AWS calls made, and the retries the SDK spent on them (throttling, 5xx, resets).
+    pub cloud_calls: u64,
+    pub cloud_retries: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment_config: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,6 +177,8 @@ pub struct Timings {
     pub started_ms: u64,
     pub duration_ms: u64,
     pub cloud_wait_ms: u64,
+    pub cloud_calls: u64,
+    pub cloud_retries: u64,
 }
 
 impl Report {
@@ -196,6 +201,8 @@ impl Report {
             duration_ms: timings.duration_ms,
             cloud_wait_ms: timings.cloud_wait_ms,
             overhead_ms: timings.duration_ms.saturating_sub(timings.cloud_wait_ms),
+            cloud_calls: timings.cloud_calls,
+            cloud_retries: timings.cloud_retries,
             deployment_config: None,
             strategy: None,
             functions: Vec::new(),

@@ -57,17 +57,22 @@ pub struct Invocation {
     pub function_error: Option<String>,
     pub payload: Vec<u8>,
     pub executed_version: Option<String>,
+    /// How long the attempt that answered took (None: unknown, count the whole call).
+    pub answered_in: Option<std::time::Duration>,
 }
 
 /// Lambda: invoke one version of a function directly.
 pub trait Versions: Send + Sync {
-    /// Invoke (RequestResponse) `function_name` at `qualifier` with `payload`.
+    /// Invoke (RequestResponse) `function_name` at `qualifier` with `payload`. `None`
+    /// when an attempt ran longer than `limit` without an answer (it is abandoned); the
+    /// SDK's retries of a throttled or dropped attempt do not count against `limit`.
     fn invoke(
         &self,
         function_name: &str,
         qualifier: &str,
         payload: Vec<u8>,
-    ) -> impl Future<Output = Result<Invocation, AwsError>> + Send;
+        limit: std::time::Duration,
+    ) -> impl Future<Output = Result<Option<Invocation>, AwsError>> + Send;
 }
 
 /// Where an alias sends traffic.

@@ -5,6 +5,7 @@ pub mod deployer;
 pub mod fixture;
 pub mod inbox;
 pub mod lambda;
+pub mod releases;
 
 use std::path::{Path, PathBuf};
 

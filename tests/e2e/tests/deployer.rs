@@ -7,148 +7,19 @@
 //! alias; rollback, history and prune.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use e2e::deployer::{package_release, spawn_release_package, Deployer};
-use e2e::{account_config, succeeded, DEV, PROD, TEST};
-use localcloud::testing::{workspace_root, LocalCloud};
+use e2e::releases::{
+    expect, manifest_code, script, synthetic_traffic, versions, wait_for_alarms_ok, Accounts, FUNCTIONS,
+};
+use e2e::{succeeded, TEST};
+use localcloud::testing::LocalCloud;
 use serde_json::Value;
-
-const FUNCTIONS: [&str; 4] = ["compensate", "extract", "load", "transform"];
-
-fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
-    Command::new(workspace_root().join("scripts").join(name))
-        .args(args)
-        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
-        .env("DIST_DIR", dir.join("base"))
-        .output()
-        .expect("running a script")
-}
-
-struct Accounts {
-    lambda: BTreeMap<&'static str, aws_sdk_lambda::Client>,
-    codedeploy: BTreeMap<&'static str, aws_sdk_codedeploy::Client>,
-}
-
-impl Accounts {
-    /// Each function's alias in `env`: (version, extra routing weight if any).
-    async fn aliases(&self, env: &str) -> Result<BTreeMap<String, (String, Option<f64>)>> {
-        let mut out = BTreeMap::new();
-        for f in FUNCTIONS {
-            let a = self.lambda[env].get_alias().function_name(format!("etl-{env}-{f}")).name("live").send().await?;
-            let weight = a
-                .routing_config()
-                .and_then(|r| r.additional_version_weights())
-                .and_then(|w| w.values().next().copied());
-            out.insert(
-                f.to_owned(),
-                (a.function_version().unwrap_or_default().to_owned(), weight.filter(|w| *w > 0.0)),
-            );
-        }
-        Ok(out)
-    }
-
-    /// Each function's live version's CodeSha256 in `env`.
-    async fn code(&self, env: &str) -> Result<BTreeMap<String, String>> {
-        let mut out = BTreeMap::new();
-        for (f, (version, _)) in self.aliases(env).await? {
-            let c = self.lambda[env]
-                .get_function_configuration()
-                .function_name(format!("etl-{env}-{f}"))
-                .qualifier(version)
-                .send()
-                .await?;
-            out.insert(f, c.code_sha256().unwrap_or_default().to_owned());
-        }
-        Ok(out)
-    }
-}
-
-fn versions(aliases: &BTreeMap<String, (String, Option<f64>)>) -> BTreeMap<String, String> {
-    aliases.iter().map(|(f, (v, _))| (f.clone(), v.clone())).collect()
-}
-
-fn manifest_code(release: &Value) -> BTreeMap<String, String> {
-    FUNCTIONS
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                release["functions"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|x| x["name"] == *f))
-                    .map(|x| x["code_sha256"].as_str().unwrap_or_default().to_owned())
-                    .unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
-fn expect(run: &e2e::deployer::Run, code: i32, what: &str) -> Result<()> {
-    ensure!(
-        run.code == code,
-        "{what}: exit {} (wanted {code})\nreport: {:#}\nstderr: {}",
-        run.code,
-        run.report,
-        run.stderr
-    );
-    Ok(())
-}
-
-/// Invokes `function:live` through the local cloud's public endpoint (so weights and
-/// per-version metrics apply) until stopped, counting function errors.
-fn synthetic_traffic(
-    lambda: aws_sdk_lambda::Client,
-    function: String,
-    stop: Arc<AtomicBool>,
-    errors: Arc<AtomicU64>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..3)
-        .map(|_| {
-            let (lambda, function, stop, errors) = (lambda.clone(), function.clone(), stop.clone(), errors.clone());
-            tokio::spawn(async move {
-                let event = r#"{"run_date":"2026-02-01","dry_run":false,"inject_failure":null}"#;
-                while !stop.load(Ordering::SeqCst) {
-                    let out = lambda
-                        .invoke()
-                        .function_name(&function)
-                        .qualifier("live")
-                        .payload(event.as_bytes().to_vec().into())
-                        .send()
-                        .await;
-                    if out.as_ref().map_or(true, |o| o.function_error().is_some()) {
-                        errors.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &str) -> Result<()> {
-    let cw = aws_sdk_cloudwatch::Client::new(&account_config(cloud_endpoint, account).await);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = cw.describe_alarms().alarm_name_prefix(prefix).send().await?;
-        let bad: Vec<String> = out
-            .metric_alarms()
-            .iter()
-            .filter(|a| a.state_value().map(|s| s.as_str()) == Some("ALARM"))
-            .filter_map(|a| a.alarm_name().map(str::to_owned))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "alarms still in ALARM: {bad:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<()> {
@@ -164,14 +35,13 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // while the environments are applied; its artifact ships near the end.
     let mut release_build = spawn_release_package(&dir.join("probe"))?;
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
-    let mut accounts = Accounts { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
-    for (env, account) in [("dev", DEV), ("test", TEST), ("prod", PROD)] {
-        let config = account_config(&endpoint, account).await;
-        accounts.lambda.insert(env, aws_sdk_lambda::Client::new(&config));
-        accounts.codedeploy.insert(env, aws_sdk_codedeploy::Client::new(&config));
-    }
+    let accounts = Accounts::new(&endpoint).await;
     let deployer = Deployer::new(&cloud);
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
+
+    // doctor, before the first release into each account.
+    let doctor = deployer.run(&["doctor", "--env", "prod", "--dist", &dist("base")])?;
+    eprintln!("doctor: {:#}", doctor.report);
 
     // Nothing to promote before anything was deployed.
     let run = deployer.run(&["promote", "--to", "test"])?;

@@ -130,6 +130,7 @@ macro_rules! send {
     ($ctx:expr, $call:expr, $op:expr) => {{
         let attempts = $crate::cloud::sdk::failure::Attempts::default();
         let sent = $ctx.meter.time($op.customize().interceptor(attempts.clone()).send()).await;
+        $ctx.meter.count_call(attempts.count());
         sent.map_err(|err| $crate::cloud::sdk::failure::Failed {
             call: ::std::string::String::from($call),
             attempts: attempts.count(),
