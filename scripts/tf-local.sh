@@ -15,8 +15,6 @@ endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
 state_dir="$(mkdir -p "${TF_LOCAL_STATE_DIR:-$ROOT/.run/terraform/local}" && cd "${TF_LOCAL_STATE_DIR:-$ROOT/.run/terraform/local}" && pwd)"
 export TF_DATA_DIR="$state_dir/data"
 export AWS_ENDPOINT_URL="$endpoint"
-# The ETL packages: dist/ (scripts/package-functions.sh), or DIST_DIR.
-export TF_VAR_dist_dir="$(cd "${DIST_DIR:-$ROOT/dist}" 2>/dev/null && pwd || echo "$ROOT/dist")"
 # Never let ambient credentials or profiles steer the local providers.
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 

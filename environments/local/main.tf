@@ -88,7 +88,6 @@ module "dev" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.dev
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
   require_alarms             = false
   smoke_test                 = true
@@ -114,7 +113,6 @@ module "test" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.test
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   # A custom canary: 10 % for a minute, then the rest (etl-test-canary-10pct-1min).
   deployment_config = { type = "canary", percentage = 10, interval_minutes = 1 }
   require_alarms    = false
@@ -141,7 +139,6 @@ module "prod" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.prod
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   deployment_config          = { predefined = "CodeDeployDefault.LambdaCanary10Percent5Minutes" }
   require_alarms             = true
   # No smoke test in prod: the hooks check the alias, alarms and errors only.

@@ -8,21 +8,6 @@ variable "name_prefix" {
   }
 }
 
-variable "function_packages" {
-  description = "Path of each function's deployment package (a zip holding the bootstrap): extract, transform, load, compensate. The deployer owns the code afterwards; Terraform only creates the functions."
-  type = object({
-    extract    = string
-    transform  = string
-    load       = string
-    compensate = string
-  })
-
-  validation {
-    condition     = alltrue([for p in values(var.function_packages) : endswith(p, ".zip")])
-    error_message = "function_packages: every package must be a .zip file (deployer package writes them to dist/)."
-  }
-}
-
 variable "architecture" {
   description = "Instruction set of the functions: arm64 or x86_64."
   type        = string

@@ -131,16 +131,6 @@ variable "architecture" {
   }
 }
 
-variable "dist_dir" {
-  description = "Folder with the packages `deployer package` writes: extract.zip, transform.zip, load.zip, compensate.zip, pre-traffic.zip, post-traffic.zip. Terraform creates the functions from them once; the deployer owns the code afterwards."
-  type        = string
-
-  validation {
-    condition     = length(trimspace(var.dist_dir)) > 0
-    error_message = "dist_dir must name the folder with the packages, such as ../../dist."
-  }
-}
-
 variable "map_max_concurrency" {
   description = "How many batches the workflow's Map state transforms at once (1-40)."
   type        = number

@@ -113,6 +113,43 @@ fn every_module_and_root_with_tests_passes_terraform_test() -> Result<()> {
     Ok(())
 }
 
+/// Every function and hook is created from the placeholder its module carries (the
+/// deployer ships the real code): a zip holding exactly the module's
+/// `placeholder/bootstrap` script as an executable `bootstrap`, the same in both modules.
+#[test]
+fn the_placeholder_packages_hold_their_bootstrap_script() -> Result<()> {
+    use std::io::Read;
+
+    let modules = workspace_root().join("terraform").join("modules");
+    let mut scripts = Vec::new();
+    for module in ["etl-workflow", "traffic-shifting"] {
+        let dir = modules.join(module).join("placeholder");
+        let script = std::fs::read(dir.join("bootstrap")).with_context(|| format!("{module}/placeholder/bootstrap"))?;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(dir.join("bootstrap.zip"))?)?;
+        ensure!(zip.len() == 1, "{module}/placeholder/bootstrap.zip holds {} entries, not one", zip.len());
+        let mut entry = zip.by_index(0)?;
+        ensure!(entry.name() == "bootstrap", "{module}: the entry is {}, not bootstrap", entry.name());
+        ensure!(
+            entry.unix_mode().map(|m| m & 0o777) == Some(0o755),
+            "{module}: bootstrap is not executable ({:?})",
+            entry.unix_mode()
+        );
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content)?;
+        ensure!(
+            content == script,
+            "{module}/placeholder/bootstrap.zip does not hold placeholder/bootstrap (fix: scripts/placeholder-zip.sh)"
+        );
+        ensure!(
+            String::from_utf8_lossy(&script).contains("not released yet: run deployer"),
+            "{module}: the placeholder says why it fails"
+        );
+        scripts.push(script);
+    }
+    ensure!(scripts[0] == scripts[1], "the two modules' placeholders differ (fix: scripts/placeholder-zip.sh)");
+    Ok(())
+}
+
 fn tempdir(name: &str) -> Result<PathBuf> {
     e2e::scratch_dir(&format!("tf-{name}"))
 }

@@ -45,10 +45,6 @@ variables {
       alarm_names   = ["etl-test-load-errors"]
     }
   }
-  hook_packages = {
-    pre_traffic  = "tests/fixtures/bootstrap.zip"
-    post_traffic = "tests/fixtures/bootstrap.zip"
-  }
 }
 
 run "the_release_ledger_is_encrypted_recoverable_and_protected" {

@@ -58,7 +58,6 @@ variables {
   tooling_account_id         = "444444444444"
   trusted_tooling_role_names = ["etl-release-deploy-dev", "github-actions-dev"]
   github_repository          = "acme/serverless-etl-delivery"
-  dist_dir                   = "tests/fixtures/dist"
   deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
   require_alarms             = false
   allow_fault_injection      = true
