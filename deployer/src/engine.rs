@@ -24,6 +24,9 @@ use crate::release::{Artifact, ArtifactKind, LoadedRelease, Manifest, ZipBytes, 
 use crate::report::{AlarmReport, AliasReport, FunctionReport, HistoryEntry, Report, Ui};
 use crate::settings::{format_duration, Function, ALIAS};
 
+/// The alias's version before any release: Terraform creates `live` on `$LATEST`.
+pub const UNRELEASED: &str = "$LATEST";
+
 /// Set by SIGINT / SIGTERM: the watch loop then stops the release and restores.
 #[derive(Clone, Default)]
 pub struct Interrupt(Arc<AtomicBool>);
@@ -517,9 +520,18 @@ impl<'a> Engine<'a> {
             }
         })?;
         let mut targets = Vec::new();
+        let mut bootstraps = Vec::new();
         for (p, version) in changed.iter().zip(versions) {
             let f =
                 record.functions.get_mut(&p.function.artifact).ok_or_else(|| DeployError::Other("record".into()))?;
+            if p.previous_version == UNRELEASED {
+                // Terraform creates the alias on $LATEST (the module's placeholder code):
+                // nothing real serves traffic yet, and CodeDeploy cannot shift from
+                // $LATEST, so the first release points the alias at its version directly.
+                f.version = Some(version.clone());
+                bootstraps.push((p.clone(), version));
+                continue;
+            }
             if version == p.previous_version {
                 // Same code as the alias already serves (an earlier publish): nothing to shift.
                 f.outcome = FunctionOutcome::Skipped;
@@ -533,8 +545,24 @@ impl<'a> Engine<'a> {
         }
         self.ui.info(&format!(
             "published {}",
-            targets.iter().map(|(p, v)| format!("{} v{v}", p.function.artifact)).collect::<Vec<_>>().join(", ")
+            targets
+                .iter()
+                .chain(&bootstraps)
+                .map(|(p, v)| format!("{} v{v}", p.function.artifact))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
+        for (p, version) in &bootstraps {
+            let lambda = self.env.lambda.clone();
+            let name = &p.function.function_name;
+            let alias = self.wait(lambda.alias(name, ALIAS)).await?;
+            self.wait(lambda.point_alias(name, ALIAS, version, alias.revision_id.as_deref())).await?;
+            self.ui.info(&format!("{name}:{ALIAS} was on {UNRELEASED} (never released): now on version {version}"));
+            if let Some(f) = record.functions.get_mut(&p.function.artifact) {
+                f.outcome = FunctionOutcome::Bootstrapped;
+                f.duration_ms = Some(now_ms().saturating_sub(record.started_ms));
+            }
+        }
         if targets.is_empty() {
             return Ok(None);
         }

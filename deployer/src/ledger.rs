@@ -46,6 +46,8 @@ pub enum FunctionOutcome {
     Skipped,
     Deploying,
     Succeeded,
+    /// The first release of a function whose alias was on `$LATEST`: pointed directly.
+    Bootstrapped,
     RolledBack,
     Failed,
 }

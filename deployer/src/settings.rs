@@ -49,6 +49,10 @@ struct RawSettings {
     poll_interval: Option<String>,
     #[serde(default)]
     require_alarms: bool,
+    /// The instruction set of every function and hook (Lambda's `Architectures`);
+    /// Terraform reads the same field, so the two cannot disagree.
+    #[serde(default)]
+    architecture: Option<Architecture>,
     functions: BTreeMap<String, RawFunction>,
     /// What differs on the local cloud (`--local`): only these fields may change.
     #[serde(default)]
@@ -62,6 +66,34 @@ struct LocalOverrides {
     min_soak: Option<String>,
     #[serde(default)]
     poll_interval: Option<String>,
+    #[serde(default)]
+    architecture: Option<Architecture>,
+}
+
+/// Lambda's instruction sets, spelled as Lambda's `Architectures` spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+pub enum Architecture {
+    /// Lambda's default when a function names none.
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +127,8 @@ struct RawFunction {
     deployment_group: Option<String>,
     #[serde(default)]
     alarms: Vec<String>,
+    #[serde(default)]
+    architecture: Option<Architecture>,
 }
 
 /// One function the deployer releases: its artifact name (the map key), its Lambda
@@ -105,6 +139,7 @@ pub struct Function {
     pub function_name: String,
     pub deployment_group: String,
     pub alarms: Vec<String>,
+    pub architecture: Architecture,
 }
 
 /// The validated settings of one environment.
@@ -128,6 +163,8 @@ pub struct Settings {
     pub artifact_bucket: String,
     pub lock_ttl: Duration,
     pub poll_interval: Duration,
+    /// The hooks' architecture (each function carries its own).
+    pub architecture: Architecture,
     pub functions: Vec<Function>,
 }
 
@@ -267,6 +304,7 @@ impl Settings {
                 "list each function: `extract: {function_name: ..., alarms: [...]}`",
             ));
         }
+        let architecture = overrides.as_ref().and_then(|o| o.architecture).or(raw.architecture).unwrap_or_default();
         let mut functions = Vec::new();
         for (artifact, f) in raw.functions {
             let field = |name: &str| format!("functions.{artifact}.{name}");
@@ -292,7 +330,16 @@ impl Settings {
                 ));
             }
             let deployment_group = f.deployment_group.unwrap_or_else(|| f.function_name.clone());
-            functions.push(Function { artifact, function_name: f.function_name, deployment_group, alarms: f.alarms });
+            // Under --local the `local:` architecture wins: the local cloud runs this machine's builds.
+            let architecture =
+                overrides.as_ref().and_then(|o| o.architecture).or(f.architecture).unwrap_or(architecture);
+            functions.push(Function {
+                artifact,
+                function_name: f.function_name,
+                deployment_group,
+                alarms: f.alarms,
+                architecture,
+            });
         }
         Ok(Self {
             environment: raw.environment,
@@ -311,6 +358,7 @@ impl Settings {
             artifact_bucket: raw.artifact_bucket,
             lock_ttl,
             poll_interval,
+            architecture,
             functions,
         })
     }
@@ -446,10 +494,11 @@ deployment_config: {type: canary, percentage: 10, interval_minutes: 1}
 hooks: {pre_traffic: etl-test-pre-traffic, post_traffic: etl-test-post-traffic}
 release_table: etl-test-releases
 artifact_bucket: artifacts-444444444444-us-east-1
+architecture: arm64
 functions:
   extract: {function_name: etl-test-extract, alarms: [etl-test-extract-errors]}
-  load: {function_name: etl-test-load, deployment_group: loader, alarms: []}
-local: {min_soak: 2s, poll_interval: 200ms}
+  load: {function_name: etl-test-load, deployment_group: loader, alarms: [], architecture: x86_64}
+local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
 "#;
 
     fn parse(text: &str, local: bool) -> Result<Settings> {
@@ -470,7 +519,19 @@ local: {min_soak: 2s, poll_interval: 200ms}
         assert_eq!(s.functions[1].deployment_group, "loader");
         assert_eq!(s.functions[0].deployment_group, "etl-test-extract");
         assert_eq!(s.function_of_alarm("etl-test-extract-errors").map(|f| f.artifact.as_str()), Some("extract"));
+        assert_eq!(s.architecture, Architecture::Arm64);
+        assert_eq!(s.functions[0].architecture, Architecture::Arm64, "the environment's architecture");
+        assert_eq!(s.functions[1].architecture, Architecture::X86_64, "the function's own");
         let local = parse(GOOD, true).unwrap();
+        assert!(
+            local.architecture == Architecture::X86_64
+                && local.functions.iter().all(|f| f.architecture == Architecture::X86_64),
+            "--local runs this machine's x86_64 builds"
+        );
+        let unset = parse(&GOOD.replace("architecture: arm64\n", ""), false).unwrap();
+        assert_eq!(unset.functions[0].architecture, Architecture::X86_64, "Lambda's default");
+        let e = error_of(&GOOD.replace("architecture: arm64", "architecture: sparc"));
+        assert!(e.contains("sparc") && e.contains("arm64") && e.contains("line"), "{e}");
         assert_eq!(local.min_soak, Duration::from_secs(2));
         assert_eq!(local.poll_interval, Duration::from_millis(200));
     }
