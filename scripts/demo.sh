@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the local cloud (`make demo`, after `make up`): package the functions
-# and hooks, apply environments/local (dev, test, prod and tooling accounts), run the
-# ETL workflow once in dev, then deliver releases with the deployer: a good release
-# dev -> test -> prod, and a bad one that passes its checks but fails under traffic
-# in test's canary, is rolled back on its alarm, and is never promoted to prod.
+# and hooks, apply environments/local (dev, test, prod and tooling accounts; the
+# functions hold the modules' placeholder), ship the packaged build as the first
+# release dev -> test -> prod, run the ETL workflow once in dev, then deliver releases
+# with the deployer: a good release dev -> test -> prod, and a bad one that passes its
+# checks but fails under traffic in test's canary, is rolled back on its alarm, and is
+# never promoted to prod.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
@@ -15,6 +17,11 @@ step "packaging the functions and hooks (deployer package)"
 scripts/package-functions.sh
 step "applying environments/local to the local cloud at $endpoint"
 scripts/tf-local.sh apply
+step "the first release: the packaged build to dev, test and prod (each live alias leaves Terraform's placeholder)"
+deployer deploy --env dev --dist dist
+deployer promote --to test
+sleep 3
+deployer promote --to prod
 step "running the ETL workflow once in the dev account"
 .venv/bin/python scripts/demo-run.py
 
