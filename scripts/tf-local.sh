@@ -5,6 +5,7 @@
 #   tf-local.sh plan-check  a plan that must show no changes (after apply)
 #   tf-local.sh check     apply, plan-check, destroy
 #   tf-local.sh output    the root's outputs
+#   tf-local.sh show-json the applied state as JSON (`terraform show -json`)
 # LOCALCLOUD_ENDPOINT (default http://127.0.0.1:4566) and TF_LOCAL_STATE_DIR
 # (default .run/terraform/local) let tests aim it at a private local cloud.
 set -euo pipefail
@@ -46,13 +47,14 @@ case "$action" in
   plan-check) plan_check ;;
   destroy) tf_run destroy -auto-approve -input=false ;;
   output) tf_run output ;;
+  show-json) tf show -json ;;
   check)
     tf_run apply -auto-approve -input=false
     plan_check
     tf_run destroy -auto-approve -input=false
     ;;
   *)
-    echo "usage: $0 apply|plan-check|destroy|check|output" >&2
+    echo "usage: $0 apply|plan-check|destroy|check|output|show-json" >&2
     exit 64
     ;;
 esac

@@ -2,7 +2,9 @@
 # account's pipeline roles and by GitHub OIDC tokens of one repository and one
 # environment, allowed exactly the calls the deployer makes (deployer/src/cloud.rs,
 # deployer/src/ledger.rs) on exactly this environment's functions, hooks, deployment
-# groups, alarms and release ledger. No wildcard action, no wildcard resource.
+# groups, alarms and release ledger. No wildcard action; a wildcard resource only for
+# the actions IAM authorizes on nothing else (tests/e2e/iam checks every grant against
+# the Service Authorization Reference and the calls in the source).
 
 data "aws_caller_identity" "this" {}
 data "aws_region" "this" {}
@@ -115,19 +117,28 @@ data "aws_iam_policy_document" "this" {
     resources = var.hook_function_arns
   }
 
-  # One deployment per changed function; watch it, its target, stop it (roll back),
-  # and find deployments still running in a group.
+  # One deployment per changed function; watch it and find deployments still running
+  # in a group.
   statement {
     sid = "Deployments"
     actions = [
       "codedeploy:GetDeploymentGroup",
       "codedeploy:CreateDeployment",
       "codedeploy:GetDeployment",
-      "codedeploy:GetDeploymentTarget",
-      "codedeploy:StopDeployment",
       "codedeploy:ListDeployments",
     ]
     resources = local.deployment_group_arns
+  }
+
+  # Read a deployment's target, stop it (roll back). The Service Authorization
+  # Reference lists no resource type for these actions, so IAM authorizes them only on
+  # "*"; CodeDeploy's own permissions reference gives a deployment group ARN for them.
+  # "*" is right under both readings (it covers the group), so they stand apart here.
+  # Deployment ids are not guessable and belong to this account's groups only.
+  statement {
+    sid       = "DeploymentsWithoutResourceLevelPermissions"
+    actions   = ["codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]
+    resources = ["*"]
   }
 
   statement {

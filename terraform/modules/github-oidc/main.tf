@@ -98,8 +98,11 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = each.value.artifact_access == "none" ? [] : [true]
     content {
-      sid       = "ArtifactKey"
-      actions   = each.value.artifact_access == "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      sid = "ArtifactKey"
+      # S3 decrypts an SSE-KMS object with the reader's kms:Decrypt and encrypts a new
+      # one with the writer's kms:GenerateDataKey; it never calls kms:Encrypt (S3 User
+      # Guide, "Using server-side encryption with AWS KMS keys", permissions).
+      actions   = each.value.artifact_access == "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [var.artifact_kms_key_arn]
       condition {
         test     = "StringEquals"

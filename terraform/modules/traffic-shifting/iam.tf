@@ -37,8 +37,16 @@ resource "aws_iam_role" "codedeploy" {
 data "aws_iam_policy_document" "codedeploy" {
   statement {
     sid       = "ShiftAliases"
-    actions   = ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"]
+    actions   = ["lambda:GetAlias", "lambda:UpdateAlias"]
     resources = local.function_and_qualifiers
+  }
+
+  # Provisioned concurrency is configured on an alias or version only: the reference
+  # lists only qualified function ARNs for it.
+  statement {
+    sid       = "ReadProvisionedConcurrency"
+    actions   = ["lambda:GetProvisionedConcurrencyConfig"]
+    resources = [for arn in values(local.function_arns) : "${arn}:*"]
   }
 
   statement {
@@ -139,9 +147,19 @@ data "aws_iam_policy_document" "hook" {
   }
 
   statement {
-    sid       = "ReportLifecycleStatus"
-    actions   = ["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"]
+    sid       = "ReadDeployments"
+    actions   = ["codedeploy:GetDeployment"]
     resources = local.deployment_group_arns
+  }
+
+  # The Service Authorization Reference lists no resource type for
+  # PutLifecycleEventHookExecutionStatus, so IAM authorizes it only on "*"; CodeDeploy's
+  # own permissions reference gives a deployment group ARN. "*" is right under both
+  # readings; a hook execution id is handed to this hook by CodeDeploy alone.
+  statement {
+    sid       = "ReportLifecycleStatus"
+    actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    resources = ["*"]
   }
 
   dynamic "statement" {
