@@ -179,6 +179,20 @@ run "extra_environment_cannot_override_the_modules_settings" {
   }
 }
 
+run "no_xray_permission_without_tracing" {
+  command = plan
+  variables {
+    enable_tracing = false
+  }
+
+  assert {
+    condition = !anytrue(flatten([for d in concat(values(data.aws_iam_policy_document.function), [data.aws_iam_policy_document.state_machine]) : [
+      for s in d.statement : [for a in s.actions : startswith(a, "xray:")]
+    ]]))
+    error_message = "without tracing, no role may send traces"
+  }
+}
+
 run "functions_start_from_the_placeholder_and_publish_nothing" {
   command = plan
 

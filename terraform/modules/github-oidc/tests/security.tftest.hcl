@@ -109,6 +109,12 @@ run "every_role_does_only_what_its_environments_job_does" {
     error_message = "promotion jobs read releases and never write them"
   }
   assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this["dev"].statement :
+      s.sid == "ArtifactKey" && s.actions == toset(["kms:Decrypt", "kms:GenerateDataKey"])
+    ])
+    error_message = "an upload encrypts with kms:GenerateDataKey (S3 SSE-KMS never calls kms:Encrypt)"
+  }
+  assert {
     condition = alltrue([for d in data.aws_iam_policy_document.this : alltrue([for s in d.statement : anytrue([
       for c in s.condition : c.variable == "kms:ViaService" && toset(c.values) == toset(["s3.us-east-1.amazonaws.com"])
     ]) if s.sid == "ArtifactKey"])])
