@@ -244,7 +244,7 @@ resource "aws_lambda_function" "this" {
   role             = aws_iam_role.function[each.key].arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
-  architectures    = [var.architecture]
+  architectures    = [lookup(var.function_architectures, each.key, var.architecture)]
   filename         = local.placeholder
   source_code_hash = filebase64sha256(local.placeholder)
   memory_size      = lookup(var.memory_mb, each.key, 256)

@@ -19,6 +19,22 @@ variable "architecture" {
   }
 }
 
+variable "function_architectures" {
+  description = "Per function (extract, transform, load, compensate), an instruction set other than architecture: arm64 or x86_64. Functions not named here use architecture."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.function_architectures) : contains(["extract", "transform", "load", "compensate"], k)])
+    error_message = "function_architectures: every key must be one of extract, transform, load, compensate."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.function_architectures) : contains(["arm64", "x86_64"], a)])
+    error_message = "function_architectures: every value must be arm64 or x86_64."
+  }
+}
+
 variable "memory_mb" {
   description = "Memory of each function in MB (128-10240)."
   type        = map(number)

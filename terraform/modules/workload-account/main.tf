@@ -49,7 +49,8 @@ module "etl" {
   source = "../etl-workflow"
 
   name_prefix              = local.name_prefix
-  architecture             = var.architecture
+  architecture             = local.architecture
+  function_architectures   = local.function_architectures
   map_max_concurrency      = var.map_max_concurrency
   enable_tracing           = var.enable_tracing
   allow_fault_injection    = var.allow_fault_injection
@@ -73,7 +74,7 @@ module "traffic" {
     state_machine_arn = module.etl.state_machine_arn
     input             = local.smoke_input
   } : null
-  architecture             = var.architecture
+  architecture             = local.architecture
   deletion_protection      = var.deletion_protection
   kms_deletion_window_days = var.kms_deletion_window_days
   tags                     = var.tags

@@ -17,10 +17,12 @@
 //!   local cloud's STS, like AWS, answers with keys of the role's account, which the
 //!   providers' `allowed_account_ids` then check). `environments/local` carries its own
 //!   keys; each module example runs with the account its ARNs name.
+//! - On the same copy, a deployer.yaml whose architecture Lambda does not know fails
+//!   dev's plan, naming the file and the fields.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use anyhow::{bail, ensure, Context, Result};
 use e2e::{succeeded, DEV, PROD, TOOLING};
@@ -67,8 +69,24 @@ fn clean_checkout(to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `terraform plan` in `dir` with the repository's CLI configuration.
+/// `terraform plan` in `dir` with the repository's CLI configuration: its stdout when
+/// it plans changes.
 fn plan(dir: &Path, data_dir: &Path, cache: &Path, endpoint: &str, access_key: &str) -> Result<String> {
+    let out = run_plan(dir, data_dir, cache, endpoint, access_key)?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    match out.status.code() {
+        Some(2) => Ok(stdout),
+        Some(0) => bail!("the plan of {} on an empty cloud creates nothing:\n{stdout}", dir.display()),
+        _ => bail!(
+            "terraform plan failed in {} on a clean checkout (no dist/):\n{stdout}\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// `terraform init` and `terraform plan -detailed-exitcode` in `dir`.
+fn run_plan(dir: &Path, data_dir: &Path, cache: &Path, endpoint: &str, access_key: &str) -> Result<Output> {
     let terraform = |args: &[&str]| {
         Command::new("bash")
             .arg("-c")
@@ -92,17 +110,7 @@ fn plan(dir: &Path, data_dir: &Path, cache: &Path, endpoint: &str, access_key: &
             .expect("running terraform")
     };
     succeeded(&format!("terraform init in {}", dir.display()), &terraform(&["init", "-input=false", "-no-color"]))?;
-    let out = terraform(&["plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode"]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    match out.status.code() {
-        Some(2) => Ok(stdout),
-        Some(0) => bail!("the plan of {} on an empty cloud creates nothing:\n{stdout}", dir.display()),
-        _ => bail!(
-            "terraform plan failed in {} on a clean checkout (no dist/):\n{stdout}\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
+    Ok(terraform(&["plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode"]))
 }
 
 /// The folders under `dir` that hold .tf files, by name.
@@ -157,6 +165,27 @@ fn every_root_and_example_plans_on_a_clean_checkout_without_dist() -> Result<()>
             "environments/{name} creates its functions: {out}"
         );
     }
+
+    // deployer.yaml's architecture is Lambda's for every function and hook: a value
+    // Lambda does not know is refused at plan time, naming the file and the fields.
+    let settings = roots["dev"].join("deployer.yaml");
+    let original = std::fs::read_to_string(&settings)?;
+    ensure!(original.contains("\narchitecture: arm64\n"), "dev's deployer.yaml names its architecture: {original}");
+    let bad = original.replace("\narchitecture: arm64\n", "\narchitecture: arm65\n").replacen(
+        "    function_name: etl-dev-load\n",
+        "    function_name: etl-dev-load\n    architecture: x86\n",
+        1,
+    );
+    std::fs::write(&settings, bad)?;
+    let out = run_plan(&roots["dev"], &scratch.join("data-dev"), &cache, &endpoint, TOOLING)?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    ensure!(out.status.code() == Some(1), "a bad architecture fails the plan:\n{text}");
+    ensure!(
+        words.contains(r#"environments/dev/deployer.yaml: architecture is "arm65", functions.load.architecture is "x86": use arm64 or x86_64"#),
+        "the error names the file, the fields and the fix:\n{text}"
+    );
+    std::fs::write(&settings, original)?;
 
     let modules = tf_folders(&checkout.join("terraform").join("modules"))?;
     let mut planned = 0;
