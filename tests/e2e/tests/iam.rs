@@ -63,7 +63,9 @@ fn derived_calls() -> Result<Vec<(String, String, String)>> {
 fn the_calls_are_derived_from_the_source() -> Result<()> {
     let calls = derived_calls()?;
     let has = |binary: &str, action: &str| calls.iter().any(|(b, a, _)| b == binary && a == action);
-    for action in ["codedeploy:CreateDeployment", "codedeploy:StopDeployment", "lambda:PublishVersion", "sts:AssumeRole"] {
+    for action in
+        ["codedeploy:CreateDeployment", "codedeploy:StopDeployment", "lambda:PublishVersion", "sts:AssumeRole"]
+    {
         ensure!(has("deployer", action), "the deployer calls {action}: {calls:?}");
     }
     ensure!(has("deployer", "s3:ListBucket"), "HeadObject maps to s3:GetObject and s3:ListBucket: {calls:?}");
@@ -76,7 +78,9 @@ fn the_calls_are_derived_from_the_source() -> Result<()> {
         "pre-traffic does not take post-traffic's arm of `match hook`: {calls:?}"
     );
     ensure!(
-        calls.iter().any(|(b, a, c)| b == "post-traffic" && a == "states:StartExecution" && c.starts_with("SMOKE_STATE_MACHINE_ARN")),
+        calls.iter().any(|(b, a, c)| b == "post-traffic"
+            && a == "states:StartExecution"
+            && c.starts_with("SMOKE_STATE_MACHINE_ARN")),
         "the smoke execution depends on SMOKE_STATE_MACHINE_ARN: {calls:?}"
     );
     ensure!(has("extract", "dynamodb:PutItem") && has("extract", "s3:ListBucket") && !has("extract", "s3:PutObject"));
@@ -88,7 +92,8 @@ fn the_calls_are_derived_from_the_source() -> Result<()> {
 fn resource_mut<'a>(state: &'a mut Value, address: &str) -> Option<&'a mut Value> {
     // The path to it first (child module indices, then the resource's), then the walk.
     fn path(module: &Value, address: &str) -> Option<Vec<usize>> {
-        if let Some(i) = module["resources"].as_array()?.iter().position(|r| r["address"] == address) {
+        // The root module of environments/local holds child modules only.
+        if let Some(i) = module["resources"].as_array().and_then(|rs| rs.iter().position(|r| r["address"] == address)) {
             return Some(vec![i]);
         }
         module["child_modules"].as_array()?.iter().enumerate().find_map(|(i, child)| {
@@ -167,22 +172,28 @@ fn environments_local_grants_every_call_as_the_reference_requires_and_nothing_el
     ensure!(text.contains("the deployer in dev calls codedeploy:StopDeployment (deployer/src/"), "{text}");
 
     // A grant nothing calls.
-    let unused = with_policy(&rendered, r#"module.prod.module.traffic.aws_iam_role_policy.hook["post_traffic"]"#, |p| {
-        p["Statement"].as_array_mut().expect("statements").push(serde_json::json!({
-            "Sid": "Extra", "Effect": "Allow", "Action": "lambda:DeleteAlias",
-            "Resource": "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract"
-        }));
-    })?;
+    let unused =
+        with_policy(&rendered, r#"module.prod.module.traffic.aws_iam_role_policy.hook["post_traffic"]"#, |p| {
+            p["Statement"].as_array_mut().expect("statements").push(serde_json::json!({
+                "Sid": "Extra", "Effect": "Allow", "Action": "lambda:DeleteAlias",
+                "Resource": "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract"
+            }));
+        })?;
     let (code, text) = check_state(&dir, "unused", &unused)?;
     ensure!(code == Some(1), "an unused grant is found:\n{text}");
-    ensure!(text.contains("etl-prod-post-traffic") && text.contains("grants lambda:DeleteAlias, which nothing"), "{text}");
+    ensure!(
+        text.contains("etl-prod-post-traffic") && text.contains("grants lambda:DeleteAlias, which nothing"),
+        "{text}"
+    );
 
     // The reading this check was written for: a hook's status report scoped to its
     // deployment groups, which IAM would deny.
-    let narrowed = with_policy(&rendered, r#"module.test.module.traffic.aws_iam_role_policy.hook["pre_traffic"]"#, |p| {
-        statement_mut(p, "ReportLifecycleStatus")["Resource"] =
-            serde_json::json!("arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:etl-test/etl-test-extract");
-    })?;
+    let narrowed =
+        with_policy(&rendered, r#"module.test.module.traffic.aws_iam_role_policy.hook["pre_traffic"]"#, |p| {
+            statement_mut(p, "ReportLifecycleStatus")["Resource"] = serde_json::json!(
+                "arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:etl-test/etl-test-extract"
+            );
+        })?;
     let (code, text) = check_state(&dir, "narrowed", &narrowed)?;
     ensure!(code == Some(1), "a grant on a resource IAM ignores is found:\n{text}");
     ensure!(

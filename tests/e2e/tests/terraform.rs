@@ -8,6 +8,14 @@ use anyhow::{ensure, Context, Result};
 use e2e::{account_config, succeeded};
 use localcloud::testing::{workspace_root, LocalCloud};
 
+/// One plugin cache per test process: each `terraform init` links the 700 MB provider
+/// from it instead of copying it into its data folder (a test inits up to a dozen
+/// folders, one after the other, so the cache is never written by two at once).
+fn plugin_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| e2e::scratch_dir("tf-plugin-cache").expect("a plugin cache folder"))
+}
+
 /// Terraform in `dir` with the repository's CLI configuration and `data_dir`.
 fn terraform_command(dir: &Path, data_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new("bash");
@@ -18,7 +26,10 @@ fn terraform_command(dir: &Path, data_dir: &Path, args: &[&str]) -> Command {
         .arg(workspace_root())
         .arg(format!("-chdir={}", dir.display()))
         .args(args)
-        .env("TF_DATA_DIR", data_dir);
+        .env("TF_DATA_DIR", data_dir)
+        .env("TF_PLUGIN_CACHE_DIR", plugin_cache())
+        // Modules keep no lock file; linking from the cache is still the same provider.
+        .env("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "true");
     command
 }
 

@@ -192,11 +192,9 @@ fn every_root_and_example_plans_on_a_clean_checkout_without_dist() -> Result<()>
     for (module, dir) in &modules {
         let examples = tf_folders(&dir.join("examples")).unwrap_or_default();
         ensure!(!examples.is_empty(), "terraform/modules/{module} has no example");
-        let account = EXAMPLE_ACCOUNTS
-            .iter()
-            .find(|(m, _)| m == module)
-            .map(|(_, a)| *a)
-            .with_context(|| format!("terraform/modules/{module}: add the account its example plans in to EXAMPLE_ACCOUNTS"))?;
+        let account = EXAMPLE_ACCOUNTS.iter().find(|(m, _)| m == module).map(|(_, a)| *a).with_context(|| {
+            format!("terraform/modules/{module}: add the account its example plans in to EXAMPLE_ACCOUNTS")
+        })?;
         for (example, dir) in examples {
             let out = plan(&dir, &scratch.join(format!("data-{module}-{example}")), &cache, &endpoint, account)
                 .with_context(|| format!("terraform/modules/{module}/examples/{example}"))?;
