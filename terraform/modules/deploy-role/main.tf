@@ -78,7 +78,7 @@ resource "aws_iam_role" "this" {
   name                 = var.name
   description          = "Assumed by the deployer to release ${var.application_name}: tooling pipeline roles${var.oidc_provider_arn == null ? "" : " and GitHub environment ${var.github_environment}"}."
   assume_role_policy   = data.aws_iam_policy_document.trust.json
-  max_session_duration = 3600
+  max_session_duration = var.max_session_duration_seconds
   tags                 = local.tags
 }
 

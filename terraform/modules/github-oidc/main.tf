@@ -62,7 +62,7 @@ resource "aws_iam_role" "this" {
   name                 = "${var.role_name_prefix}-${each.key}"
   description          = "GitHub Actions jobs of ${var.github_repository} bound to the ${each.key} environment."
   assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
-  max_session_duration = 3600
+  max_session_duration = var.max_session_duration_seconds
   tags                 = merge(local.tags, { github-environment = each.key })
 }
 

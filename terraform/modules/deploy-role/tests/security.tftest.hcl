@@ -129,8 +129,8 @@ run "trust_is_pinned_to_the_pipeline_roles_and_one_github_environment" {
   command = plan
 
   assert {
-    condition     = aws_iam_role.this.name == "deployer" && aws_iam_role.this.max_session_duration == 3600
-    error_message = "the role is named deployer and sessions last at most one hour"
+    condition     = aws_iam_role.this.name == "deployer" && aws_iam_role.this.max_session_duration >= (100 + 2 * 15) * 60
+    error_message = "the role is named deployer, and a session it grants directly outlasts the longest predefined deployment (100 minutes) and both hooks (15 minutes each)"
   }
   assert {
     condition = alltrue(flatten([for s in data.aws_iam_policy_document.trust.statement : [
@@ -279,4 +279,12 @@ run "rejects_resources_of_another_account" {
     release_table_arn = "arn:aws:dynamodb:us-east-1:111111111111:table/etl-dev-releases"
   }
   expect_failures = [aws_iam_role_policy.this]
+}
+
+run "rejects_a_session_longer_than_iam_allows" {
+  command = plan
+  variables {
+    max_session_duration_seconds = 43201
+  }
+  expect_failures = [var.max_session_duration_seconds]
 }
