@@ -149,7 +149,7 @@ def code_calls(workspace: Path) -> dict[str, list[Call]]:
         entry = workspace / folder / main
 
         def sites(skip: frozenset[str] = frozenset()) -> set[tuple[Path, int]]:
-            return {(c.file, c.line) for c in rust_source.binary_calls(base, entry, methods, skip)}
+            return {(c.file, c.line) for c in rust_source.binary_calls(base, entry, methods, skip, sdk.PROVIDERS)}
 
         # A call not reached once a gate's function is skipped depends on that gate.
         without_gate = {variable: sites(frozenset({gate})) for gate, variable in GATES.items()}
@@ -159,7 +159,7 @@ def code_calls(workspace: Path) -> dict[str, list[Call]]:
                 f"{c.file.relative_to(workspace)}:{c.line} ({c.function})",
                 next((v for v, reached in without_gate.items() if (c.file, c.line) not in reached), None),
             )
-            for c in rust_source.binary_calls(base, entry, methods)
+            for c in rust_source.binary_calls(base, entry, methods, providers=sdk.PROVIDERS)
             for action in sdk.iam_actions(c.crate, ops[c.crate][c.method])
         ]
     return out

@@ -3,7 +3,8 @@
 A code base (a folder of crates, such as hooks/ or functions/) is read as text:
 comments, string contents and `#[cfg(test)]` modules are blanked out (the tests'
 mocks make no calls), then every `fn` is indexed by name. A binary's calls are the
-SDK fluent-builder calls (`client.get_alias()...send()`) in the functions reachable
+SDK fluent-builder calls (`client.get_alias()...send()`, or a builder handed to a
+macro of the code base that sends it) in the functions reachable
 from its `main`, where "reachable" follows calls by name: `name(` or `.name(` of a
 function defined in the code base. Following by name over-approximates (two methods
 of one name are both followed), which errs towards requiring a grant, never towards
@@ -167,6 +168,9 @@ class CodeBase:
     files: dict[Path, str] = field(default_factory=dict)  # blanked text
     functions: dict[str, list[Function]] = field(default_factory=dict)
     enums: set[str] = field(default_factory=set)
+    # Macros that send the builder they are given (`send!(ctx, "Call", client.op()...)`
+    # whose body ends `$op ... .send()`): a builder chain inside one is a call.
+    sending_macros: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, root: Path) -> "CodeBase":
@@ -177,6 +181,10 @@ class CodeBase:
             text = strip_test_modules(blank(path.read_text()))
             base.files[path] = text
             base.enums.update(m.group(1) for m in re.finditer(r"\benum\s+(\w+)", text))
+            for m in re.finditer(r"\bmacro_rules!\s*(\w+)\s*\{", text):
+                body = text[m.end() - 1 : matching(text, m.end() - 1) + 1]
+                if re.search(r"\.\s*(send|into_paginator)\s*\(\s*\)", body):
+                    base.sending_macros.add(m.group(1))
             for m in re.finditer(r"\bfn\s+(\w+)", text):
                 body = base._body_after(text, m.end())
                 if body is None:
@@ -243,6 +251,14 @@ def without_other_arms(body: str, chosen: dict[str, str]) -> str:
     return body
 
 
+def inside_sending_macro(body: str, at: int, macros: set[str]) -> bool:
+    """Whether `at` lies in the arguments of an invocation of one of `macros`."""
+    for m in re.finditer(r"\b(\w+)!\s*[(\[{]", body):
+        if m.group(1) in macros and m.end() - 1 < at <= matching(body, m.end() - 1):
+            return True
+    return False
+
+
 def chain_sends(body: str, at: int) -> bool:
     """Whether the method chain continuing at `at` (just after `.op()`) is sent:
     `.send()` or `.into_paginator()` before the expression ends."""
@@ -268,13 +284,18 @@ def chain_sends(body: str, at: int) -> bool:
 
 
 def binary_calls(
-    base: CodeBase, main: Path, sdk_methods: dict[str, set[str]], skip: frozenset[str] = frozenset()
+    base: CodeBase,
+    main: Path,
+    sdk_methods: dict[str, set[str]],
+    skip: frozenset[str] = frozenset(),
+    providers: dict[str, tuple[str, str]] | None = None,
 ) -> list[SdkCall]:
     """The SDK calls reachable from the `main` in `main`, not through functions named
     in `skip`.
 
     `sdk_methods`: per SDK service the crate depends on, its fluent-builder method
-    names (get_alias, ...)."""
+    names (get_alias, ...). `providers`: paths whose use makes a call of its own
+    (`AssumeRoleProvider::builder` -> ("sts", "assume_role"))."""
     mains = [f for f in base.functions.get("main", []) if f.file == main]
     if not mains:
         raise ValueError(f"{main}: no fn main")
@@ -291,6 +312,10 @@ def binary_calls(
             continue
         seen.add(id(fn))
         body = without_other_arms(fn.body, chosen)
+        for path, (service, method) in (providers or {}).items():
+            for m in re.finditer(re.escape(path) + r"\s*\(", body):
+                line = base.files[fn.file].count("\n", 0, fn.body_start + m.start()) + 1
+                calls.append(SdkCall(service, method, fn.file, line, fn.name))
         for m in re.finditer(r"(?<!\w)(\w+)\s*(?:::<[^>]*>)?\s*\(", body):
             name = m.group(1)
             before = body[: m.start()].rstrip()
@@ -299,7 +324,7 @@ def binary_calls(
             if before.endswith(".") and body[m.end() :].lstrip().startswith(")"):
                 services = [s for s, methods in sdk_methods.items() if name in methods]
                 close = body.index(")", m.end())
-                if services and chain_sends(body, close + 1):
+                if services and (chain_sends(body, close + 1) or inside_sending_macro(body, m.start(), base.sending_macros)):
                     if len(services) > 1:
                         raise ValueError(
                             f"{fn.file}:{fn.line}: .{name}() is an operation of {' and '.join(services)}, "

@@ -49,6 +49,12 @@ OPERATION_ACTIONS = {
 }
 
 
+# Calls that no fluent builder shows: credential providers the code builds, which call
+# AWS themselves (and again each time they refresh). aws-config's AssumeRoleProvider
+# calls sts:AssumeRole.
+PROVIDERS = {"AssumeRoleProvider::builder": ("sts", "assume_role")}
+
+
 def snake_to_camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 

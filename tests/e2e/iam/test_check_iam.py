@@ -82,6 +82,27 @@ class RustSourceTests(unittest.TestCase):
         main = self.dir / "src" / "bin" / "post.rs"
         self.assertEqual(rust_source.binary_calls(self.base, main, SDK, frozenset({"post"})), [])
 
+    def test_a_builder_handed_to_a_sending_macro_is_a_call(self):
+        (self.dir / "src" / "lib.rs").write_text(
+            LIBRARY
+            + """
+macro_rules! send {
+    ($ctx:expr, $op:expr) => {{ $ctx.meter.time($op.customize().send()).await }};
+}
+
+pub async fn sent_by_macro(c: &Client) {
+    let out = send!(c, c.lambda.get_alias().function_name("f").name("live"));
+    let provider = AssumeRoleProvider::builder("arn:aws:iam::1:role/r").build().await;
+}
+"""
+        )
+        (self.dir / "src" / "bin" / "macro.rs").write_text("async fn main() { lib::sent_by_macro(&client()).await }\n")
+        base = rust_source.CodeBase.load(self.dir)
+        calls = rust_source.binary_calls(
+            base, self.dir / "src" / "bin" / "macro.rs", SDK, providers={"AssumeRoleProvider::builder": ("sts", "assume_role")}
+        )
+        self.assertEqual({(c.crate, c.method) for c in calls}, {("lambda", "get_alias"), ("sts", "assume_role")})
+
     def test_an_operation_of_two_services_is_refused(self):
         with self.assertRaisesRegex(ValueError, "lambda and codedeploy"):
             rust_source.binary_calls(self.base, self.dir / "src" / "bin" / "pre.rs", {**SDK, "codedeploy": {"invoke"}})
