@@ -109,17 +109,34 @@ pub struct PackageArgs {
     /// Package the binaries already built.
     #[arg(long)]
     pub no_build: bool,
-    /// Package artifact NAME from the binary at PATH (repeatable).
+    /// Package artifact NAME from the binary at PATH (repeatable; never rebuilt).
     #[arg(long = "bin", value_name = "NAME=PATH", value_parser = parse_bin)]
     pub bins: Vec<(String, PathBuf)>,
+    /// Build artifacts for Lambda with cargo-lambda: release profile, stripped, linked
+    /// with zig against glibc 2.34 (provided.al2023), per architecture. Without it, the
+    /// workspace's debug build is packaged (the local cloud and the tests).
+    #[arg(long, conflicts_with_all = ["no_build", "bin_dir"])]
+    pub release: bool,
+    /// With --release: take each function's and hook's architecture from this
+    /// environment's deployer.yaml (default: x86_64 for all).
+    #[arg(long, requires = "release")]
+    pub env: Option<String>,
+    /// With --release: build artifact NAME from the workspace's cargo binary BIN
+    /// (repeatable; default: the binary named like the artifact).
+    #[arg(long = "cargo-bin", value_name = "NAME=BIN", value_parser = parse_pair, requires = "release")]
+    pub cargo_bins: Vec<(String, String)>,
 }
 
 fn parse_bin(text: &str) -> Result<(String, PathBuf), String> {
-    let (name, path) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=PATH"))?;
-    if name.is_empty() || path.is_empty() {
-        return Err(format!("{text:?} is not NAME=PATH"));
+    parse_pair(text).map(|(name, path)| (name, PathBuf::from(path)))
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once('=').ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    if name.is_empty() || value.is_empty() {
+        return Err(format!("{text:?} is not NAME=VALUE"));
     }
-    Ok((name.to_owned(), PathBuf::from(path)))
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 #[derive(Debug, Args)]

@@ -1,15 +1,19 @@
-//! Runs a parsed command line and produces its report and exit code.
+//! Runs a parsed command line: loads the settings, connects, runs the engine, and turns
+//! its typed outcome (or error) into the report and the exit code.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::cli::{Cli, Command, OutputFormat};
+use crate::cloud::meter::CloudMeter;
+use crate::cloud::sdk::{S3Store, SdkCloud};
+use crate::cloud::{artifact_key, ArtifactStore, Ledger};
 use crate::connect::Connection;
-use crate::engine::{fetch_release, promotable, Engine, Incoming, Interrupt, Zips};
+use crate::engine::{fetch_release, policy, Engine, Incoming, Interrupt, Outcome, PromotionSource, Zips};
 use crate::error::{exit, DeployError, Result};
 use crate::ledger::{now_ms, RecordKind};
-use crate::release::{self, PackagePlan};
-use crate::report::{Format, FunctionReport, Report, Ui};
+use crate::release::{self, Manifest, PackagePlan, MANIFEST};
+use crate::report::{Format, Report, Timings, Ui};
 use crate::settings::Settings;
 
 /// Runs the command; returns the process exit code.
@@ -18,33 +22,22 @@ pub async fn run(cli: Cli) -> i32 {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    let verbosity = if cli.global.quiet { -1 } else { i8::from(cli.global.verbose) };
-    let mut ui = Ui::new(format, verbosity);
-    let started = Instant::now();
-    let mut report = Report::new(cli.command.name(), now_ms());
-    report.environment = cli.command.environment().map(str::to_owned);
-    let mut waited = Duration::ZERO;
-    let result = dispatch(&cli, &mut ui, &mut report, &mut waited).await;
-    match result {
-        Ok(code) => report.exit_code = code,
-        Err(e) => {
-            report.exit_code = e.exit_code();
-            report.outcome = match report.exit_code {
-                exit::REFUSED => "refused".into(),
-                _ if report.outcome == "rolled_back" => "rolled_back".into(),
-                _ => "error".into(),
-            };
-            report.message = Some(e.to_string());
-            if format == Format::Text {
-                eprintln!("error: {e}");
-            }
-        }
-    }
-    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    report.cloud_wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
-    report.overhead_ms = report.duration_ms.saturating_sub(report.cloud_wait_ms);
-    if format == Format::Text && report.exit_code != 0 && report.exit_code != exit::ROLLED_BACK {
-        // The error is already on stderr; the summary and annotations still go out.
+    let ui = Ui::new(if cli.global.quiet { -1 } else { i8::from(cli.global.verbose) });
+    let (started, started_ms) = (Instant::now(), now_ms());
+    let meter = CloudMeter::new();
+    let session = Session::new(&cli, &ui, meter.clone());
+    let result = session.dispatch().await;
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let timings = Timings { started_ms, duration_ms: millis(started.elapsed()), cloud_wait_ms: millis(meter.waited()) };
+    let report = Report::new(cli.command.name(), cli.command.environment(), timings);
+    let report = match &result {
+        Ok(outcome) => report.of_outcome(outcome),
+        Err(error) => report.of_error(error),
+    };
+    let failed = report.exit_code != exit::OK && report.exit_code != exit::ROLLED_BACK;
+    if format == Format::Text && failed {
+        // The error on stderr; the summary and annotations still go out.
+        eprintln!("error: {}", report.message.as_deref().unwrap_or(&report.outcome));
         if std::env::var_os("GITHUB_STEP_SUMMARY").is_some() || std::env::var_os("GITHUB_ACTIONS").is_some() {
             report.emit(format);
         }
@@ -52,6 +45,231 @@ pub async fn run(cli: Cli) -> i32 {
         report.emit(format);
     }
     report.exit_code
+}
+
+/// One run of the deployer: where things are and how the cloud is reached.
+struct Session<'a> {
+    cli: &'a Cli,
+    ui: &'a Ui,
+    root: PathBuf,
+    settings_dir: PathBuf,
+    connection: Connection,
+}
+
+impl<'a> Session<'a> {
+    fn new(cli: &'a Cli, ui: &'a Ui, meter: CloudMeter) -> Self {
+        let root = root(cli);
+        let settings_dir = cli.global.settings_dir.clone().unwrap_or_else(|| root.join("environments"));
+        let assume = !cli.global.no_assume_role;
+        let connection =
+            if cli.global.local { Connection::local(&root, assume, meter) } else { Connection::aws(assume, meter) };
+        Self { cli, ui, root, settings_dir, connection }
+    }
+
+    fn settings(&self, env: &str) -> Result<Settings> {
+        Settings::load(&self.settings_dir, env, self.cli.global.local)
+    }
+
+    fn dist(&self, dist: &Option<PathBuf>) -> PathBuf {
+        dist.clone().unwrap_or_else(|| self.root.join("dist"))
+    }
+
+    /// The caller's configuration and the environment's clients as its deploy role.
+    async fn open(&self, settings: &Settings, purpose: &str) -> Result<(aws_config::SdkConfig, SdkCloud)> {
+        let base = self.connection.base(&settings.region).await?;
+        let cloud = self
+            .connection
+            .environment(&base, settings, &format!("deployer-{purpose}-{}", settings.environment))
+            .await?;
+        Ok((base, cloud))
+    }
+
+    fn engine<'s>(&'s self, settings: &'s Settings, cloud: SdkCloud) -> Engine<'s, SdkCloud> {
+        Engine::new(settings, cloud, self.ui)
+    }
+
+    async fn dispatch(&self) -> Result<Outcome> {
+        match &self.cli.command {
+            Command::Package(args) => self.package(args),
+            Command::Plan(args) => self.plan(&args.env, &args.dist).await,
+            Command::Deploy(args) => self.deploy(&args.env, &args.dist).await,
+            Command::Promote(args) => self.promote(&args.to, args.from.as_deref()).await,
+            Command::Rollback(args) => {
+                let settings = self.settings(&args.env)?;
+                let (_, cloud) = self.open(&settings, "rollback").await?;
+                Ok(Outcome::RolledBack(self.engine(&settings, cloud).rollback(args.to.as_deref()).await?))
+            }
+            Command::Status(args) => {
+                let settings = self.settings(&args.env)?;
+                let (_, cloud) = self.open(&settings, "status").await?;
+                Ok(Outcome::Status(self.engine(&settings, cloud).status().await?))
+            }
+            Command::History(args) => {
+                let settings = self.settings(&args.env)?;
+                let (_, cloud) = self.open(&settings, "history").await?;
+                Ok(Outcome::History(self.engine(&settings, cloud).history(args.limit).await?))
+            }
+            Command::Prune(args) => {
+                let settings = self.settings(&args.env)?;
+                let (_, cloud) = self.open(&settings, "prune").await?;
+                Ok(Outcome::Pruned(self.engine(&settings, cloud).prune(args.keep).await?))
+            }
+        }
+    }
+
+    /// The plan of a deploy from `dist`, or, for an environment fed by promotion, of
+    /// the promotion it would make.
+    async fn plan(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {
+        let settings = self.settings(env)?;
+        if settings.promotes_from.is_some() && dist.is_none() {
+            let (base, cloud, store, record) = self.promotion(&settings, None).await?;
+            let manifest = fetch_manifest(&store, &record.release_id).await?;
+            let source = PromotionSource { environment: record.environment.clone(), record };
+            let plan = self.engine(&settings, cloud).preview(&manifest, Some(source)).await?;
+            drop(base);
+            return Ok(Outcome::Planned(plan));
+        }
+        let (manifest, zips, _, cloud) = self.load_and_open(&settings, self.dist(dist), "plan").await?;
+        let plan = self.engine(&settings, cloud).preview(&manifest, None).await?;
+        // A tampered artifact makes the plan fail as the deploy would.
+        drop(zips.ready().await?);
+        Ok(Outcome::Planned(plan))
+    }
+
+    async fn deploy(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {
+        let settings = self.settings(env)?;
+        policy::deploy_allowed(&settings)?;
+        let (manifest, zips, base, cloud) = self.load_and_open(&settings, self.dist(dist), "deploy").await?;
+        let store = self.connection.artifact_store(&base, &settings.artifact_bucket);
+        let incoming = Incoming { manifest, zips, kind: RecordKind::Deploy, source_environment: None };
+        let engine = self.engine(&settings, cloud).interruptible(Interrupt::listen());
+        Ok(Outcome::Released(engine.release(incoming, Some(&store)).await?))
+    }
+
+    async fn promote(&self, to: &str, from: Option<&str>) -> Result<Outcome> {
+        let settings = self.settings(to)?;
+        let (_, cloud, store, record) = self.promotion(&settings, from).await?;
+        let loaded = fetch_release(&store, &record).await?;
+        let incoming = Incoming {
+            manifest: loaded.manifest,
+            zips: Zips::Ready(loaded.zips),
+            kind: RecordKind::Promote,
+            source_environment: Some(record.environment.clone()),
+        };
+        let engine = self.engine(&settings, cloud).interruptible(Interrupt::listen());
+        Ok(Outcome::Released(engine.release(incoming, None::<&S3Store>).await?))
+    }
+
+    /// The release `target` would take from its source: the source's newest release,
+    /// if the rules allow it now; with the target's clients and the artifact store.
+    async fn promotion(
+        &self,
+        target: &Settings,
+        from: Option<&str>,
+    ) -> Result<(aws_config::SdkConfig, SdkCloud, S3Store, crate::ledger::ReleaseRecord)> {
+        let source = policy::promotion_source(target, from)?;
+        let source_settings = self.settings(&source)?;
+        let (_, source_cloud) = self.open(&source_settings, "read").await?;
+        let (base, cloud) = self.open(target, "promote").await?;
+        let records = source_cloud.records(None).await?;
+        let record = policy::promotable(&records, &source, target.min_soak, now_ms())?.clone();
+        let store = self.connection.artifact_store(&base, &target.artifact_bucket);
+        Ok((base, cloud, store, record))
+    }
+
+    /// Reads the manifest, starts verifying the artifacts on blocking threads, and
+    /// connects meanwhile, so the hashing hides behind the cloud's answers. A bad
+    /// artifact is reported before any cloud error: it is what the user must fix first.
+    async fn load_and_open(
+        &self,
+        settings: &Settings,
+        dist: PathBuf,
+        purpose: &str,
+    ) -> Result<(Manifest, Zips, aws_config::SdkConfig, SdkCloud)> {
+        let manifest = release::read_manifest(&dist)?;
+        let zips = Zips::verify(dist, &manifest);
+        match self.open(settings, purpose).await {
+            Ok((base, cloud)) => Ok((manifest, zips, base, cloud)),
+            Err(e) => Err(zips.ready().await.err().unwrap_or(e)),
+        }
+    }
+
+    fn package(&self, args: &crate::cli::PackageArgs) -> Result<Outcome> {
+        let root = &self.root;
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let plan = if args.release {
+            self.release_build(args, &target)?
+        } else {
+            if !args.no_build {
+                let status = std::process::Command::new("bash")
+                    .arg(root.join("scripts/cargo-build.sh"))
+                    .current_dir(root)
+                    .status()
+                    .map_err(|e| DeployError::internal(format!("running scripts/cargo-build.sh: {e}")))?;
+                if !status.success() {
+                    return Err(DeployError::Artifact {
+                        path: root.join("scripts/cargo-build.sh"),
+                        problem: format!("the build failed ({status})"),
+                        fix: "see cargo's output above, fix the build, and package again".into(),
+                    });
+                }
+            }
+            PackagePlan::new(&args.bin_dir.clone().unwrap_or_else(|| target.join("debug")), &args.bins)
+        };
+        let dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
+        let manifest = release::package(&plan, &dist, &release::git_commit(root))?;
+        Ok(Outcome::Packaged { manifest, manifest_path: dist.join(MANIFEST) })
+    }
+
+    /// Builds the artifacts `--bin` does not supply with cargo-lambda, each for its
+    /// function's architecture, and plans them.
+    fn release_build(&self, args: &crate::cli::PackageArgs, target: &Path) -> Result<PackagePlan> {
+        let settings = args.env.as_deref().map(|env| self.settings(env)).transpose()?;
+        let architecture_of = |artifact: &str| match &settings {
+            Some(s) => s.functions.iter().find(|f| f.artifact == artifact).map_or(s.architecture, |f| f.architecture),
+            None => crate::settings::Architecture::default(),
+        };
+        let cargo_bin = |artifact: &str| {
+            args.cargo_bins.iter().find(|(n, _)| n == artifact).map_or(artifact.to_owned(), |(_, b)| b.clone())
+        };
+        let lambda_dir = target.join("lambda");
+        let names: Vec<String> = release::FUNCTIONS
+            .iter()
+            .chain(release::HOOKS.iter())
+            .map(|n| (*n).to_owned())
+            .chain(args.cargo_bins.iter().map(|(n, _)| n.clone()))
+            .filter(|n| !args.bins.iter().any(|(b, _)| b == n))
+            .collect();
+        let builds = names.iter().map(|n| (cargo_bin(n), architecture_of(n))).collect();
+        release::lambda_build::build(&self.root, &lambda_dir, &builds)?;
+        let built = |artifact: &str| {
+            release::lambda_build::bootstrap_path(&lambda_dir, architecture_of(artifact), &cargo_bin(artifact))
+        };
+        let mut plan = PackagePlan::from(built, release::Profile::Release, &args.bins);
+        for (name, _) in &args.cargo_bins {
+            if !plan.entries.iter().any(|e| &e.name == name) {
+                plan.entries.push(release::PlanEntry {
+                    name: name.clone(),
+                    kind: release::ArtifactKind::Function,
+                    binary: built(name),
+                    profile: Some(release::Profile::Release),
+                });
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// A stored release's manifest (no artifact is read).
+async fn fetch_manifest<S: ArtifactStore>(store: &S, release_id: &str) -> Result<Manifest> {
+    let bytes = store.get(&artifact_key(release_id, MANIFEST)).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        DeployError::refused(
+            crate::error::RefusalKind::StoredArtifact,
+            format!("the stored manifest of {release_id} is unreadable: {e}"),
+            "deploy the release to the first environment again, which stores it anew",
+        )
+    })
 }
 
 /// The repository root: --root, else the nearest folder above the current one that
@@ -62,208 +280,4 @@ fn root(cli: &Cli) -> PathBuf {
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     cwd.ancestors().find(|d| d.join("environments").is_dir()).map_or(cwd.clone(), Path::to_path_buf)
-}
-
-async fn dispatch(cli: &Cli, ui: &mut Ui, report: &mut Report, waited: &mut Duration) -> Result<i32> {
-    let root = root(cli);
-    let settings_dir = cli.global.settings_dir.clone().unwrap_or_else(|| root.join("environments"));
-    let local = cli.global.local;
-    let connection = if local {
-        Connection::local(&root, !cli.global.no_assume_role)
-    } else {
-        Connection { local_endpoint: None, assume_role: !cli.global.no_assume_role }
-    };
-    let dist_of = |d: &Option<PathBuf>| d.clone().unwrap_or_else(|| root.join("dist"));
-    match &cli.command {
-        Command::Package(args) => package(&root, args, ui, report),
-        Command::Plan(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let session = format!("deployer-plan-{}", args.env);
-            let (manifest, zips, _, env) =
-                load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
-            let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let code = engine.preview(&manifest, zips, report).await;
-            *waited += engine.waited;
-            code
-        }
-        Command::Deploy(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            if let Some(from) = &settings.promotes_from {
-                return Err(DeployError::Refused(format!(
-                    "{} takes releases by promotion from {from} ({} has promotes_from: {from})\n  fix: `deployer promote --to {}`",
-                    args.env,
-                    settings.file.display(),
-                    args.env
-                )));
-            }
-            let session = format!("deployer-deploy-{}", args.env);
-            let (manifest, zips, base, env) =
-                load_and_connect(&connection, &settings, dist_of(&args.dist), &session, waited).await?;
-            let store = connection.artifact_store(&base, &settings.artifact_bucket);
-            let mut engine = Engine::new(&env, ui, Interrupt::listen());
-            let incoming = Incoming { manifest, zips, kind: RecordKind::Deploy, source_environment: None };
-            let result = engine.release(incoming, Some(&store), report).await;
-            *waited += engine.waited;
-            result
-        }
-        Command::Promote(args) => {
-            let settings = Settings::load(&settings_dir, &args.to, local)?;
-            let source = match (&args.from, &settings.promotes_from) {
-                (Some(from), Some(chain)) if from != chain => {
-                    return Err(DeployError::Refused(format!(
-                        "{} promotes from {chain}, not {from} ({})\n  fix: promote along the chain, or change promotes_from",
-                        args.to,
-                        settings.file.display()
-                    )))
-                }
-                (_, Some(chain)) => chain.clone(),
-                (_, None) => {
-                    return Err(DeployError::Refused(format!(
-                        "{} does not promote from any environment ({} has no promotes_from)\n  fix: use `deployer deploy --env {}`",
-                        args.to,
-                        settings.file.display(),
-                        args.to
-                    )))
-                }
-            };
-            report.source_environment = Some(source.clone());
-            let source_settings = Settings::load(&settings_dir, &source, local)?;
-            let (base, source_env) =
-                connect(&connection, &source_settings, &format!("deployer-read-{source}"), waited).await?;
-            let started = Instant::now();
-            let target_env = connection.environment(&base, &settings, &format!("deployer-promote-{}", args.to)).await;
-            *waited += started.elapsed();
-            let target_env = target_env?;
-            let mut engine = Engine::new(&target_env, ui, Interrupt::listen());
-            let records = engine.wait(source_env.ledger.records(None)).await?;
-            let record =
-                promotable(&records, &source, settings.min_soak, now_ms()).map_err(DeployError::Refused)?.clone();
-            report.release_id = Some(record.release_id.clone());
-            let store = connection.artifact_store(&base, &settings.artifact_bucket);
-            let loaded = engine.wait(fetch_release(&store, &record)).await?;
-            let result = engine
-                .release(
-                    Incoming {
-                        manifest: loaded.manifest,
-                        zips: Zips::Ready(loaded.zips),
-                        kind: RecordKind::Promote,
-                        source_environment: Some(source),
-                    },
-                    None,
-                    report,
-                )
-                .await;
-            *waited += engine.waited;
-            result
-        }
-        Command::Rollback(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let (_, env) = connect(&connection, &settings, &format!("deployer-rollback-{}", args.env), waited).await?;
-            let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let result = engine.rollback(args.to.as_deref(), report).await;
-            *waited += engine.waited;
-            result
-        }
-        Command::Status(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let (_, env) = connect(&connection, &settings, &format!("deployer-status-{}", args.env), waited).await?;
-            let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let result = engine.status(report).await;
-            *waited += engine.waited;
-            result
-        }
-        Command::History(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let (_, env) = connect(&connection, &settings, &format!("deployer-history-{}", args.env), waited).await?;
-            let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let result = engine.history(args.limit, report).await;
-            *waited += engine.waited;
-            result
-        }
-        Command::Prune(args) => {
-            let settings = Settings::load(&settings_dir, &args.env, local)?;
-            let (_, env) = connect(&connection, &settings, &format!("deployer-prune-{}", args.env), waited).await?;
-            let mut engine = Engine::new(&env, ui, Interrupt::default());
-            let result = engine.prune(args.keep, report).await;
-            *waited += engine.waited;
-            result
-        }
-    }
-}
-
-/// The caller's configuration and the environment's clients, the time counted as
-/// cloud wait.
-async fn connect(
-    connection: &Connection,
-    settings: &Settings,
-    session: &str,
-    waited: &mut Duration,
-) -> Result<(aws_config::SdkConfig, crate::connect::Environment)> {
-    let started = Instant::now();
-    let connected = async {
-        let base = connection.base(&settings.region).await?;
-        let env = connection.environment(&base, settings, session).await?;
-        Ok::<_, DeployError>((base, env))
-    }
-    .await;
-    *waited += started.elapsed();
-    connected
-}
-
-/// Reads the manifest, starts verifying the artifacts on blocking threads, and checks
-/// the credentials and the environment meanwhile, so the hashing hides behind the
-/// cloud's answers. A bad artifact is reported before any cloud error: it is what the
-/// user must fix first.
-async fn load_and_connect(
-    connection: &Connection,
-    settings: &Settings,
-    dist: PathBuf,
-    session: &str,
-    waited: &mut Duration,
-) -> Result<(release::Manifest, Zips, aws_config::SdkConfig, crate::connect::Environment)> {
-    let manifest = release::read_manifest(&dist)?;
-    let zips = Zips::verify(dist, &manifest);
-    match connect(connection, settings, session, waited).await {
-        Ok((base, env)) => Ok((manifest, zips, base, env)),
-        Err(e) => Err(zips.ready().await.err().unwrap_or(e)),
-    }
-}
-
-fn package(root: &Path, args: &crate::cli::PackageArgs, ui: &mut Ui, report: &mut Report) -> Result<i32> {
-    if !args.no_build {
-        ui.info("building functions and hooks (scripts/cargo-build.sh)");
-        let status = std::process::Command::new("bash")
-            .arg(root.join("scripts/cargo-build.sh"))
-            .current_dir(root)
-            .status()
-            .map_err(|e| DeployError::Other(format!("running scripts/cargo-build.sh: {e}")))?;
-        if !status.success() {
-            return Err(DeployError::Other(format!("the build failed ({status}): see cargo's output above")));
-        }
-    }
-    let bin_dir = args.bin_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("debug")
-    });
-    let dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
-    let manifest = release::package(&PackagePlan::new(&bin_dir, &args.bins), &dist, &release::git_commit(root))?;
-    report.release_id = Some(manifest.release_id.clone());
-    report.git_commit = Some(manifest.git_commit.clone());
-    report.message = Some(format!("wrote {}", dist.join(release::MANIFEST).display()));
-    report.functions = manifest
-        .artifacts
-        .iter()
-        .map(|(name, a)| FunctionReport {
-            name: name.clone(),
-            function_name: a.file.clone(),
-            previous_version: None,
-            version: None,
-            code_sha256: Some(a.code_sha256.clone()),
-            deployment_id: None,
-            outcome: format!("{} bytes", a.size),
-            duration_ms: None,
-            alias: None,
-            alarms: Vec::new(),
-        })
-        .collect();
-    Ok(exit::OK)
 }

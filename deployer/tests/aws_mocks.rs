@@ -1,5 +1,10 @@
-//! The cloud layer and the ledger against aws-smithy-mocks: what each AWS answer
-//! becomes (errors with the right exit code and fix, parsed states).
+//! The SDK side of the seam against aws-smithy-mocks: what each AWS answer becomes
+//! (errors with the right exit code, fix and details; parsed states), which requests
+//! go out (target ids read from CodeDeploy, consistent ledger reads), the artifact
+//! store's upload order, and the deploy role's refreshing credentials.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupError;
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentError;
@@ -8,36 +13,59 @@ use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
+use aws_sdk_lambda::operation::get_alias::{GetAliasError, GetAliasOutput};
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
-use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
-use deployer::cloud::{Alarms, ArtifactStore, CodeDeploy, Lambda};
+use deployer::cloud::meter::CloudMeter;
+use deployer::cloud::sdk::{Context, S3Store, SdkCloud};
+use deployer::cloud::{artifact_key, Alarms, Deployments, Functions, Ledger, LifecycleStep, LockAttempt, Stop};
 use deployer::engine::{store_release, Zips};
 use deployer::error::{exit, DeployError};
-use deployer::ledger::Ledger;
 use deployer::release::{PackagePlan, FUNCTIONS, HOOKS, MANIFEST};
 
-/// A client of `$sdk` whose answers are `rules`, in order.
+/// A client of `$sdk` whose answers are `rules`, in order; retries quick.
 macro_rules! client {
     ($sdk:ident, $rules:expr) => {
         client!($sdk, $rules, RuleMode::Sequential)
     };
     ($sdk:ident, $rules:expr, $mode:expr) => {{
         let mut interceptor = MockResponseInterceptor::new().rule_mode($mode);
-        for rule in $rules {
+        for rule in $rules.iter().copied() {
             interceptor = interceptor.with_rule(rule);
         }
         let config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new("us-east-1"))
             .credentials_provider($sdk::config::Credentials::new("111111111111", "secret", None, None, "test"))
+            .retry_config(
+                aws_smithy_types::retry::RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
             .http_client(create_mock_http_client())
             .interceptor(interceptor)
             .build();
         $sdk::Client::from_conf(config)
     }};
+}
+
+fn context() -> Context {
+    Context { meter: CloudMeter::new(), endpoint: "AWS (us-east-1)".into() }
+}
+
+/// An environment whose Lambda, CodeDeploy, CloudWatch and DynamoDB answer as given.
+fn cloud(lambda: &[&Rule], codedeploy: &[&Rule], cloudwatch: &[&Rule], dynamodb: &[&Rule]) -> SdkCloud {
+    SdkCloud::from_clients(
+        context(),
+        client!(aws_sdk_lambda, lambda),
+        client!(aws_sdk_codedeploy, codedeploy),
+        client!(aws_sdk_cloudwatch, cloudwatch),
+        client!(aws_sdk_dynamodb, dynamodb),
+        "etl-prod-releases",
+        "prod",
+    )
 }
 
 /// The error code the SDK's deserializer records for a modeled error.
@@ -46,7 +74,7 @@ fn code(code: &str) -> ErrorMetadata {
 }
 
 #[tokio::test]
-async fn a_held_lock_names_its_holder_and_refuses() {
+async fn a_held_lock_names_its_holder() {
     let refused = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
         PutItemError::ConditionalCheckFailedException(
             ConditionalCheckFailedException::builder()
@@ -55,29 +83,23 @@ async fn a_held_lock_names_its_holder_and_refuses() {
                 .build(),
         )
     });
-    let holder = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
-        GetItemOutput::builder()
-            .item("holder", AttributeValue::S("ci@runner-7:4242 (GitHub run 99)".into()))
-            .item("since", AttributeValue::S("2026-11-23T09:00:00Z".into()))
-            .item("expires", AttributeValue::N("1800000000".into()))
-            .build()
-    });
-    let rules: [&Rule; 2] = [&refused, &holder];
-    let ledger = Ledger {
-        client: client!(aws_sdk_dynamodb, rules),
-        table: "etl-prod-releases".into(),
-        environment: "prod".into(),
-    };
-    let err = ledger.lock("me@here:1", std::time::Duration::from_secs(900)).await.expect_err("held by another");
-    assert_eq!(err.exit_code(), exit::REFUSED);
-    let text = err.to_string();
-    assert!(
-        text.contains("prod")
-            && text.contains("ci@runner-7:4242 (GitHub run 99)")
-            && text.contains("since 2026-11-23T09:00:00Z"),
-        "{text}"
-    );
-    assert!(text.contains("expires 2027-01-15T08:00:00.000Z"), "{text}");
+    let holder = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| r.consistent_read() == Some(true))
+        .then_output(|| {
+            GetItemOutput::builder()
+                .item("holder", AttributeValue::S("ci@runner-7:4242 (GitHub run 99)".into()))
+                .item("since", AttributeValue::S("2026-11-23T09:00:00Z".into()))
+                .item("expires", AttributeValue::N("1800000000".into()))
+                .build()
+        });
+    let cloud = cloud(&[], &[], &[], &[&refused, &holder]);
+    match cloud.try_lock("me@here:1", std::time::Duration::from_secs(900)).await.expect("read") {
+        LockAttempt::Held(info) => {
+            assert_eq!(info.holder, "ci@runner-7:4242 (GitHub run 99)");
+            assert_eq!((info.since.as_str(), info.expires_s), ("2026-11-23T09:00:00Z", 1_800_000_000));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -89,9 +111,21 @@ async fn a_free_lock_is_taken_with_one_conditional_write() {
                     == Some("me@here:1")
         })
         .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
-    let rules: [&Rule; 1] = [&put];
-    let ledger = Ledger { client: client!(aws_sdk_dynamodb, rules), table: "t".into(), environment: "dev".into() };
-    ledger.lock("me@here:1", std::time::Duration::from_secs(900)).await.expect("taken");
+    let cloud = cloud(&[], &[], &[], &[&put]);
+    assert_eq!(
+        cloud.try_lock("me@here:1", std::time::Duration::from_secs(900)).await.expect("taken"),
+        LockAttempt::Taken
+    );
+}
+
+#[tokio::test]
+async fn ledger_reads_are_strongly_consistent() {
+    let query = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| r.consistent_read() == Some(true) && r.scan_index_forward() == Some(false))
+        .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
+    let cloud = cloud(&[], &[], &[], &[&query]);
+    assert!(cloud.records(None).await.expect("a consistent query").is_empty());
+    assert_eq!(query.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -104,11 +138,10 @@ async fn a_missing_deployment_group_is_missing_infrastructure_with_a_fix() {
                 .build(),
         )
     });
-    let rules: [&Rule; 1] = [&missing];
-    let cd = CodeDeploy(client!(aws_sdk_codedeploy, rules));
-    let err = cd.check_group("etl-dev", "etl-dev-load").await.expect_err("missing");
+    let cloud = cloud(&[], &[&missing], &[], &[]);
+    let err = cloud.check_group("etl-dev", "etl-dev-load").await.expect_err("missing");
     assert_eq!(err.exit_code(), exit::INFRASTRUCTURE);
-    let text = err.to_string();
+    let text = err.explained();
     assert!(
         text.contains("deployment group etl-dev-load of application etl-dev does not exist")
             && text.contains("fix: apply"),
@@ -129,35 +162,107 @@ async fn stopping_a_finished_deployment_is_not_an_error() {
     let stopped = mock!(aws_sdk_codedeploy::Client::stop_deployment)
         .match_requests(|r| r.auto_rollback_enabled() == Some(true))
         .then_output(|| aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput::builder().build());
-    let rules: [&Rule; 2] = [&done, &stopped];
-    let cd = CodeDeploy(client!(aws_sdk_codedeploy, rules));
-    assert!(!cd.stop("d-1").await.expect("already finished is fine"));
-    assert!(cd.stop("d-2").await.expect("stopped with rollback"));
+    let cloud = cloud(&[], &[&done, &stopped], &[], &[]);
+    assert_eq!(cloud.stop("d-1").await.expect("already finished is fine"), Stop::AlreadyFinished);
+    assert_eq!(cloud.stop("d-2").await.expect("stopped with rollback"), Stop::Stopped);
+}
+
+#[tokio::test]
+async fn the_lifecycle_is_read_through_the_target_id_codedeploy_lists() {
+    let listed = mock!(aws_sdk_codedeploy::Client::list_deployment_targets)
+        .match_requests(|r| r.deployment_id() == Some("d-7"))
+        .then_output(|| {
+            aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput::builder()
+                .target_ids("etl-prod-load:live-target-from-codedeploy")
+                .build()
+        });
+    let target = mock!(aws_sdk_codedeploy::Client::get_deployment_target)
+        .match_requests(|r| r.target_id() == Some("etl-prod-load:live-target-from-codedeploy"))
+        .then_output(|| {
+            use aws_sdk_codedeploy::types::{DeploymentTarget, LambdaTarget, LifecycleEvent, LifecycleEventStatus};
+            aws_sdk_codedeploy::operation::get_deployment_target::GetDeploymentTargetOutput::builder()
+                .deployment_target(
+                    DeploymentTarget::builder()
+                        .lambda_target(
+                            LambdaTarget::builder()
+                                .lifecycle_events(
+                                    LifecycleEvent::builder()
+                                        .lifecycle_event_name("BeforeAllowTraffic")
+                                        .status(LifecycleEventStatus::Succeeded)
+                                        .build(),
+                                )
+                                .lifecycle_events(
+                                    LifecycleEvent::builder()
+                                        .lifecycle_event_name("AllowTraffic")
+                                        .status(LifecycleEventStatus::InProgress)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let cloud = cloud(&[], &[&listed, &target], &[], &[]);
+    let steps = cloud.lifecycle("d-7").await.expect("read through the listed id");
+    assert_eq!(
+        steps.iter().map(|e| e.step.clone()).collect::<Vec<_>>(),
+        vec![LifecycleStep::BeforeAllowTraffic, LifecycleStep::AllowTraffic]
+    );
+    assert_eq!((listed.num_calls(), target.num_calls()), (1, 1));
 }
 
 #[tokio::test]
 async fn expired_and_refused_credentials_map_to_the_credentials_exit_code() {
-    let expired = mock!(aws_sdk_sts::Client::get_caller_identity).then_error(|| {
-        GetCallerIdentityError::generic(
+    let expired = mock!(aws_sdk_lambda::Client::get_alias).then_error(|| {
+        GetAliasError::generic(
             ErrorMetadata::builder()
                 .code("ExpiredToken")
                 .message("The security token included in the request is expired")
                 .build(),
         )
     });
-    let denied = mock!(aws_sdk_sts::Client::get_caller_identity).then_error(|| {
-        GetCallerIdentityError::generic(
-            ErrorMetadata::builder().code("InvalidClientTokenId").message("bad key").build(),
-        )
+    let denied = mock!(aws_sdk_lambda::Client::get_alias).then_error(|| {
+        GetAliasError::generic(ErrorMetadata::builder().code("InvalidClientTokenId").message("bad key").build())
     });
-    let rules: [&Rule; 2] = [&expired, &denied];
-    let sts = client!(aws_sdk_sts, rules);
-    let err = DeployError::cloud("GetCallerIdentity", sts.get_caller_identity().send().await.expect_err("expired"));
+    let cloud = cloud(&[&expired, &denied], &[], &[], &[]);
+    let err = cloud.alias("etl-prod-load", "live").await.expect_err("expired");
     assert_eq!(err.exit_code(), exit::CREDENTIALS);
-    assert!(err.to_string().contains("have expired") && err.to_string().contains("fix: refresh"), "{err}");
-    let err = DeployError::cloud("GetCallerIdentity", sts.get_caller_identity().send().await.expect_err("denied"));
+    let text = err.explained();
+    assert!(text.contains("have expired") && text.contains("fix: refresh"), "{text}");
+    let err = cloud.alias("etl-prod-load", "live").await.expect_err("denied");
     assert_eq!(err.exit_code(), exit::CREDENTIALS);
     assert!(err.to_string().contains("refused"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failure_names_the_call_the_code_the_status_the_request_and_the_attempts() {
+    let throttled = mock!(aws_sdk_lambda::Client::get_alias)
+        .sequence()
+        .http_response(|| {
+            aws_smithy_runtime_api::http::Response::try_from(
+                http::Response::builder()
+                    .status(429)
+                    .header("x-amzn-RequestId", "req-123")
+                    .header("x-amzn-ErrorType", "TooManyRequestsException")
+                    .body(SdkBody::from(r#"{"message":"Rate exceeded"}"#))
+                    .expect("response"),
+            )
+            .expect("response")
+        })
+        .times(3)
+        .build();
+    let cloud = cloud(&[&throttled], &[], &[], &[]);
+    let err = cloud.alias("etl-prod-load", "live").await.expect_err("throttled every time");
+    assert_eq!(err.exit_code(), exit::ERROR);
+    let DeployError::Cloud { failure, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(failure.call, "GetAlias etl-prod-load:live");
+    assert_eq!(failure.code.as_deref(), Some("TooManyRequestsException"));
+    assert_eq!((failure.http_status, failure.request_id.as_deref()), (Some(429), Some("req-123")));
+    assert_eq!(failure.attempts, Some(3), "the SDK retried a throttled call");
+    assert_eq!(failure.message, "Rate exceeded");
+    let text = err.to_string();
+    assert!(!text.contains("no message") && text.contains("3 attempts") && text.contains("HTTP 429"), "{text}");
 }
 
 #[tokio::test]
@@ -169,9 +274,8 @@ async fn a_split_alias_reads_as_primary_plus_weighted_version() {
             .routing_config(AliasRoutingConfiguration::builder().additional_version_weights("4", 0.1).build())
             .build()
     });
-    let rules: [&Rule; 1] = [&alias];
-    let lambda = Lambda(client!(aws_sdk_lambda, rules));
-    let state = lambda.alias("etl-dev-load", "live").await.expect("read");
+    let cloud = cloud(&[&alias], &[], &[], &[]);
+    let state = cloud.alias("etl-dev-load", "live").await.expect("read");
     assert_eq!(state.version, "3");
     assert_eq!(state.additional, Some(("4".into(), 0.1)));
     assert_eq!(state.revision_id.as_deref(), Some("rev-1"));
@@ -203,14 +307,13 @@ async fn an_alarm_that_does_not_exist_is_never_taken_for_ok() {
         })
     };
     let (first, second) = (one(), one());
-    let rules: [&Rule; 2] = [&first, &second];
-    let alarms = Alarms(client!(aws_sdk_cloudwatch, rules));
-    let views = alarms.describe(&["etl-dev-load-errors".into()]).await.expect("one alarm");
+    let cloud = cloud(&[], &[], &[&first, &second], &[]);
+    let views = cloud.describe(&["etl-dev-load-errors".into()]).await.expect("one alarm");
     assert_eq!(
         (views[0].state.as_str(), views[0].value, views[0].function_dimension.as_deref()),
         ("ALARM", Some(5.0), Some("etl-dev-load"))
     );
-    let err = alarms.describe(&["etl-dev-load-errors".into(), "etl-dev-load-typo".into()]).await.expect_err("missing");
+    let err = cloud.describe(&["etl-dev-load-errors".into(), "etl-dev-load-typo".into()]).await.expect_err("missing");
     assert_eq!(err.exit_code(), exit::INFRASTRUCTURE);
     assert!(err.to_string().contains("alarm etl-dev-load-typo does not exist"), "{err}");
 }
@@ -232,10 +335,10 @@ fn packaged_release(name: &str, tamper: &[&str]) -> (std::path::PathBuf, deploye
 }
 
 /// An artifact store whose objects are all missing, recording the keys it is sent.
-fn recording_store() -> (ArtifactStore, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+fn recording_store() -> (S3Store, Arc<Mutex<Vec<String>>>) {
     use aws_sdk_s3::operation::head_object::HeadObjectError;
     use aws_sdk_s3::operation::put_object::PutObjectOutput;
-    let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keys = Arc::new(Mutex::new(Vec::new()));
     let missing = mock!(aws_sdk_s3::Client::head_object)
         .then_error(|| HeadObjectError::NotFound(aws_sdk_s3::types::error::NotFound::builder().build()));
     let sent = keys.clone();
@@ -243,8 +346,7 @@ fn recording_store() -> (ArtifactStore, std::sync::Arc<std::sync::Mutex<Vec<Stri
         sent.lock().expect("keys").push(req.key().unwrap_or_default().to_owned());
         PutObjectOutput::builder().build()
     });
-    let store =
-        ArtifactStore { client: client!(aws_sdk_s3, [&missing, &put], RuleMode::MatchAny), bucket: "artifacts".into() };
+    let store = S3Store::new(context(), client!(aws_sdk_s3, [&missing, &put], RuleMode::MatchAny), "artifacts");
     (store, keys)
 }
 
@@ -256,7 +358,7 @@ async fn the_store_gets_every_checked_artifact_and_the_manifest_last() {
     assert_eq!(zips.keys().collect::<Vec<_>>(), manifest.artifacts.keys().collect::<Vec<_>>());
     let keys = keys.lock().expect("keys").clone();
     assert_eq!(keys.len(), manifest.artifacts.len() + 1, "{keys:?}");
-    assert_eq!(keys.last().map(String::as_str), Some(ArtifactStore::key(&manifest.release_id, MANIFEST).as_str()));
+    assert_eq!(keys.last().map(String::as_str), Some(artifact_key(&manifest.release_id, MANIFEST).as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,4 +375,84 @@ async fn a_tampered_artifact_is_never_uploaded_and_the_manifest_never_follows() 
         keys.iter().all(|k| !k.ends_with("load.zip") && !k.ends_with("transform.zip") && !k.ends_with(MANIFEST)),
         "{keys:?}"
     );
+}
+
+/// An STS and Lambda endpoint that hands out deploy-role credentials expiring
+/// `lifetime` from now, counting the AssumeRole calls.
+fn role_endpoint(
+    lifetime: std::time::Duration,
+    assumed: Arc<AtomicUsize>,
+) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::test_util::infallible_client_fn(move |req| {
+        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default()).unwrap_or_default().to_owned();
+        let xml = |inner: String| {
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "text/xml")
+                .body(SdkBody::from(inner))
+                .expect("response")
+        };
+        if body.contains("Action=AssumeRole") {
+            let n = assumed.fetch_add(1, Ordering::SeqCst);
+            let expires = aws_smithy_types::DateTime::from(std::time::SystemTime::now() + lifetime)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .expect("a date");
+            xml(format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+                 <Credentials><AccessKeyId>ASIA{n}</AccessKeyId><SecretAccessKey>s</SecretAccessKey>\
+                 <SessionToken>t{n}</SessionToken><Expiration>{expires}</Expiration></Credentials>\
+                 <AssumedRoleUser><AssumedRoleId>AROA:s</AssumedRoleId><Arn>arn:aws:sts::333333333333:assumed-role/deployer/s</Arn></AssumedRoleUser>\
+                 </AssumeRoleResult></AssumeRoleResponse>"
+            ))
+        } else if body.contains("Action=GetCallerIdentity") {
+            xml("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                 <Arn>arn:aws:sts::333333333333:assumed-role/deployer/s</Arn><UserId>AROA:s</UserId>\
+                 <Account>333333333333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+                .into())
+        } else {
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(SdkBody::from(r#"{"Name":"live","FunctionVersion":"4","RevisionId":"r"}"#))
+                .expect("response")
+        }
+    })
+}
+
+async fn assume_roles(lifetime: std::time::Duration) -> usize {
+    let assumed = Arc::new(AtomicUsize::new(0));
+    let base = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKIATOOLING", "secret", None, None, "test"),
+        ))
+        .http_client(role_endpoint(lifetime, assumed.clone()))
+        // As aws_config's loader does: one identity cache for every client.
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .build();
+    let yaml = "environment: prod\naccount_id: \"333333333333\"\nregion: us-east-1\ndeploy_role: deployer\n\
+                application: etl-prod\ndeployment_config: CodeDeployDefault.LambdaAllAtOnce\n\
+                hooks: {pre_traffic: p, post_traffic: q}\nrelease_table: t\nartifact_bucket: b\n\
+                functions: {load: {function_name: etl-prod-load}}\n";
+    let settings =
+        deployer::settings::Settings::parse(std::path::Path::new("prod.yaml"), "prod", yaml, false).expect("settings");
+    let connection = deployer::connect::Connection::aws(true, CloudMeter::new());
+    let cloud = connection.environment(&base, &settings, "deployer-test").await.expect("the role is assumed");
+    for _ in 0..3 {
+        assert_eq!(cloud.alias("etl-prod-load", "live").await.expect("a call as the role").version, "4");
+    }
+    assumed.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn the_deploy_roles_credentials_are_renewed_before_they_expire() {
+    // A session that ends within the SDK's refresh window is assumed again for every
+    // call, so a release never runs on expired credentials; an hour-long one is reused.
+    let short = assume_roles(std::time::Duration::from_secs(5)).await;
+    let long = assume_roles(std::time::Duration::from_secs(3600)).await;
+    assert!(short >= 4, "renewed for each of the three calls after the first session: {short}");
+    assert!(long <= 2, "reused while valid: {long}");
 }

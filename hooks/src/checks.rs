@@ -7,23 +7,30 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::appspec::LambdaTarget;
-use crate::aws::{Alarms, Aliases, Deployments, ErrorQuery, Executions, Metrics, Versions};
+use crate::aws::{Alarms, Aliases, ErrorQuery, Executions, Metrics, Versions};
 use crate::config::{FunctionChecks, Smoke};
 use crate::HookStatus;
 
 /// The longest excerpt of a payload or cause quoted in a reason.
 const EXCERPT_CHARS: usize = 400;
 
-/// The AWS services a hook uses, as trait objects.
-#[derive(Clone, Copy)]
-pub struct Services<'a> {
-    pub deployments: &'a dyn Deployments,
-    pub versions: &'a dyn Versions,
-    pub aliases: &'a dyn Aliases,
-    pub alarms: &'a dyn Alarms,
-    pub metrics: &'a dyn Metrics,
-    pub executions: &'a dyn Executions,
+/// The AWS services a hook uses: the SDK adapters, or fakes in tests.
+pub struct Services<'a, D, V, A, L, M, E> {
+    pub deployments: &'a D,
+    pub versions: &'a V,
+    pub aliases: &'a A,
+    pub alarms: &'a L,
+    pub metrics: &'a M,
+    pub executions: &'a E,
 }
+
+impl<D, V, A, L, M, E> Clone for Services<'_, D, V, A, L, M, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D, V, A, L, M, E> Copy for Services<'_, D, V, A, L, M, E> {}
 
 /// A hook's decision and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +96,7 @@ fn millis(duration: Duration) -> u128 {
 /// BeforeAllowTraffic: invoke the target version directly with each fixture event.
 /// Fails on an invoke error, a function error, a non-2xx status or an invoke slower
 /// than `max_duration` (the invoke is abandoned then). Every event is tried.
-pub async fn pre_traffic(target: &LambdaTarget, checks: &FunctionChecks, versions: &dyn Versions) -> Verdict {
+pub async fn pre_traffic(target: &LambdaTarget, checks: &FunctionChecks, versions: &impl Versions) -> Verdict {
     let (function, version) = (&target.function_name, &target.target_version);
     if checks.events.is_empty() {
         tracing::info!(function = %function, version = %version, "no fixture events configured: nothing to invoke");
@@ -157,13 +164,19 @@ pub fn smoke_execution_name(deployment_id: &str) -> String {
 /// version alone, no named alarm is in ALARM or missing, the target version's errors
 /// over the window are within budget; then, when all of that passed and a smoke state
 /// machine is configured, one execution of it must SUCCEED.
-pub async fn post_traffic(
+pub async fn post_traffic<D, V, A, L, M, E>(
     deployment_id: &str,
     target: &LambdaTarget,
     checks: &FunctionChecks,
     smoke: Option<&Smoke>,
-    services: &Services<'_>,
-) -> Verdict {
+    services: &Services<'_, D, V, A, L, M, E>,
+) -> Verdict
+where
+    A: Aliases,
+    L: Alarms,
+    M: Metrics,
+    E: Executions,
+{
     let (mut failures, mut passed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     let mut record = |result: Result<String, String>| match result {
         Ok(seen) => passed.push(seen),
@@ -186,7 +199,7 @@ pub async fn post_traffic(
     Verdict::from_checks(failures, passed, skipped)
 }
 
-async fn check_alias(target: &LambdaTarget, aliases: &dyn Aliases) -> Result<String, String> {
+async fn check_alias(target: &LambdaTarget, aliases: &impl Aliases) -> Result<String, String> {
     let (function, alias, version) = (&target.function_name, &target.alias, &target.target_version);
     let routing = aliases.alias(function, alias).await.map_err(|e| e.to_string())?;
     if &routing.version != version {
@@ -207,7 +220,7 @@ async fn check_alias(target: &LambdaTarget, aliases: &dyn Aliases) -> Result<Str
     Ok(format!("alias {function}:{alias} sends all traffic to version {version}"))
 }
 
-async fn check_alarms(names: &[String], alarms: &dyn Alarms) -> Result<String, String> {
+async fn check_alarms(names: &[String], alarms: &impl Alarms) -> Result<String, String> {
     if names.is_empty() {
         return Ok("no alarms configured".to_owned());
     }
@@ -228,7 +241,11 @@ async fn check_alarms(names: &[String], alarms: &dyn Alarms) -> Result<String, S
     }
 }
 
-async fn check_errors(target: &LambdaTarget, checks: &FunctionChecks, metrics: &dyn Metrics) -> Result<String, String> {
+async fn check_errors(
+    target: &LambdaTarget,
+    checks: &FunctionChecks,
+    metrics: &impl Metrics,
+) -> Result<String, String> {
     let end = SystemTime::now();
     let window = checks.error_window;
     let query = ErrorQuery {
@@ -254,7 +271,7 @@ async fn check_errors(target: &LambdaTarget, checks: &FunctionChecks, metrics: &
     }
 }
 
-async fn run_smoke(deployment_id: &str, smoke: &Smoke, executions: &dyn Executions) -> Result<String, String> {
+async fn run_smoke(deployment_id: &str, smoke: &Smoke, executions: &impl Executions) -> Result<String, String> {
     let name = smoke_execution_name(deployment_id);
     let arn = executions.start(&smoke.state_machine_arn, &name, &smoke.input).await.map_err(|e| e.to_string())?;
     tracing::info!(execution_arn = %arn, timeout_s = smoke.timeout.as_secs(), "started the smoke execution");

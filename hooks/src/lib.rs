@@ -2,8 +2,9 @@
 //!
 //! CodeDeploy invokes a hook asynchronously with `{DeploymentId,
 //! LifecycleEventHookExecutionId}`; the hook learns the function, alias and versions
-//! from the deployment's AppSpec, runs its checks and always answers with
-//! `PutLifecycleEventHookExecutionStatus` (Succeeded or Failed).
+//! from the deployment's target (or, failing that, its application revision), runs its
+//! checks and always answers with `PutLifecycleEventHookExecutionStatus` (Succeeded or
+//! Failed), trying again until CodeDeploy takes the answer.
 //!
 //! - `pre-traffic` (BeforeAllowTraffic) invokes the target version directly with each
 //!   fixture event and fails on a function error, an invoke error or a slow answer.
@@ -12,12 +13,14 @@
 //!   `Errors` stay within budget, and optionally runs a smoke execution of the workflow.
 //!
 //! Each binary is a thin wrapper around [`runtime::serve`]; the decisions live in
-//! [`checks`] over the narrow traits of [`aws`], so they are tested with fakes.
+//! [`checks`] and [`report`], generic over the narrow traits of [`aws`], so they are
+//! tested with fakes.
 
 pub mod appspec;
 pub mod aws;
 pub mod checks;
 pub mod config;
+pub mod report;
 pub mod runtime;
 
 /// Which lifecycle hook a binary implements.

@@ -1,6 +1,6 @@
 //! What both hook binaries share: JSON logs with the deployment id on every line, the
 //! configuration (kept even when invalid, so it can be reported), the SDK clients, and
-//! a handler that always answers CodeDeploy.
+//! a handler that always answers CodeDeploy, generic over the traits of [`crate::aws`].
 
 use std::time::{Duration, SystemTime};
 
@@ -9,13 +9,19 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::appspec::LambdaTarget;
-use crate::aws::{AwsError, Reported, SdkClients};
+use crate::aws::{sdk, Alarms, Aliases, AwsError, Deployments, Executions, Metrics, Reported, SdkClients, Versions};
 use crate::checks::{self, Services, Verdict};
 use crate::config::{Config, ConfigError};
+use crate::report::{self, REPORT_RETRY};
 use crate::{Hook, HookStatus};
 
 /// Time kept back from the Lambda deadline to report the verdict.
 pub const REPORT_MARGIN: Duration = Duration::from_secs(5);
+
+/// Time kept back from the Lambda deadline by the report's retries, so that a report
+/// that could not be delivered is logged and the invoke fails (and Lambda's
+/// asynchronous retry runs the hook again) rather than being cut off.
+pub const REPORT_SAFETY: Duration = Duration::from_millis(500);
 
 /// The event CodeDeploy invokes a hook with.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -50,18 +56,28 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Decides, within `budget`, logs the verdict in one line and reports it. Every path
-/// ends in a report; only a failed report is an error (the Lambda then fails, and the
-/// asynchronous invoke is retried).
-pub async fn run_hook(
+/// Decides, within `budget`, logs the verdict in one line and reports it, trying again
+/// until CodeDeploy takes it or the Lambda deadline (`budget` + [`REPORT_MARGIN`]) is
+/// near. Every path ends in a report; only a report that could not be delivered is an
+/// error (the Lambda then fails, and the asynchronous invoke is retried).
+pub async fn run_hook<D, V, A, L, M, E>(
     hook: Hook,
     event: &HookEvent,
     config: Result<&Config, &ConfigError>,
-    services: &Services<'_>,
+    services: &Services<'_, D, V, A, L, M, E>,
     budget: Duration,
-) -> Result<Outcome, AwsError> {
+) -> Result<Outcome, AwsError>
+where
+    D: Deployments,
+    V: Versions,
+    A: Aliases,
+    L: Alarms,
+    M: Metrics,
+    E: Executions,
+{
     let started = tokio::time::Instant::now();
     let deadline = started + budget;
+    let report_deadline = (deadline + REPORT_MARGIN).checked_sub(REPORT_SAFETY).unwrap_or(deadline);
     let (target, verdict) = decide(hook, event, config, services, deadline).await;
     let reason = verdict.reason();
     let field = |f: fn(&LambdaTarget) -> &str| target.as_ref().map_or("-", f).to_owned();
@@ -90,22 +106,32 @@ pub async fn run_hook(
             "verdict"
         ),
     }
-    let reported = match services
-        .deployments
-        .report(&event.deployment_id, &event.hook_execution_id, verdict.status)
-        .await
+    let delivery = match report::report_until(
+        services.deployments,
+        &event.deployment_id,
+        &event.hook_execution_id,
+        verdict.status,
+        report_deadline,
+        REPORT_RETRY,
+    )
+    .await
     {
-        Ok(reported) => reported,
+        Ok(delivery) => delivery,
         Err(err) => {
             tracing::error!(status = verdict.status.as_str(), error = %err, "could not report the verdict to CodeDeploy");
             return Err(err);
         }
     };
+    let reported = delivery.reported;
     match reported {
-        Reported::Accepted => tracing::info!(status = verdict.status.as_str(), "reported to CodeDeploy"),
+        Reported::Accepted => {
+            tracing::info!(status = verdict.status.as_str(), calls = delivery.calls, "reported to CodeDeploy")
+        }
         Reported::AlreadyCompleted => tracing::warn!(
             status = verdict.status.as_str(),
-            "CodeDeploy had already taken an answer for this hook execution (a retried invoke); it keeps the first"
+            calls = delivery.calls,
+            "CodeDeploy had already taken an answer for this hook execution (a retried invoke, or an earlier call \
+             whose reply was lost); it keeps the first"
         ),
     }
     Ok(Outcome {
@@ -118,13 +144,21 @@ pub async fn run_hook(
     })
 }
 
-async fn decide(
+async fn decide<D, V, A, L, M, E>(
     hook: Hook,
     event: &HookEvent,
     config: Result<&Config, &ConfigError>,
-    services: &Services<'_>,
+    services: &Services<'_, D, V, A, L, M, E>,
     deadline: tokio::time::Instant,
-) -> (Option<LambdaTarget>, Verdict) {
+) -> (Option<LambdaTarget>, Verdict)
+where
+    D: Deployments,
+    V: Versions,
+    A: Aliases,
+    L: Alarms,
+    M: Metrics,
+    E: Executions,
+{
     let out_of_time = |what: &str| {
         Verdict::failed(format!(
             "{what} did not finish before the hook's own Lambda timeout (less {} s to report); \
@@ -198,8 +232,7 @@ pub async fn serve(hook: Hook) -> Result<(), lambda_runtime::Error> {
             "the configuration is invalid: every deployment is reported Failed until it is fixed"
         ),
     }
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let clients = SdkClients::new(&sdk);
+    let clients = SdkClients::new(&sdk::load().await);
     let services = Services {
         deployments: &clients.deployments,
         versions: &clients.versions,
@@ -231,7 +264,11 @@ pub async fn serve(hook: Hook) -> Result<(), lambda_runtime::Error> {
             hook_execution_id = %hook_event.hook_execution_id,
             %request_id,
         );
-        run_hook(hook, &hook_event, config.as_ref(), services, budget)
+        // Boxed: the generic checks nest deeply enough that the compiler's layout of the
+        // whole runtime future would exceed its recursion limit otherwise.
+        let hook_run: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> =
+            Box::pin(run_hook(hook, &hook_event, config.as_ref(), services, budget));
+        hook_run
             .instrument(span)
             .await
             .map_err(|err| Diagnostic { error_type: "ReportFailed".into(), error_message: err.to_string() })

@@ -1,6 +1,9 @@
-//! The SDK adapters and the whole hook against aws-smithy-mocks: GetDeployment and its
-//! AppSpec, the answer given to PutLifecycleEventHookExecutionStatus (Failed on any
-//! error), and the requests post-traffic sends.
+//! The SDK adapters and the whole hook against aws-smithy-mocks, answering as AWS
+//! answers: the deployment's target from ListDeploymentTargets + GetDeploymentTarget (or
+//! GetApplicationRevision), never from GetDeployment, whose answer for an inline AppSpec
+//! carries only its sha256; the answer given to PutLifecycleEventHookExecutionStatus
+//! (Failed on any error), through throttling and a lost reply; and the requests
+//! post-traffic sends.
 
 // Helpers and fakes outside #[test] functions may unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -10,12 +13,12 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsOutput;
 use aws_sdk_cloudwatch::types::{AlarmType, Datapoint, MetricAlarm, StateValue, Statistic};
-use aws_sdk_codedeploy::operation::get_deployment::{GetDeploymentError, GetDeploymentOutput};
+use aws_sdk_codedeploy::config::http::HttpResponse;
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::{
     PutLifecycleEventHookExecutionStatusError, PutLifecycleEventHookExecutionStatusOutput,
 };
-use aws_sdk_codedeploy::types::error::{DeploymentDoesNotExistException, LifecycleEventAlreadyCompletedException};
-use aws_sdk_codedeploy::types::{AppSpecContent, DeploymentInfo, LifecycleEventStatus, RevisionLocation};
+use aws_sdk_codedeploy::types::error::LifecycleEventAlreadyCompletedException;
+use aws_sdk_codedeploy::types::LifecycleEventStatus;
 use aws_sdk_lambda::operation::get_alias::GetAliasOutput;
 use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
@@ -33,11 +36,14 @@ use hooks::checks::Services;
 use hooks::config::Config;
 use hooks::runtime::{run_hook, HookEvent, Outcome};
 use hooks::Hook;
+use serde_json::json;
 
 const DEPLOYMENT: &str = "d-ABCDEFGHI";
+const TARGET_ID: &str = "etl-dev-extract:live";
 const SMOKE_ARN: &str = "arn:aws:states:us-east-1:111111111111:stateMachine:etl-dev";
 
-/// A real SDK client of `$krate` whose requests the given rules answer.
+/// A real SDK client of `$krate` whose requests the given rules answer, with the hooks'
+/// retry policy (attempts and mode as deployed; the pauses shortened for the tests).
 macro_rules! client {
     ($krate:ident, [$($rule:expr),* $(,)?]) => {{
         #[allow(unused_mut)]
@@ -47,11 +53,33 @@ macro_rules! client {
             .behavior_version($krate::config::BehaviorVersion::latest())
             .region($krate::config::Region::new("us-east-1"))
             .credentials_provider($krate::config::Credentials::new("111111111111", "secret", None, None, "test"))
+            .retry_config(
+                hooks::aws::sdk::retry_config()
+                    .with_initial_backoff(Duration::from_millis(1))
+                    .with_max_backoff(Duration::from_millis(5)),
+            )
             .http_client(create_mock_http_client())
             .interceptor(interceptor)
             .build();
         $krate::Client::from_conf(config)
     }};
+}
+
+/// An HTTP answer with a JSON body (CodeDeploy speaks JSON 1.1).
+fn json_answer(status: u16, body: serde_json::Value) -> HttpResponse {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-requestid", "req-1234")
+        .body(aws_smithy_types::body::SdkBody::from(body.to_string()))
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// A JSON 1.1 error answer, as AWS sends one.
+fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    json_answer(status, json!({"__type": code, "message": message}))
 }
 
 const APPSPEC_JSON: &str = r#"{"version": 0.0, "Resources": [{"extract": {"Type": "AWS::Lambda::Function",
@@ -60,24 +88,85 @@ const APPSPEC_JSON: &str = r#"{"version": 0.0, "Resources": [{"extract": {"Type"
 
 const APPSPEC_YAML: &str = "version: 0.0\nResources:\n  - extract:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: etl-dev-extract\n        Alias: live\n        CurrentVersion: '3'\n        TargetVersion: '4'\n";
 
-fn get_deployment(appspec: &'static str) -> Rule {
+/// ListDeploymentTargets as AWS answers it for a Lambda deployment: one target id.
+fn list_targets() -> Rule {
+    mock!(aws_sdk_codedeploy::Client::list_deployment_targets)
+        .match_requests(|r| r.deployment_id() == Some(DEPLOYMENT))
+        .then_http_response(|| json_answer(200, json!({"targetIds": [TARGET_ID]})))
+}
+
+/// GetDeploymentTarget as the API reference shapes it (`LambdaTarget`, `LambdaFunctionInfo`).
+fn get_target(function_info: serde_json::Value) -> Rule {
+    mock!(aws_sdk_codedeploy::Client::get_deployment_target)
+        .match_requests(|r| r.deployment_id() == Some(DEPLOYMENT) && r.target_id() == Some(TARGET_ID))
+        .then_http_response(move || {
+            json_answer(
+                200,
+                json!({"deploymentTarget": {
+                    "deploymentTargetType": "LambdaTarget",
+                    "lambdaTarget": {
+                        "deploymentId": DEPLOYMENT,
+                        "targetId": TARGET_ID,
+                        "targetArn": "arn:aws:lambda:us-east-1:111111111111:function:etl-dev-extract:live",
+                        "status": "InProgress",
+                        "lastUpdatedAt": 1_700_000_000.0,
+                        "lifecycleEvents": [{"lifecycleEventName": "BeforeAllowTraffic", "status": "InProgress"}],
+                        "lambdaFunctionInfo": function_info
+                    }
+                }}),
+            )
+        })
+}
+
+fn function_info() -> serde_json::Value {
+    json!({"functionName": "etl-dev-extract", "functionAlias": "live", "currentVersion": "3",
+           "targetVersion": "4", "targetVersionWeight": 0.0})
+}
+
+/// GetDeployment as AWS answers it for an inline AppSpec: the revision's type and
+/// sha256, no content. A hook that reads the AppSpec from here finds nothing.
+fn get_deployment_as_aws() -> Rule {
     mock!(aws_sdk_codedeploy::Client::get_deployment)
         .match_requests(|r| r.deployment_id() == Some(DEPLOYMENT))
-        .then_output(move || {
-            GetDeploymentOutput::builder()
-                .deployment_info(
-                    DeploymentInfo::builder()
-                        .deployment_id(DEPLOYMENT)
-                        .revision(
-                            RevisionLocation::builder()
-                                .revision_type(aws_sdk_codedeploy::types::RevisionLocationType::AppSpecContent)
-                                .app_spec_content(AppSpecContent::builder().content(appspec).build())
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
+        .then_http_response(|| {
+            json_answer(
+                200,
+                json!({"deploymentInfo": {
+                    "applicationName": "etl-dev",
+                    "deploymentGroupName": "etl-dev-extract",
+                    "deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce",
+                    "deploymentId": DEPLOYMENT,
+                    "computePlatform": "Lambda",
+                    "status": "InProgress",
+                    "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+                    "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "5e1f0c"}}
+                }}),
+            )
         })
+}
+
+/// GetApplicationRevision of that revision: the AppSpec as `revision.string.content`.
+fn get_revision(appspec: &'static str) -> Rule {
+    mock!(aws_sdk_codedeploy::Client::get_application_revision)
+        .match_requests(|r| {
+            r.application_name() == Some("etl-dev")
+                && r.revision().and_then(|rev| rev.app_spec_content()).and_then(|c| c.sha256()) == Some("5e1f0c")
+        })
+        .then_http_response(move || {
+            json_answer(
+                200,
+                json!({"applicationName": "etl-dev",
+                       "revision": {"revisionType": "String", "string": {"content": appspec, "sha256": "5e1f0c"}},
+                       "revisionInfo": {"description": "Application revision registered by Deployment ID: d-ABCDEFGHI"}}),
+            )
+        })
+}
+
+/// The deployment's target cannot be read (the role lacks the permission).
+fn targets_denied() -> Rule {
+    mock!(aws_sdk_codedeploy::Client::list_deployment_targets).then_http_response(|| {
+        json_error(400, "AccessDeniedException", "not authorized to perform: codedeploy:ListDeploymentTargets")
+    })
 }
 
 fn put_status(status: LifecycleEventStatus) -> Rule {
@@ -106,7 +195,7 @@ fn config(hook: Hook, checks: serde_json::Value, smoke: bool) -> Config {
 }
 
 fn extract_checks() -> serde_json::Value {
-    serde_json::json!({"etl-dev-extract": {
+    json!({"etl-dev-extract": {
         "events": [{"run_date": "2026-11-22"}, "{\"run_date\": \"2026-11-23\"}"],
         "max_duration_ms": 5000, "alarm_names": ["etl-dev-extract-errors"], "max_errors": 1,
         "error_window_seconds": 120}})
@@ -140,27 +229,80 @@ impl Clients {
     }
 }
 
+// ---- the deployment's target ----
+
 #[tokio::test]
-async fn get_deployment_yields_the_appspec_target_json_or_yaml() {
+async fn the_deployment_target_names_the_function_alias_and_versions() {
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&list, &target, &read]));
+    let found = deployments.target(DEPLOYMENT).await.unwrap();
+    assert_eq!(
+        (found.function_name.as_str(), found.alias.as_str(), found.current_version.as_str()),
+        ("etl-dev-extract", "live", "3")
+    );
+    assert_eq!(found.target_version, "4");
+    assert_eq!((list.num_calls(), target.num_calls()), (1, 1));
+    assert_eq!(read.num_calls(), 0, "GetDeployment is not needed when the target answers");
+}
+
+#[tokio::test]
+async fn the_application_revision_names_them_when_the_target_cannot_be_read_json_or_yaml() {
     for appspec in [APPSPEC_JSON, APPSPEC_YAML] {
-        let rule = get_deployment(appspec);
-        let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&rule]));
+        let (denied, read, revision) = (targets_denied(), get_deployment_as_aws(), get_revision(appspec));
+        let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&denied, &read, &revision]));
         let target = deployments.target(DEPLOYMENT).await.unwrap();
         assert_eq!(
             (target.function_name.as_str(), target.alias.as_str(), target.current_version.as_str()),
             ("etl-dev-extract", "live", "3")
         );
         assert_eq!(target.target_version, "4");
-        assert_eq!(rule.num_calls(), 1);
+        assert_eq!((denied.num_calls(), read.num_calls(), revision.num_calls()), (1, 1, 1));
+    }
+}
+
+#[tokio::test]
+async fn get_deployment_alone_does_not_name_the_target() {
+    // What a hook that reads the AppSpec from GetDeployment would be left with on AWS.
+    let (denied, read) = (targets_denied(), get_deployment_as_aws());
+    let revision_denied = mock!(aws_sdk_codedeploy::Client::get_application_revision).then_http_response(|| {
+        json_error(400, "AccessDeniedException", "not authorized to perform: codedeploy:GetApplicationRevision")
+    });
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&denied, &read, &revision_denied]));
+    let err = deployments.target(DEPLOYMENT).await.unwrap_err();
+    let TargetError::Neither { from_target, from_revision, .. } = &err else { panic!("{err:?}") };
+    assert!(from_target.to_string().contains("codedeploy:ListDeploymentTargets"), "{err}");
+    assert!(from_revision.to_string().contains("codedeploy:GetApplicationRevision"), "{err}");
+    assert!(err.to_string().contains("(HTTP 400, request id req-1234)"), "{err}");
+}
+
+#[tokio::test]
+async fn an_incomplete_or_latest_target_is_refused_and_the_revision_read() {
+    for (info, problem) in [
+        (
+            json!({"functionName": "etl-dev-extract", "functionAlias": "live", "currentVersion": "3"}),
+            "has no targetVersion",
+        ),
+        (
+            json!({"functionName": "etl-dev-extract", "functionAlias": "live", "currentVersion": "3", "targetVersion": "$LATEST"}),
+            "not $LATEST",
+        ),
+    ] {
+        let (list, target, read) = (list_targets(), get_target(info), get_deployment_as_aws());
+        let broken = get_revision("version: 0.0\nResources: []\n");
+        let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&list, &target, &read, &broken]));
+        let err = deployments.target(DEPLOYMENT).await.unwrap_err();
+        assert!(err.to_string().contains(problem), "{problem}: {err}");
+        assert!(err.to_string().contains("declares no resource of Type AWS::Lambda::Function"), "{err}");
     }
 }
 
 #[tokio::test]
 async fn a_malformed_appspec_is_reported_failed() {
-    let read = get_deployment("version: 0.0\nResources: {not: [a list}\n");
+    let (denied, read) = (targets_denied(), get_deployment_as_aws());
+    let revision = get_revision("version: 0.0\nResources: {not: [a list}\n");
     let failed = put_status(LifecycleEventStatus::Failed);
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&read, &failed]),
+        codedeploy: client!(aws_sdk_codedeploy, [&denied, &read, &revision, &failed]),
         lambda: client!(aws_sdk_lambda, []),
         cloudwatch: client!(aws_sdk_cloudwatch, []),
         sfn: client!(aws_sdk_sfn, []),
@@ -168,29 +310,26 @@ async fn a_malformed_appspec_is_reported_failed() {
     let outcome = clients.run(Hook::PreTraffic, &config(Hook::PreTraffic, extract_checks(), false)).await;
     assert_eq!(outcome.status, "Failed");
     assert!(outcome.reason.contains("deployment d-ABCDEFGHI: the AppSpec"), "{}", outcome.reason);
-    assert_eq!((read.num_calls(), failed.num_calls()), (1, 1));
+    assert_eq!((revision.num_calls(), failed.num_calls()), (1, 1));
 }
 
 #[tokio::test]
 async fn an_unreadable_deployment_is_reported_failed() {
-    let missing = mock!(aws_sdk_codedeploy::Client::get_deployment).then_error(|| {
-        let meta = aws_smithy_types::error::ErrorMetadata::builder()
-            .code("DeploymentDoesNotExistException")
-            .message("no deployment d-ABCDEFGHI")
-            .build();
-        GetDeploymentError::DeploymentDoesNotExistException(
-            DeploymentDoesNotExistException::builder().message("no deployment d-ABCDEFGHI").meta(meta).build(),
-        )
-    });
-    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&missing]));
+    let missing_targets = mock!(aws_sdk_codedeploy::Client::list_deployment_targets)
+        .then_http_response(|| json_error(400, "DeploymentDoesNotExistException", "no deployment d-ABCDEFGHI"));
+    let missing = mock!(aws_sdk_codedeploy::Client::get_deployment)
+        .then_http_response(|| json_error(400, "DeploymentDoesNotExistException", "no deployment d-ABCDEFGHI"));
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&missing_targets, &missing]));
     let err = deployments.target(DEPLOYMENT).await.unwrap_err();
-    assert!(matches!(err, TargetError::Aws(_)));
+    assert!(
+        matches!(&err, TargetError::Neither { from_revision, .. } if matches!(**from_revision, TargetError::Aws(_)))
+    );
     let expected = "reading deployment d-ABCDEFGHI: DeploymentDoesNotExistException: no deployment d-ABCDEFGHI";
     assert!(err.to_string().contains(expected), "{err}");
 
     let failed = put_status(LifecycleEventStatus::Failed);
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&missing, &failed]),
+        codedeploy: client!(aws_sdk_codedeploy, [&missing_targets, &missing, &failed]),
         lambda: client!(aws_sdk_lambda, []),
         cloudwatch: client!(aws_sdk_cloudwatch, []),
         sfn: client!(aws_sdk_sfn, []),
@@ -201,9 +340,11 @@ async fn an_unreadable_deployment_is_reported_failed() {
     assert_eq!(failed.num_calls(), 1);
 }
 
+// ---- pre-traffic ----
+
 #[tokio::test]
 async fn pre_traffic_invokes_the_target_version_and_reports_a_function_error_as_failed() {
-    let read = get_deployment(APPSPEC_YAML);
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
     let ok = mock!(aws_sdk_lambda::Client::invoke)
         .match_requests(|r| {
             r.function_name() == Some("etl-dev-extract")
@@ -227,7 +368,7 @@ async fn pre_traffic_invokes_the_target_version_and_reports_a_function_error_as_
         });
     let failed = put_status(LifecycleEventStatus::Failed);
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&read, &failed]),
+        codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &failed]),
         lambda: client!(aws_sdk_lambda, [&ok, &broken]),
         cloudwatch: client!(aws_sdk_cloudwatch, []),
         sfn: client!(aws_sdk_sfn, []),
@@ -240,13 +381,13 @@ async fn pre_traffic_invokes_the_target_version_and_reports_a_function_error_as_
 
 #[tokio::test]
 async fn pre_traffic_reports_succeeded_when_every_event_passes() {
-    let read = get_deployment(APPSPEC_JSON);
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
     let ok = mock!(aws_sdk_lambda::Client::invoke)
         .match_requests(|r| r.qualifier() == Some("4"))
         .then_output(|| InvokeOutput::builder().status_code(200).payload(Blob::new("{}")).build());
     let succeeded = put_status(LifecycleEventStatus::Succeeded);
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&read, &succeeded]),
+        codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &succeeded]),
         lambda: client!(aws_sdk_lambda, [&ok]),
         cloudwatch: client!(aws_sdk_cloudwatch, []),
         sfn: client!(aws_sdk_sfn, []),
@@ -254,11 +395,14 @@ async fn pre_traffic_reports_succeeded_when_every_event_passes() {
     let outcome = clients.run(Hook::PreTraffic, &config(Hook::PreTraffic, extract_checks(), false)).await;
     assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
     assert_eq!((ok.num_calls(), succeeded.num_calls()), (2, 1));
+    assert_eq!(outcome.target_version.as_deref(), Some("4"));
 }
+
+// ---- post-traffic ----
 
 #[tokio::test]
 async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
-    let read = get_deployment(APPSPEC_JSON);
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
     let succeeded = put_status(LifecycleEventStatus::Succeeded);
     let alias = mock!(aws_sdk_lambda::Client::get_alias)
         .match_requests(|r| r.function_name() == Some("etl-dev-extract") && r.name() == Some("live"))
@@ -330,7 +474,7 @@ async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
                 .unwrap()
         });
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&read, &succeeded]),
+        codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &succeeded]),
         lambda: client!(aws_sdk_lambda, [&alias]),
         cloudwatch: client!(aws_sdk_cloudwatch, [&alarms, &errors]),
         sfn: client!(aws_sdk_sfn, [&start, &describe]),
@@ -346,7 +490,7 @@ async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
 
 #[tokio::test]
 async fn post_traffic_reports_failed_when_the_alias_is_split_and_an_alarm_is_missing() {
-    let read = get_deployment(APPSPEC_JSON);
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
     let failed = put_status(LifecycleEventStatus::Failed);
     let alias = mock!(aws_sdk_lambda::Client::get_alias).then_output(|| {
         GetAliasOutput::builder()
@@ -359,7 +503,7 @@ async fn post_traffic_reports_failed_when_the_alias_is_split_and_an_alarm_is_mis
     let errors = mock!(aws_sdk_cloudwatch::Client::get_metric_statistics)
         .then_output(|| GetMetricStatisticsOutput::builder().build());
     let clients = Clients {
-        codedeploy: client!(aws_sdk_codedeploy, [&read, &failed]),
+        codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &failed]),
         lambda: client!(aws_sdk_lambda, [&alias]),
         cloudwatch: client!(aws_sdk_cloudwatch, [&alarms, &errors]),
         sfn: client!(aws_sdk_sfn, []),
@@ -372,6 +516,8 @@ async fn post_traffic_reports_failed_when_the_alias_is_split_and_an_alarm_is_mis
     assert_eq!(failed.num_calls(), 1);
 }
 
+// ---- the answer to CodeDeploy ----
+
 #[tokio::test]
 async fn an_already_answered_hook_execution_is_not_an_error() {
     let done = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status).then_error(|| {
@@ -382,6 +528,103 @@ async fn an_already_answered_hook_execution_is_not_an_error() {
     let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&done]));
     let reported = deployments.report(DEPLOYMENT, "hook-exec-1", hooks::HookStatus::Failed).await.unwrap();
     assert_eq!(reported, Reported::AlreadyCompleted);
+}
+
+fn throttled_report() -> HttpResponse {
+    json_error(400, "ThrottlingException", "Rate exceeded")
+}
+
+#[tokio::test]
+async fn a_throttled_report_is_retried_by_the_sdk_then_accepted() {
+    // Four throttled attempts and the fifth accepted: within the SDK's attempts, one call.
+    let report = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status)
+        .sequence()
+        .http_response(throttled_report)
+        .times(4)
+        .output(|| PutLifecycleEventHookExecutionStatusOutput::builder().build())
+        .build();
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&report]));
+    let reported = deployments.report(DEPLOYMENT, "hook-exec-1", hooks::HookStatus::Succeeded).await.unwrap();
+    assert_eq!(reported, Reported::Accepted);
+}
+
+#[tokio::test]
+async fn a_report_throttled_past_the_sdks_attempts_is_called_again_until_accepted() {
+    // Five throttled attempts spend the SDK's retries for one call; the hook calls again.
+    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
+    let report = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status)
+        .match_requests(|r| r.status() == Some(&LifecycleEventStatus::Succeeded))
+        .sequence()
+        .http_response(throttled_report)
+        .times(hooks::aws::sdk::MAX_ATTEMPTS as usize)
+        .output(|| PutLifecycleEventHookExecutionStatusOutput::builder().build())
+        .build();
+    let ok = mock!(aws_sdk_lambda::Client::invoke)
+        .then_output(|| InvokeOutput::builder().status_code(200).payload(Blob::new("{}")).build());
+    let clients = Clients {
+        codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &report]),
+        lambda: client!(aws_sdk_lambda, [&ok]),
+        cloudwatch: client!(aws_sdk_cloudwatch, []),
+        sfn: client!(aws_sdk_sfn, []),
+    };
+    let outcome = clients.run(Hook::PreTraffic, &config(Hook::PreTraffic, extract_checks(), false)).await;
+    assert_eq!((outcome.status.as_str(), outcome.already_completed), ("Succeeded", false), "{outcome:?}");
+    let attempts = hooks::aws::sdk::MAX_ATTEMPTS as usize + 1;
+    assert_eq!(report.num_calls(), attempts, "the first call's attempts all throttled, then the second call's first");
+}
+
+#[tokio::test]
+async fn a_reply_lost_after_codedeploy_took_the_answer_counts_as_reported() {
+    // The answer was applied, but its reply was cut short. The SDK does not retry an
+    // answer it cannot read; the hook calls again and finds the execution answered.
+    let report = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status)
+        .sequence()
+        .http_status(200, Some(r#"{"lifecycleEventHookExec"#.to_owned()))
+        .http_response(|| {
+            json_error(400, "LifecycleEventAlreadyCompletedException", "the hook execution is already Succeeded")
+        })
+        .build();
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&report]));
+    let cut = deployments.report(DEPLOYMENT, "hook-exec-1", hooks::HookStatus::Succeeded).await.unwrap_err();
+    assert!(cut.transient && cut.to_string().contains("the answer could not be read"), "{cut}");
+
+    let report = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status)
+        .sequence()
+        .http_status(200, Some(r#"{"lifecycleEventHookExec"#.to_owned()))
+        .http_response(|| {
+            json_error(400, "LifecycleEventAlreadyCompletedException", "the hook execution is already Succeeded")
+        })
+        .build();
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&report]));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let delivery = hooks::report::report_until(
+        &deployments,
+        DEPLOYMENT,
+        "hook-exec-1",
+        hooks::HookStatus::Succeeded,
+        deadline,
+        hooks::report::REPORT_RETRY,
+    )
+    .await
+    .unwrap();
+    assert_eq!(delivery, hooks::report::Delivery { reported: Reported::AlreadyCompleted, calls: 2 });
+}
+
+#[tokio::test]
+async fn a_refused_report_is_not_transient() {
+    let denied =
+        mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status).then_http_response(|| {
+            json_error(
+                400,
+                "AccessDeniedException",
+                "not authorized to perform: codedeploy:PutLifecycleEventHookExecutionStatus",
+            )
+        });
+    let deployments = CodeDeployDeployments::new(client!(aws_sdk_codedeploy, [&denied]));
+    let err = deployments.report(DEPLOYMENT, "hook-exec-1", hooks::HookStatus::Failed).await.unwrap_err();
+    assert!(!err.transient, "{err}");
+    assert_eq!(denied.num_calls(), 1);
+    assert!(err.to_string().contains("AccessDeniedException: not authorized"), "{err}");
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use hooks::appspec::{self, LambdaTarget};
 use hooks::aws::{
-    Alarms, AliasRouting, Aliases, AwsError, BoxFuture, Deployments, ErrorQuery, ExecutionState, Executions,
-    Invocation, Metrics, Reported, TargetError, Versions,
+    Alarms, AliasRouting, Aliases, AwsError, Deployments, ErrorQuery, ExecutionState, Executions, Invocation, Metrics,
+    Reported, TargetError, Versions,
 };
 use hooks::checks::Services;
 use hooks::config::{Config, ConfigError, FunctionChecks, Smoke};
@@ -36,26 +36,26 @@ struct FakeDeployments {
     target: Mutex<Option<Result<LambdaTarget, TargetError>>>,
     lookups: Mutex<usize>,
     reports: Mutex<Vec<(String, String, HookStatus)>>,
-    report_error: Option<AwsError>,
+    /// The answers to the first reports, in order; then every report is accepted.
+    report_answers: Mutex<VecDeque<Result<Reported, AwsError>>>,
 }
 
 impl Deployments for FakeDeployments {
-    fn target<'a>(&'a self, deployment_id: &'a str) -> BoxFuture<'a, Result<LambdaTarget, TargetError>> {
+    async fn target(&self, deployment_id: &str) -> Result<LambdaTarget, TargetError> {
         *self.lookups.lock().unwrap() += 1;
         let answer = self.target.lock().unwrap().clone().expect("a target");
         assert_eq!(deployment_id, "d-ABCDEFGHI");
-        Box::pin(async move { answer })
+        answer
     }
 
-    fn report<'a>(
-        &'a self,
-        deployment_id: &'a str,
-        hook_execution_id: &'a str,
+    async fn report(
+        &self,
+        deployment_id: &str,
+        hook_execution_id: &str,
         status: HookStatus,
-    ) -> BoxFuture<'a, Result<Reported, AwsError>> {
+    ) -> Result<Reported, AwsError> {
         self.reports.lock().unwrap().push((deployment_id.into(), hook_execution_id.into(), status));
-        let answer = self.report_error.clone().map_or(Ok(Reported::Accepted), Err);
-        Box::pin(async move { answer })
+        self.report_answers.lock().unwrap().pop_front().unwrap_or(Ok(Reported::Accepted))
     }
 }
 
@@ -70,49 +70,39 @@ fn ok_invocation() -> Invocation {
 }
 
 impl Versions for FakeVersions {
-    fn invoke<'a>(
-        &'a self,
-        function_name: &'a str,
-        qualifier: &'a str,
-        payload: Vec<u8>,
-    ) -> BoxFuture<'a, Result<Invocation, AwsError>> {
+    async fn invoke(&self, function_name: &str, qualifier: &str, payload: Vec<u8>) -> Result<Invocation, AwsError> {
         let event = serde_json::from_slice(&payload).expect("the payload is the event as JSON");
         self.calls.lock().unwrap().push((function_name.into(), qualifier.into(), event));
         let (delay, answer) = self.answers.lock().unwrap().pop_front().unwrap_or((Duration::ZERO, Ok(ok_invocation())));
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            answer
-        })
+        tokio::time::sleep(delay).await;
+        answer
     }
 }
 
 struct FakeAliases(AliasRouting, Mutex<Vec<(String, String)>>);
 
 impl Aliases for FakeAliases {
-    fn alias<'a>(&'a self, function_name: &'a str, alias: &'a str) -> BoxFuture<'a, Result<AliasRouting, AwsError>> {
+    async fn alias(&self, function_name: &str, alias: &str) -> Result<AliasRouting, AwsError> {
         self.1.lock().unwrap().push((function_name.into(), alias.into()));
-        let answer = self.0.clone();
-        Box::pin(async move { Ok(answer) })
+        Ok(self.0.clone())
     }
 }
 
 struct FakeAlarms(BTreeMap<String, String>, Mutex<usize>);
 
 impl Alarms for FakeAlarms {
-    fn states<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<BTreeMap<String, String>, AwsError>> {
+    async fn states(&self, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
         *self.1.lock().unwrap() += 1;
-        let found = self.0.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())).collect();
-        Box::pin(async move { Ok(found) })
+        Ok(self.0.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())).collect())
     }
 }
 
 struct FakeMetrics(f64, Mutex<Vec<ErrorQuery>>);
 
 impl Metrics for FakeMetrics {
-    fn error_sum<'a>(&'a self, query: &'a ErrorQuery) -> BoxFuture<'a, Result<f64, AwsError>> {
+    async fn error_sum(&self, query: &ErrorQuery) -> Result<f64, AwsError> {
         self.1.lock().unwrap().push(query.clone());
-        let sum = self.0;
-        Box::pin(async move { Ok(sum) })
+        Ok(self.0)
     }
 }
 
@@ -127,22 +117,15 @@ fn state(status: &str) -> ExecutionState {
 }
 
 impl Executions for FakeExecutions {
-    fn start<'a>(
-        &'a self,
-        state_machine_arn: &'a str,
-        name: &'a str,
-        input: &'a str,
-    ) -> BoxFuture<'a, Result<String, AwsError>> {
+    async fn start(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<String, AwsError> {
         self.started.lock().unwrap().push((state_machine_arn.into(), name.into(), input.into()));
-        let arn = hooks::aws::execution_arn(state_machine_arn, name);
-        Box::pin(async move { Ok(arn) })
+        Ok(hooks::aws::execution_arn(state_machine_arn, name))
     }
 
-    fn describe<'a>(&'a self, _execution_arn: &'a str) -> BoxFuture<'a, Result<ExecutionState, AwsError>> {
+    async fn describe(&self, _execution_arn: &str) -> Result<ExecutionState, AwsError> {
         let mut states = self.states.lock().unwrap();
         let next = if states.len() > 1 { states.pop_front() } else { states.front().cloned() };
-        let next = next.unwrap_or_else(|| state("SUCCEEDED"));
-        Box::pin(async move { Ok(next) })
+        Ok(next.unwrap_or_else(|| state("SUCCEEDED")))
     }
 }
 
@@ -182,7 +165,7 @@ impl World {
                 target: Mutex::new(Some(Ok(target()))),
                 lookups: Mutex::new(0),
                 reports: Mutex::new(Vec::new()),
-                report_error: None,
+                report_answers: Mutex::new(VecDeque::new()),
             },
             versions: FakeVersions { answers: Mutex::new(VecDeque::new()), calls: Mutex::new(Vec::new()) },
             aliases: FakeAliases(
@@ -366,11 +349,76 @@ async fn a_yaml_appspec_drives_the_checks() {
 
 #[tokio::test]
 async fn a_failed_report_is_an_error_so_the_invoke_is_retried() {
-    let mut world = World::new();
-    world.deployments.report_error = Some(AwsError::new("reporting", "ThrottlingException: slow down"));
+    // A refusal is final at once (a throttled report is tried again: see below).
+    let world = World::new();
+    world.deployments.report_answers.lock().unwrap().push_back(Err(AwsError::new(
+        "reporting",
+        "AccessDeniedException: not authorized to perform codedeploy:PutLifecycleEventHookExecutionStatus",
+    )));
     let err = world.run(Hook::PreTraffic).await.unwrap_err();
-    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    assert!(err.to_string().contains("AccessDeniedException"), "{err}");
+    assert!(err.to_string().contains("gave up after 1 call: a refusal is final"), "{err}");
     assert_eq!(world.reported(), HookStatus::Succeeded, "the verdict was still attempted");
+}
+
+// ---- the report rides through throttling and lost replies ----
+
+fn throttled() -> Result<Reported, AwsError> {
+    Err(AwsError::transient("reporting", "ThrottlingException: Rate exceeded (HTTP 400)"))
+}
+
+#[tokio::test]
+async fn a_throttled_report_is_tried_again_until_codedeploy_takes_it() {
+    let world = World::new();
+    world.deployments.report_answers.lock().unwrap().extend([throttled(), throttled()]);
+    let outcome = world.run(Hook::PreTraffic).await.unwrap();
+    assert_eq!((outcome.status.as_str(), outcome.already_completed), ("Succeeded", false), "{outcome:?}");
+    let reports = world.deployments.reports.lock().unwrap();
+    assert_eq!(reports.len(), 3, "two throttled calls, then the accepted one: {reports:?}");
+    assert!(reports.iter().all(|r| r == &("d-ABCDEFGHI".into(), "hook-exec-1".into(), HookStatus::Succeeded)));
+}
+
+#[tokio::test]
+async fn a_report_whose_reply_was_lost_is_delivered_when_codedeploy_already_has_it() {
+    // The first call was applied but its reply never arrived; the second finds the
+    // hook execution answered, which counts as delivered.
+    let world = World::new();
+    world.deployments.report_answers.lock().unwrap().extend([
+        Err(AwsError::transient(
+            "reporting",
+            "the answer could not be read: connection closed before message completed",
+        )),
+        Ok(Reported::AlreadyCompleted),
+    ]);
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    assert_eq!((outcome.status.as_str(), outcome.already_completed), ("Succeeded", true), "{outcome:?}");
+    assert_eq!(world.deployments.reports.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_report_throttled_until_the_deadline_nears_is_an_error() {
+    let world = World::new();
+    world.deployments.report_answers.lock().unwrap().extend((0..1000).map(|_| throttled()));
+    let retry =
+        hooks::report::ReportRetry { first_pause: Duration::from_millis(10), max_pause: Duration::from_millis(40) };
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_millis(300);
+    let err = hooks::report::report_until(
+        &world.deployments,
+        "d-ABCDEFGHI",
+        "hook-exec-1",
+        HookStatus::Failed,
+        deadline,
+        retry,
+    )
+    .await
+    .unwrap_err();
+    let calls = world.deployments.reports.lock().unwrap().len();
+    assert!(calls >= 3, "tried again while time remained: {calls} calls");
+    assert!(err.transient && err.to_string().contains("ThrottlingException"), "{err}");
+    assert!(err.to_string().contains(&format!("gave up after {calls} calls: the hook's deadline was near")), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "it stops at the deadline, not later");
+    assert!(tokio::time::Instant::now() <= deadline + Duration::from_millis(200), "no pause runs past the deadline");
 }
 
 #[tokio::test]

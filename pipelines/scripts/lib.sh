@@ -3,7 +3,7 @@
 # called, and how a stage's verdict is recorded. GitHub Actions, CodeBuild and the
 # local rehearsal all go through here, so they report the same way:
 #
-#   $REPORTS_DIR/<stage>.json        the deployer's JSON report (deployer.report/v1)
+#   $REPORTS_DIR/<stage>.json        the deployer's JSON report (deployer.report/v2)
 #   $REPORTS_DIR/<stage>.junit.xml   the stage as one JUnit test case (CodeBuild reports)
 #   $REPORTS_DIR/summary.md          one row per stage; on failure, which stage stopped
 #                                    and why, and that nothing is promoted further
@@ -106,13 +106,14 @@ run_deployer() {
 
 # read_report REPORT: reads $REPORTS_DIR/REPORT.json into R_OUTCOME, R_RELEASE,
 # R_MESSAGE (one line) and R_SOAK_WAIT (seconds until a soak refusal clears, or
-# empty). Under GitHub Actions the deployer follows its JSON with `::error` lines on
+# empty), from the report's typed fields (`refusal.kind`, `refusal.retry_after_ms`),
+# never from its prose. Under GitHub Actions the deployer follows its JSON with `::error` lines on
 # stdout; they are dropped here so the file stays one JSON document (the stage writes
 # its own annotation).
 read_report() {
   local fields
   fields="$(python3 - "$REPORTS_DIR/$1.json" <<'PY'
-import datetime, json, math, re, sys
+import json, math, sys, time
 
 path = sys.argv[1]
 try:
@@ -132,13 +133,9 @@ with open(path, "w", encoding="utf-8") as f:
     f.write("\n")
 message = report.get("message") or ""
 wait = ""
-if "has soaked in" in message:
-    m = re.search(r"promote again after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z", message)
-    if m:
-        ready = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
-        ready += datetime.timedelta(seconds=float(m.group(2) or 0))
-        now = datetime.datetime.now(datetime.timezone.utc)
-        wait = str(max(1, math.ceil((ready - now).total_seconds()) + 1))
+refusal = report.get("refusal") or {}
+if refusal.get("kind") == "not_soaked" and isinstance(refusal.get("retry_after_ms"), int):
+    wait = str(max(1, math.ceil((refusal["retry_after_ms"] - time.time() * 1000) / 1000) + 1))
 if not message and report.get("functions"):
     # A release's report carries no message when all went well: say what changed.
     changed, unchanged = [], []

@@ -6,6 +6,10 @@
 #                             (CodeBuild's standard images), from rustup.rs
 #   setup-rust.sh nextest     cargo-nextest NEXTEST_VERSION (default 0.9.143), unless
 #                             the build cache already restored it
+#   setup-rust.sh lambda      what `deployer package --release` builds with: the arm64
+#                             Rust target, and cargo-lambda with zig at the versions
+#                             requirements/tools.txt pins, in a venv put on PATH
+#                             ($LAMBDA_TOOLS_DIR, default ~/.lambda-tools)
 set -euo pipefail
 
 case "${1:-}" in
@@ -37,8 +41,19 @@ case "${1:-}" in
       cargo install --locked cargo-nextest --version "$version"
     fi
     ;;
+  lambda)
+    rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu
+    tools="${LAMBDA_TOOLS_DIR:-$HOME/.lambda-tools}"
+    pins="$(grep -E '^(cargo-lambda|ziglang)==' "$(dirname "$0")/../../requirements/tools.txt")"
+    [[ "$(wc -l <<<"$pins")" == 2 ]] || { echo "error: requirements/tools.txt must pin cargo-lambda and ziglang" >&2; exit 1; }
+    python3 -m venv "$tools"
+    # shellcheck disable=SC2086 # one pin per word
+    "$tools/bin/python" -m pip install --quiet --disable-pip-version-check $pins
+    [[ -z "${GITHUB_PATH:-}" ]] || echo "$tools/bin" >>"$GITHUB_PATH"
+    "$tools/bin/cargo-lambda" lambda --version
+    ;;
   *)
-    echo "usage: $(basename "$0") toolchain|nextest" >&2
+    echo "usage: $(basename "$0") toolchain|nextest|lambda" >&2
     exit 64
     ;;
 esac

@@ -19,6 +19,10 @@ pub struct RunRequest {
     pub inject_failure: Option<String>,
 }
 
+/// The execution id of a run started without one (by hand): it identifies no
+/// execution, so no two such starts are taken for the same execution.
+pub const MANUAL_EXECUTION: &str = "manual";
+
 /// The run's identity and mode, carried by every event after Extract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {

@@ -8,7 +8,8 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::aws::{Alerts, ObjectStore, RunLedger, Started};
 use crate::events::{
-    parse_date, Batch, BatchRequest, BatchResult, CompensateRequest, LoadRequest, LoadResult, Manifest, Run, RunRequest,
+    parse_date, Batch, BatchRequest, BatchResult, CompensateRequest, LoadRequest, LoadResult, Manifest, Run,
+    RunRequest, MANUAL_EXECUTION,
 };
 use crate::layout;
 use crate::settings::Settings;
@@ -32,15 +33,19 @@ pub async fn extract(
     let run = Run {
         run_id: format!("{}orders-{date}", if request.dry_run { "shadow-" } else { "" }),
         run_date: date.to_string(),
-        execution_id: request.execution_id.unwrap_or_else(|| "manual".into()),
+        execution_id: request.execution_id.unwrap_or_else(|| MANUAL_EXECUTION.into()),
         dry_run: request.dry_run,
         inject_failure: request.inject_failure,
     };
     injected(settings, &run, "extract")?;
     if !run.dry_run {
-        if let Started::Existing(status) = ledger.start(&run).await? {
-            tracing::info!(run_id = %run.run_id, %status, "the run was already started: answering the existing run");
-            return Ok(Manifest { run, duplicate: true, status, batches: Vec::new() });
+        match ledger.start(&run).await? {
+            Started::New => {}
+            Started::Resumed => tracing::info!(run_id = %run.run_id, "resuming the run this execution recorded"),
+            Started::Existing(status) => {
+                tracing::info!(run_id = %run.run_id, %status, "the run was already started: answering the existing run");
+                return Ok(Manifest { run, duplicate: true, status, batches: Vec::new() });
+            }
         }
     }
     let objects = store.list(&settings.raw_bucket, &layout::raw_prefix(&run)).await?;

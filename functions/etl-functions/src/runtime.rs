@@ -6,7 +6,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::aws::{DynamoLedger, S3Store, SnsAlerts};
+use crate::aws::{sdk, DynamoLedger, S3Store, SnsAlerts};
 use crate::settings::Settings;
 
 pub struct Context {
@@ -19,13 +19,11 @@ pub struct Context {
 impl Context {
     pub async fn from_env() -> Result<Self, EtlError> {
         let settings = Settings::from_env()?;
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let s3 =
-            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+        let config = sdk::load().await;
         Ok(Self {
-            store: S3Store::new(s3),
-            ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(&config), settings.ledger_table.clone()),
-            alerts: SnsAlerts::new(aws_sdk_sns::Client::new(&config), settings.alert_topic_arn.clone()),
+            store: S3Store::new(sdk::s3(&config)),
+            ledger: DynamoLedger::new(sdk::dynamodb(&config), settings.ledger_table.clone()),
+            alerts: SnsAlerts::new(sdk::sns(&config), settings.alert_topic_arn.clone()),
             settings,
         })
     }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Mutex;
 
 use etl_core::EtlError;
@@ -66,16 +67,27 @@ impl ObjectStore for Store {
     }
 }
 
+/// The run ledger's contract: run id -> (status, detail), and the execution that
+/// recorded the run.
 #[derive(Default)]
-struct Ledger(Mutex<BTreeMap<String, (String, String)>>);
+struct Ledger(Mutex<BTreeMap<String, (String, String)>>, Mutex<BTreeMap<String, String>>);
 
 impl RunLedger for Ledger {
     async fn start(&self, run: &Run) -> Result<Started, EtlError> {
         let mut runs = self.0.lock().unwrap();
+        let mut executions = self.1.lock().unwrap();
         match runs.get(&run.run_id) {
+            Some((status, _))
+                if status == "RUNNING"
+                    && run.execution_id != "manual"
+                    && executions.get(&run.run_id) == Some(&run.execution_id) =>
+            {
+                Ok(Started::Resumed)
+            }
             Some((status, _)) if status != "FAILED" => Ok(Started::Existing(status.clone())),
             _ => {
                 runs.insert(run.run_id.clone(), ("RUNNING".into(), String::new()));
+                executions.insert(run.run_id.clone(), run.execution_id.clone());
                 Ok(Started::New)
             }
         }
@@ -272,4 +284,176 @@ async fn bad_events_are_invalid_input() {
             .unwrap_err();
     assert_eq!(err.error_type(), "CorruptObject");
     assert!(store.keys("staging").is_empty() && store.keys("curated").is_empty());
+}
+
+// ---- under AWS's faults ----
+
+/// What a faulty store did to a call: nothing, or a Retryable error before applying it
+/// (throttled, reset), or after applying it (its reply lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    Before,
+    After,
+}
+
+/// The store as S3 behaves under faults, seeded: each call may fail Retryable before it
+/// applies or after (the write is done, the reply lost). Every write is logged in order.
+struct Faulty<'a> {
+    inner: &'a Store,
+    rng: Mutex<fastrand::Rng>,
+    rate: f64,
+    faults: Mutex<(u32, u32)>,
+    writes: Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> Faulty<'a> {
+    fn new(inner: &'a Store, seed: u64, rate: f64) -> Self {
+        Self {
+            inner,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            rate,
+            faults: Mutex::new((0, 0)),
+            writes: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn draw(&self) -> Fault {
+        let mut rng = self.rng.lock().unwrap();
+        if rng.f64() >= self.rate {
+            return Fault::None;
+        }
+        let mut faults = self.faults.lock().unwrap();
+        if rng.bool() {
+            faults.0 += 1;
+            Fault::Before
+        } else {
+            faults.1 += 1;
+            Fault::After
+        }
+    }
+
+    async fn call<T>(&self, what: &str, op: impl Future<Output = Result<T, EtlError>>) -> Result<T, EtlError> {
+        match self.draw() {
+            Fault::Before => Err(EtlError::Retryable(format!("{what}: SlowDown: please reduce your request rate"))),
+            Fault::After => {
+                op.await?;
+                Err(EtlError::Retryable(format!("{what}: the answer could not be read: connection reset")))
+            }
+            Fault::None => op.await,
+        }
+    }
+
+    fn logged(&self, bucket: &str, key: &str) {
+        self.writes.lock().unwrap().push((bucket.to_owned(), key.to_owned()));
+    }
+}
+
+impl ObjectStore for Faulty<'_> {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, EtlError> {
+        self.call("list", self.inner.list(bucket, prefix)).await
+    }
+    async fn open(&self, bucket: &str, key: &str) -> Result<Reader, EtlError> {
+        self.call("open", self.inner.open(bucket, key)).await
+    }
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), EtlError> {
+        self.call("put", async {
+            self.logged(bucket, key);
+            self.inner.put(bucket, key, body).await
+        })
+        .await
+    }
+    async fn copy(&self, fb: &str, fk: &str, tb: &str, tk: &str) -> Result<(), EtlError> {
+        self.call("copy", async {
+            self.logged(tb, tk);
+            self.inner.copy(fb, fk, tb, tk).await
+        })
+        .await
+    }
+    async fn delete(&self, bucket: &str, keys: &[String]) -> Result<(), EtlError> {
+        self.call("delete", self.inner.delete(bucket, keys)).await
+    }
+}
+
+/// Runs a step as the state machine does, trying it again while it fails Retryable
+/// (without Step Functions' cap on attempts: the point here is what retries leave).
+async fn retried<T, Fut: Future<Output = Result<T, EtlError>>>(mut step: impl FnMut() -> Fut) -> Result<T, EtlError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match step().await {
+            Err(err) if err.is_retryable() && attempts < 200 => continue,
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_run_under_faults_curates_every_good_record_exactly_once_and_the_marker_last() {
+    for seed in 1..=20 {
+        let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+        day(&store, "");
+        for i in 0..6 {
+            store.put_raw(&format!("dt=2026-11-22/more-{i}.jsonl"), &(order(100 + 2 * i) + &order(101 + 2 * i)));
+        }
+        let faulty = Faulty::new(&store, seed, 0.3);
+        let manifest =
+            retried(|| handlers::extract(&s, &faulty, &ledger, request("2026-11-22", false, None))).await.unwrap();
+        assert!(!manifest.duplicate, "seed {seed}: a retried Extract resumes its own run");
+        let mut results = Vec::new();
+        for batch in &manifest.batches {
+            let request = BatchRequest { run: manifest.run.clone(), batch: batch.clone() };
+            results.push(retried(|| handlers::transform(&s, &faulty, request.clone())).await.unwrap());
+        }
+        let request = LoadRequest { run: manifest.run.clone(), results };
+        let loaded = retried(|| handlers::load(&s, &faulty, &ledger, request.clone())).await.unwrap();
+
+        let (before, after) = *faulty.faults.lock().unwrap();
+        assert!(before > 0 && after > 0, "seed {seed}: faults of both kinds were injected ({before}, {after})");
+        assert_eq!((loaded.records_out, loaded.quarantined), (16, 1), "seed {seed}");
+        let mut ids: Vec<String> = store
+            .keys("curated")
+            .iter()
+            .filter(|k| k.ends_with(".jsonl"))
+            .flat_map(|k| store.text("curated", k).lines().map(str::to_owned).collect::<Vec<_>>())
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(&line).unwrap()["order_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        ids.sort();
+        let mut expected: Vec<String> = (1..=4).chain(100..112).map(|i| format!("o-{i}")).collect();
+        expected.sort();
+        assert_eq!(ids, expected, "seed {seed}: every good record once");
+
+        let writes = faulty.writes.lock().unwrap();
+        let marker = writes.iter().rposition(|(b, k)| b == "curated" && k.ends_with("_SUCCESS")).unwrap();
+        let last_part = writes.iter().rposition(|(b, k)| b == "curated" && k.ends_with(".jsonl")).unwrap();
+        assert!(marker > last_part, "seed {seed}: the marker is written after every part");
+        let first_marker = writes.iter().position(|(b, k)| b == "curated" && k.ends_with("_SUCCESS")).unwrap();
+        let parts = manifest.batches.len();
+        let parts_before_marker: std::collections::BTreeSet<&String> = writes[..first_marker]
+            .iter()
+            .filter(|(b, k)| b == "curated" && k.ends_with(".jsonl"))
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(parts_before_marker.len(), parts, "seed {seed}: every part exists before the first marker");
+        assert_eq!(ledger.0.lock().unwrap()["orders-2026-11-22"].0, "SUCCEEDED", "seed {seed}");
+    }
+}
+
+#[tokio::test]
+async fn an_extract_retried_by_its_execution_resumes_and_another_execution_is_answered() {
+    let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
+    day(&store, "");
+    let first = handlers::extract(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    let again = handlers::extract(&s, &store, &ledger, request("2026-11-22", false, None)).await.unwrap();
+    assert!(!again.duplicate, "the same execution (exec-1) resumes its run");
+    assert_eq!(again.batches, first.batches, "with the same batches");
+
+    let other: RunRequest = serde_json::from_value(
+        serde_json::json!({"run_date": "2026-11-22", "execution_id": "exec-2", "dry_run": false}),
+    )
+    .unwrap();
+    let duplicate = handlers::extract(&s, &store, &ledger, other).await.unwrap();
+    assert!(duplicate.duplicate && duplicate.status == "RUNNING", "{duplicate:?}");
 }

@@ -119,3 +119,26 @@ pub fn package_release(dist: &Path, marker: &str, replace: &[(&str, &str)]) -> R
     anyhow::ensure!(out.status.success(), "deployer package failed: {}", String::from_utf8_lossy(&out.stderr));
     Ok(serde_json::from_slice(&out.stdout)?)
 }
+
+/// Starts `deployer package --release` in the background: `compensate` is built for
+/// Lambda with cargo-lambda from the small `lambda-probe` binary, the other artifacts
+/// are the workspace's debug binaries (given by path, so only the probe is compiled).
+/// Its JSON report goes to `dist/package.json`, its progress to `dist/package.log`.
+pub fn spawn_release_package(dist: &Path) -> Result<Child> {
+    std::fs::create_dir_all(dist)?;
+    let target = deployer_bin().parent().expect("target/debug").to_path_buf();
+    let mut command = Command::new(deployer_bin());
+    command
+        .args(["--output", "json", "package", "--release", "--cargo-bin", "compensate=lambda-probe", "--dist"])
+        .arg(dist)
+        .arg("--root")
+        .arg(workspace_root())
+        // Next to the debug build, in the same target folder.
+        .env("CARGO_TARGET_DIR", target.parent().expect("target"));
+    for name in ["extract", "transform", "load", "pre-traffic", "post-traffic"] {
+        command.arg("--bin").arg(format!("{name}={}", target.join(name).display()));
+    }
+    let out = std::fs::File::create(dist.join("package.json"))?;
+    let log = std::fs::File::create(dist.join("package.log"))?;
+    Ok(command.stdout(out).stderr(log).spawn()?)
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use e2e::deployer::{package_release, Deployer};
+use e2e::deployer::{package_release, spawn_release_package, Deployer};
 use e2e::{account_config, succeeded, DEV, PROD, TEST};
 use localcloud::testing::{workspace_root, LocalCloud};
 use serde_json::Value;
@@ -161,6 +161,9 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // Terraform creates the functions from its placeholder, live on $LATEST; the base
     // release, packaged by the deployer, is the first one.
     let base = package_release(&dir.join("base"), "", &[])?;
+    // The release packaging path (cargo-lambda, release profile, glibc 2.34) builds
+    // while the environments are applied; its artifact ships near the end.
+    let mut release_build = spawn_release_package(&dir.join("probe"))?;
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let mut accounts = Accounts { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
     for (env, account) in [("dev", DEV), ("test", TEST), ("prod", PROD)] {
@@ -222,6 +225,18 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     expect(&run, 5, "promoting to prod before the soak")?;
     ensure!(run.message().contains("soaked in test"), "{}", run.message());
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // prod is fed by promotion: its plan is the promotion it would make, not dist/.
+    let plan = deployer.run(&["plan", "--env", "prod"])?;
+    expect(&plan, 0, "plan of prod")?;
+    ensure!(
+        plan.outcome() == "changes"
+            && plan.report["release_id"] == good["release_id"]
+            && plan.report["source_environment"] == "test"
+            && plan.message().contains("would promote")
+            && plan.report["strategy"]["type"] == "canary",
+        "{:#}",
+        plan.report
+    );
     let prod_before = accounts.aliases("prod").await?;
     let run = deployer.run(&["promote", "--to", "prod"])?;
     expect(&run, 0, "promoting to prod")?;
@@ -289,12 +304,11 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     expect(&run, 2, "a release whose pre-traffic hook fails")?;
     ensure!(run.message().contains("etl-dev-transform"), "{}", run.message());
     let id = run.function("transform").and_then(|f| f["deployment_id"].as_str()).context("deployment id")?.to_owned();
-    let target = accounts.codedeploy["dev"]
-        .get_deployment_target()
-        .deployment_id(&id)
-        .target_id("etl-dev-transform:live")
-        .send()
-        .await?;
+    // The target id is CodeDeploy's to choose: read it, never build it.
+    let listed = accounts.codedeploy["dev"].list_deployment_targets().deployment_id(&id).send().await?;
+    let target_id = listed.target_ids().first().context("a Lambda deployment has one target")?;
+    let target =
+        accounts.codedeploy["dev"].get_deployment_target().deployment_id(&id).target_id(target_id).send().await?;
     let events: BTreeMap<String, String> = target
         .deployment_target()
         .and_then(|t| t.lambda_target())
@@ -355,6 +369,14 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
         "status shows the in-flight deployments: {:#}",
         status.report
     );
+    ensure!(status.report["strategy"]["type"] == "canary", "the strategy: {:#}", status.report);
+    ensure!(
+        status.report["functions"]
+            .as_array()
+            .is_some_and(|fs| fs.iter().any(|f| f["alias"]["additional_version"].is_string() && f["step"].is_string())),
+        "stable and canary versions, and the step: {:#}",
+        status.report
+    );
     let run = deployer.run(&["rollback", "--env", "prod"])?;
     expect(&run, 0, "rollback after the kill")?;
     ensure!(run.outcome() == "restored", "{:#}", run.report);
@@ -384,6 +406,16 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
             && kinds.contains(&("promote".into(), "rolled_back".into())),
         "{kinds:?}"
     );
+    let releases = history.report["releases"].as_array().context("releases")?;
+    ensure!(releases.iter().all(|r| r["duration_ms"].is_u64()), "every release has its duration: {releases:#?}");
+    ensure!(
+        releases
+            .iter()
+            .filter(|r| r["status"] == "rolled_back")
+            .all(|r| r["reason"].as_str().is_some_and(|m| m.contains("etl-test-extract-errors"))
+                && r["stop"]["kind"] == "alarm"),
+        "a rolled-back release says why: {releases:#?}"
+    );
     let dev_now = versions(&accounts.aliases("dev").await?);
     let run = deployer.run(&["prune", "--env", "dev", "--keep", "1"])?;
     expect(&run, 0, "prune")?;
@@ -398,6 +430,53 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
             .await
             .with_context(|| format!("{f}:{v} was kept"))?;
     }
+    // A function built for Lambda by `deployer package --release` ships and runs.
+    let built = release_build.wait()?;
+    let probe = dir.join("probe");
+    ensure!(built.success(), "deployer package --release: {}", std::fs::read_to_string(probe.join("package.log"))?);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(probe.join("release.json"))?)?;
+    let compensate = &manifest["artifacts"]["compensate"];
+    ensure!(
+        compensate["profile"] == "release" && compensate["architecture"] == "x86_64",
+        "release.json records how it was built: {compensate:#}"
+    );
+    let glibc = compensate["glibc"].as_str().context("the glibc it needs")?;
+    let (major, minor) = glibc.split_once('.').context("x.y")?;
+    ensure!((major.parse::<u32>()?, minor.parse::<u32>()?) <= (2, 34), "links against glibc <= 2.34: {glibc}");
+    let debug_size = manifest["artifacts"]["extract"]["size"].as_u64().unwrap_or_default();
+    ensure!(compensate["size"].as_u64().is_some_and(|s| s * 5 < debug_size), "stripped and small: {manifest:#}");
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("probe")])?;
+    expect(&run, 0, "deploying the release-built artifact")?;
+    let answer = accounts.lambda["dev"]
+        .invoke()
+        .function_name("etl-dev-compensate")
+        .qualifier("live")
+        .payload(br#"{"ping":1}"#.to_vec().into())
+        .send()
+        .await?;
+    let answer: Value = serde_json::from_slice(answer.payload().map(|p| p.as_ref()).unwrap_or_default())?;
+    ensure!(
+        answer["probe"] == "lambda-probe" && answer["profile"] == "release" && answer["event"]["ping"] == 1,
+        "{answer}"
+    );
+    let dev_now = versions(&accounts.aliases("dev").await?);
+
+    // An alias moved outside the deployer (as with the AWS CLI) is drift, and status says so.
+    let load = accounts.lambda["dev"].get_alias().function_name("etl-dev-load").name("live").send().await?;
+    let recorded = dev_now["load"].clone();
+    accounts.lambda["dev"]
+        .update_alias()
+        .function_name("etl-dev-load")
+        .name("live")
+        .function_version("$LATEST")
+        .set_revision_id(load.revision_id().map(str::to_owned))
+        .send()
+        .await?;
+    let status = deployer.run(&["status", "--env", "dev"])?;
+    expect(&status, 0, "status after a hand-made change")?;
+    ensure!(status.message().contains("moved outside the deployer"), "{:#}", status.report);
+    let drifted = status.function("load").context("load")?;
+    ensure!(drifted["drift"]["recorded_version"] == recorded.as_str(), "{drifted:#}");
     drop(cloud);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

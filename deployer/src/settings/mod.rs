@@ -1,17 +1,26 @@
 //! An environment's deployer settings: `environments/<env>/deployer.yaml`.
 //!
-//! Parsed strictly (unknown fields are errors, so a typo is not silently ignored) and
-//! validated; every error names the file, the field and the fix.
+//! Parsed strictly ([`raw`]) and validated here, one section at a time; every error
+//! names the file, the field and the fix.
 
-use std::collections::BTreeMap;
+mod duration;
+mod raw;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use duration::field_duration;
+pub use duration::{format_duration, parse_duration};
+use raw::{LocalOverrides, RawDeploymentConfig, RawFunction, RawSettings};
+
 use crate::error::{DeployError, Result};
 
 pub const SETTINGS_FILE: &str = "deployer.yaml";
+
+/// The alias every function's traffic goes through.
+pub const ALIAS: &str = "live";
 
 pub const PREDEFINED_CONFIGS: [&str; 9] = [
     "CodeDeployDefault.LambdaAllAtOnce",
@@ -25,53 +34,8 @@ pub const PREDEFINED_CONFIGS: [&str; 9] = [
     "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
 ];
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    environment: String,
-    account_id: String,
-    region: String,
-    deploy_role: String,
-    #[serde(default)]
-    promotes_from: Option<String>,
-    #[serde(default)]
-    min_soak: Option<String>,
-    application: String,
-    deployment_config: RawDeploymentConfig,
-    #[serde(default)]
-    alarms: Vec<String>,
-    hooks: Hooks,
-    release_table: String,
-    artifact_bucket: String,
-    #[serde(default)]
-    lock_ttl: Option<String>,
-    #[serde(default)]
-    poll_interval: Option<String>,
-    #[serde(default)]
-    require_alarms: bool,
-    /// The instruction set of every function and hook (Lambda's `Architectures`);
-    /// Terraform reads the same field, so the two cannot disagree.
-    #[serde(default)]
-    architecture: Option<Architecture>,
-    functions: BTreeMap<String, RawFunction>,
-    /// What differs on the local cloud (`--local`): only these fields may change.
-    #[serde(default)]
-    local: Option<LocalOverrides>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocalOverrides {
-    #[serde(default)]
-    min_soak: Option<String>,
-    #[serde(default)]
-    poll_interval: Option<String>,
-    #[serde(default)]
-    architecture: Option<Architecture>,
-}
-
 /// Lambda's instruction sets, spelled as Lambda's `Architectures` spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, serde::Serialize)]
 pub enum Architecture {
     /// Lambda's default when a function names none.
     #[default]
@@ -96,13 +60,6 @@ impl std::fmt::Display for Architecture {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum RawDeploymentConfig {
-    Predefined(String),
-    Custom(CustomConfig),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomConfig {
@@ -112,23 +69,63 @@ pub struct CustomConfig {
     pub interval_minutes: u32,
 }
 
+/// How traffic moves to a new version, as an operator reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Strategy {
+    AllAtOnce,
+    /// `percent` for `minutes`, then everything.
+    Canary {
+        percent: u32,
+        minutes: u32,
+    },
+    /// `percent` more every `minutes`.
+    Linear {
+        percent: u32,
+        minutes: u32,
+    },
+}
+
+impl Strategy {
+    /// The strategy of a predefined or custom config name (None for a name the
+    /// deployer does not know the shape of).
+    pub fn of(config_name: &str, custom: Option<&CustomConfig>) -> Option<Self> {
+        if let Some(c) = custom {
+            return Some(match c.kind.as_str() {
+                "linear" => Self::Linear { percent: c.percentage, minutes: c.interval_minutes },
+                _ => Self::Canary { percent: c.percentage, minutes: c.interval_minutes },
+            });
+        }
+        let name = config_name.strip_prefix("CodeDeployDefault.Lambda")?;
+        if name == "AllAtOnce" {
+            return Some(Self::AllAtOnce);
+        }
+        let number = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok();
+        if let Some(rest) = name.strip_prefix("Canary") {
+            let (percent, minutes) = rest.split_once("Percent")?;
+            return Some(Self::Canary { percent: number(percent)?, minutes: number(minutes)? });
+        }
+        let rest = name.strip_prefix("Linear")?;
+        let (percent, minutes) = rest.split_once("PercentEvery")?;
+        Some(Self::Linear { percent: number(percent)?, minutes: number(minutes)? })
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AllAtOnce => f.write_str("all at once"),
+            Self::Canary { percent, minutes } => write!(f, "canary {percent}% for {minutes}m, then all"),
+            Self::Linear { percent, minutes } => write!(f, "linear {percent}% every {minutes}m"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hooks {
     pub pre_traffic: String,
     pub post_traffic: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFunction {
-    function_name: String,
-    #[serde(default)]
-    deployment_group: Option<String>,
-    #[serde(default)]
-    alarms: Vec<String>,
-    #[serde(default)]
-    architecture: Option<Architecture>,
 }
 
 /// One function the deployer releases: its artifact name (the map key), its Lambda
@@ -168,8 +165,6 @@ pub struct Settings {
     pub functions: Vec<Function>,
 }
 
-pub const ALIAS: &str = "live";
-
 impl Settings {
     /// Loads `<root>/<env>/deployer.yaml`; `local` applies the file's `local:` overrides.
     pub fn load(root: &Path, env: &str, local: bool) -> Result<Self> {
@@ -178,7 +173,7 @@ impl Settings {
             return Err(DeployError::UnknownEnvironment {
                 name: env.to_owned(),
                 path: file,
-                known: known_environments(root).join(", "),
+                fix: format!("use one of: {}", known_environments(root).join(", ")),
             });
         }
         let text = std::fs::read_to_string(&file).map_err(|e| {
@@ -193,154 +188,15 @@ impl Settings {
                 e.location().map_or("(document)".to_owned(), |l| format!("line {} column {}", l.line(), l.column()));
             DeployError::settings(file, &field, e.to_string(), "see deployer/README.md, \"Settings\", for the schema")
         })?;
-        let err = |field: &str, problem: String, fix: &str| DeployError::settings(file, field, problem, fix);
-        if raw.environment != env {
-            return Err(err(
-                "environment",
-                format!("says {:?} but the file is in the folder of {env:?}", raw.environment),
-                &format!("set `environment: {env}`"),
-            ));
-        }
-        if raw.account_id.len() != 12 || !raw.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err(
-                "account_id",
-                format!("{:?} is not a 12-digit AWS account id", raw.account_id),
-                "quote it as a string of 12 digits, e.g. \"111111111111\"",
-            ));
-        }
-        if raw.region.is_empty()
-            || !raw.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(err("region", format!("{:?} is not a region name", raw.region), "use e.g. us-east-1"));
-        }
-        let deploy_role_arn = if raw.deploy_role.starts_with("arn:") {
-            let account = raw.deploy_role.split(':').nth(4).unwrap_or_default();
-            if account != raw.account_id || !raw.deploy_role.contains(":role/") {
-                return Err(err(
-                    "deploy_role",
-                    format!("{} is not a role in account {}", raw.deploy_role, raw.account_id),
-                    "name a role in the environment's own account (a role name or its ARN)",
-                ));
-            }
-            raw.deploy_role.clone()
-        } else if valid_name(&raw.deploy_role, 64) {
-            format!("arn:aws:iam::{}:role/{}", raw.account_id, raw.deploy_role)
-        } else {
-            return Err(err(
-                "deploy_role",
-                format!("{:?} is not a role name", raw.deploy_role),
-                "use the role's name or ARN",
-            ));
-        };
-        if let Some(from) = &raw.promotes_from {
-            if from == env || !valid_env_name(from) {
-                return Err(err(
-                    "promotes_from",
-                    format!("{from:?} cannot be the environment this one promotes from"),
-                    "name the previous environment of the chain (dev -> test -> prod), or remove the field",
-                ));
-            }
-        }
-        let overrides = if local { raw.local.clone() } else { None };
-        let min_soak_text = overrides.as_ref().and_then(|o| o.min_soak.clone()).or(raw.min_soak.clone());
-        let min_soak = parse_field_duration(file, "min_soak", min_soak_text.as_deref(), Duration::ZERO)?;
-        let lock_ttl = parse_field_duration(file, "lock_ttl", raw.lock_ttl.as_deref(), Duration::from_secs(900))?;
-        if lock_ttl < Duration::from_secs(60) {
-            return Err(err(
-                "lock_ttl",
-                "must be at least 1m".into(),
-                "a lock shorter than a minute expires mid-release",
-            ));
-        }
-        let poll_text = overrides.as_ref().and_then(|o| o.poll_interval.clone()).or(raw.poll_interval.clone());
-        let poll_interval = parse_field_duration(file, "poll_interval", poll_text.as_deref(), Duration::from_secs(5))?;
-        if poll_interval.is_zero() {
-            return Err(err("poll_interval", "must be above zero".into(), "use e.g. 5s (or 200ms on the local cloud)"));
-        }
-        let (deployment_config, custom_config) = match raw.deployment_config {
-            RawDeploymentConfig::Predefined(name) => {
-                if !PREDEFINED_CONFIGS.contains(&name.as_str()) {
-                    return Err(err(
-                        "deployment_config",
-                        format!("{name:?} is not a predefined Lambda deployment config"),
-                        &format!(
-                            "use one of {} or a custom spec {{type: canary|linear, percentage: 1-99, interval_minutes: >= 1}}",
-                            PREDEFINED_CONFIGS.join(", ")
-                        ),
-                    ));
-                }
-                (name, None)
-            }
-            RawDeploymentConfig::Custom(custom) => {
-                let name = custom_config_name(file, &raw.application, &custom)?;
-                (name, Some(custom))
-            }
-        };
-        if !valid_name(&raw.application, 100) {
-            return Err(err(
-                "application",
-                format!("{:?} is not a CodeDeploy application name", raw.application),
-                "use the traffic-shifting module's application_name output",
-            ));
-        }
-        for (field, value) in [
-            ("hooks.pre_traffic", &raw.hooks.pre_traffic),
-            ("hooks.post_traffic", &raw.hooks.post_traffic),
-            ("release_table", &raw.release_table),
-            ("artifact_bucket", &raw.artifact_bucket),
-        ] {
-            if !valid_name(value, 255) {
-                return Err(err(
-                    field,
-                    format!("{value:?} is empty or has characters AWS names cannot"),
-                    "use the name from the Terraform outputs",
-                ));
-            }
-        }
-        if raw.functions.is_empty() {
-            return Err(err(
-                "functions",
-                "no functions are listed".into(),
-                "list each function: `extract: {function_name: ..., alarms: [...]}`",
-            ));
-        }
-        let architecture = overrides.as_ref().and_then(|o| o.architecture).or(raw.architecture).unwrap_or_default();
-        let mut functions = Vec::new();
-        for (artifact, f) in raw.functions {
-            let field = |name: &str| format!("functions.{artifact}.{name}");
-            if !valid_name(&f.function_name, 64) {
-                return Err(err(
-                    &field("function_name"),
-                    format!("{:?} is not a Lambda function name", f.function_name),
-                    "use the etl-workflow module's function_names output",
-                ));
-            }
-            if f.alarms.len() > 10 {
-                return Err(err(
-                    &field("alarms"),
-                    format!("{} alarms; a deployment group takes at most 10", f.alarms.len()),
-                    "keep the 10 that matter",
-                ));
-            }
-            if raw.require_alarms && f.alarms.is_empty() {
-                return Err(err(
-                    &field("alarms"),
-                    "is empty, but this environment requires alarms (require_alarms: true)".into(),
-                    "list the function's alarms (the etl-workflow module's alarm_names output)",
-                ));
-            }
-            let deployment_group = f.deployment_group.unwrap_or_else(|| f.function_name.clone());
-            // Under --local the `local:` architecture wins: the local cloud runs this machine's builds.
-            let architecture =
-                overrides.as_ref().and_then(|o| o.architecture).or(f.architecture).unwrap_or(architecture);
-            functions.push(Function {
-                artifact,
-                function_name: f.function_name,
-                deployment_group,
-                alarms: f.alarms,
-                architecture,
-            });
-        }
+        let check = Check { file };
+        check.identity(&raw, env)?;
+        let deploy_role_arn = check.deploy_role(&raw)?;
+        let overrides = if local { raw.local.clone().unwrap_or_default() } else { LocalOverrides::default() };
+        let (min_soak, lock_ttl, poll_interval) = check.timing(&raw, &overrides)?;
+        let (deployment_config, custom_config) = check.deployment_config(&raw)?;
+        check.names(&raw)?;
+        let architecture = overrides.architecture.or(raw.architecture).unwrap_or_default();
+        let functions = check.functions(&raw, &overrides, architecture)?;
         Ok(Self {
             environment: raw.environment,
             file: file.to_owned(),
@@ -376,80 +232,225 @@ impl Settings {
     pub fn function_of_alarm(&self, alarm: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.alarms.iter().any(|a| a == alarm))
     }
-}
 
-/// The name the traffic-shifting module gives a custom config.
-fn custom_config_name(file: &Path, application: &str, c: &CustomConfig) -> Result<String> {
-    if !(1..=99).contains(&c.percentage) {
-        return Err(DeployError::settings(
-            file,
-            "deployment_config.percentage",
-            format!("{} is out of range", c.percentage),
-            "use 1-99",
-        ));
-    }
-    if c.interval_minutes == 0 {
-        return Err(DeployError::settings(
-            file,
-            "deployment_config.interval_minutes",
-            "0 is not an interval".to_owned(),
-            "use 1 or more",
-        ));
-    }
-    match c.kind.as_str() {
-        "canary" => Ok(format!("{application}-canary-{}pct-{}min", c.percentage, c.interval_minutes)),
-        "linear" => Ok(format!("{application}-linear-{}pct-every-{}min", c.percentage, c.interval_minutes)),
-        other => Err(DeployError::settings(
-            file,
-            "deployment_config.type",
-            format!("{other:?} is not a traffic-shifting type"),
-            "use canary or linear",
-        )),
+    /// How the environment shifts traffic.
+    pub fn strategy(&self) -> Option<Strategy> {
+        Strategy::of(&self.deployment_config, self.custom_config.as_ref())
     }
 }
 
-fn parse_field_duration(file: &Path, field: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
-    match text {
-        None => Ok(default),
-        Some(t) => parse_duration(t).ok_or_else(|| {
-            DeployError::settings(
-                file,
-                field,
-                format!("{t:?} is not a duration"),
-                "write a number with a unit: 500ms, 30s, 10m, 2h",
-            )
-        }),
-    }
+/// The validation of one file's sections; each error names the file and field.
+struct Check<'a> {
+    file: &'a Path,
 }
 
-/// `500ms`, `30s`, `10m`, `2h`, or a bare `0`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if text == "0" {
-        return Some(Duration::ZERO);
+impl Check<'_> {
+    fn err(&self, field: &str, problem: String, fix: &str) -> DeployError {
+        DeployError::settings(self.file, field, problem, fix)
     }
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        _ => None,
-    }
-}
 
-pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if s < 120 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else if s < 7200 {
-        format!("{}m{}s", s / 60, s % 60)
-    } else {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
+    fn identity(&self, raw: &RawSettings, env: &str) -> Result<()> {
+        if raw.environment != env {
+            return Err(self.err(
+                "environment",
+                format!("says {:?} but the file is in the folder of {env:?}", raw.environment),
+                &format!("set `environment: {env}`"),
+            ));
+        }
+        if raw.account_id.len() != 12 || !raw.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.err(
+                "account_id",
+                format!("{:?} is not a 12-digit AWS account id", raw.account_id),
+                "quote it as a string of 12 digits, e.g. \"111111111111\"",
+            ));
+        }
+        if raw.region.is_empty()
+            || !raw.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(self.err("region", format!("{:?} is not a region name", raw.region), "use e.g. us-east-1"));
+        }
+        if let Some(from) = &raw.promotes_from {
+            if from == env || !valid_env_name(from) {
+                return Err(self.err(
+                    "promotes_from",
+                    format!("{from:?} cannot be the environment this one promotes from"),
+                    "name the previous environment of the chain (dev -> test -> prod), or remove the field",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn deploy_role(&self, raw: &RawSettings) -> Result<String> {
+        if raw.deploy_role.starts_with("arn:") {
+            let account = raw.deploy_role.split(':').nth(4).unwrap_or_default();
+            if account != raw.account_id || !raw.deploy_role.contains(":role/") {
+                return Err(self.err(
+                    "deploy_role",
+                    format!("{} is not a role in account {}", raw.deploy_role, raw.account_id),
+                    "name a role in the environment's own account (a role name or its ARN)",
+                ));
+            }
+            Ok(raw.deploy_role.clone())
+        } else if valid_name(&raw.deploy_role, 64) {
+            Ok(format!("arn:aws:iam::{}:role/{}", raw.account_id, raw.deploy_role))
+        } else {
+            Err(self.err(
+                "deploy_role",
+                format!("{:?} is not a role name", raw.deploy_role),
+                "use the role's name or ARN",
+            ))
+        }
+    }
+
+    /// min_soak, lock_ttl, poll_interval.
+    fn timing(&self, raw: &RawSettings, local: &LocalOverrides) -> Result<(Duration, Duration, Duration)> {
+        let min_soak_text = local.min_soak.as_deref().or(raw.min_soak.as_deref());
+        let min_soak = field_duration(self.file, "min_soak", min_soak_text, Duration::ZERO)?;
+        let lock_ttl = field_duration(self.file, "lock_ttl", raw.lock_ttl.as_deref(), Duration::from_secs(900))?;
+        if lock_ttl < Duration::from_secs(60) {
+            return Err(self.err(
+                "lock_ttl",
+                "must be at least 1m".into(),
+                "a lock shorter than a minute expires mid-release",
+            ));
+        }
+        let poll_text = local.poll_interval.as_deref().or(raw.poll_interval.as_deref());
+        let poll_interval = field_duration(self.file, "poll_interval", poll_text, Duration::from_secs(5))?;
+        if poll_interval.is_zero() {
+            return Err(self.err(
+                "poll_interval",
+                "must be above zero".into(),
+                "use e.g. 5s (or 200ms on the local cloud)",
+            ));
+        }
+        Ok((min_soak, lock_ttl, poll_interval))
+    }
+
+    /// The config name deployments use, and the custom spec behind it if any.
+    fn deployment_config(&self, raw: &RawSettings) -> Result<(String, Option<CustomConfig>)> {
+        match &raw.deployment_config {
+            RawDeploymentConfig::Predefined(name) => {
+                if !PREDEFINED_CONFIGS.contains(&name.as_str()) {
+                    return Err(self.err(
+                        "deployment_config",
+                        format!("{name:?} is not a predefined Lambda deployment config"),
+                        &format!(
+                            "use one of {} or a custom spec {{type: canary|linear, percentage: 1-99, interval_minutes: >= 1}}",
+                            PREDEFINED_CONFIGS.join(", ")
+                        ),
+                    ));
+                }
+                Ok((name.clone(), None))
+            }
+            RawDeploymentConfig::Custom(custom) => {
+                Ok((self.custom_config_name(&raw.application, custom)?, Some(custom.clone())))
+            }
+        }
+    }
+
+    /// The name the traffic-shifting module gives a custom config.
+    fn custom_config_name(&self, application: &str, c: &CustomConfig) -> Result<String> {
+        if !(1..=99).contains(&c.percentage) {
+            return Err(self.err(
+                "deployment_config.percentage",
+                format!("{} is out of range", c.percentage),
+                "use 1-99",
+            ));
+        }
+        if c.interval_minutes == 0 {
+            return Err(self.err("deployment_config.interval_minutes", "0 is not an interval".into(), "use 1 or more"));
+        }
+        match c.kind.as_str() {
+            "canary" => Ok(format!("{application}-canary-{}pct-{}min", c.percentage, c.interval_minutes)),
+            "linear" => Ok(format!("{application}-linear-{}pct-every-{}min", c.percentage, c.interval_minutes)),
+            other => Err(self.err(
+                "deployment_config.type",
+                format!("{other:?} is not a traffic-shifting type"),
+                "use canary or linear",
+            )),
+        }
+    }
+
+    fn names(&self, raw: &RawSettings) -> Result<()> {
+        if !valid_name(&raw.application, 100) {
+            return Err(self.err(
+                "application",
+                format!("{:?} is not a CodeDeploy application name", raw.application),
+                "use the traffic-shifting module's application_name output",
+            ));
+        }
+        for (field, value) in [
+            ("hooks.pre_traffic", &raw.hooks.pre_traffic),
+            ("hooks.post_traffic", &raw.hooks.post_traffic),
+            ("release_table", &raw.release_table),
+            ("artifact_bucket", &raw.artifact_bucket),
+        ] {
+            if !valid_name(value, 255) {
+                return Err(self.err(
+                    field,
+                    format!("{value:?} is empty or has characters AWS names cannot"),
+                    "use the name from the Terraform outputs",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn functions(
+        &self,
+        raw: &RawSettings,
+        local: &LocalOverrides,
+        architecture: Architecture,
+    ) -> Result<Vec<Function>> {
+        if raw.functions.is_empty() {
+            return Err(self.err(
+                "functions",
+                "no functions are listed".into(),
+                "list each function: `extract: {function_name: ..., alarms: [...]}`",
+            ));
+        }
+        raw.functions.iter().map(|(artifact, f)| self.function(raw, local, architecture, artifact, f)).collect()
+    }
+
+    fn function(
+        &self,
+        raw: &RawSettings,
+        local: &LocalOverrides,
+        architecture: Architecture,
+        artifact: &str,
+        f: &RawFunction,
+    ) -> Result<Function> {
+        let field = |name: &str| format!("functions.{artifact}.{name}");
+        if !valid_name(&f.function_name, 64) {
+            return Err(self.err(
+                &field("function_name"),
+                format!("{:?} is not a Lambda function name", f.function_name),
+                "use the etl-workflow module's function_names output",
+            ));
+        }
+        if f.alarms.len() > 10 {
+            return Err(self.err(
+                &field("alarms"),
+                format!("{} alarms; a deployment group takes at most 10", f.alarms.len()),
+                "keep the 10 that matter",
+            ));
+        }
+        if raw.require_alarms && f.alarms.is_empty() {
+            return Err(self.err(
+                &field("alarms"),
+                "is empty, but this environment requires alarms (require_alarms: true)".into(),
+                "list the function's alarms (the etl-workflow module's alarm_names output)",
+            ));
+        }
+        Ok(Function {
+            artifact: artifact.to_owned(),
+            function_name: f.function_name.clone(),
+            deployment_group: f.deployment_group.clone().unwrap_or_else(|| f.function_name.clone()),
+            alarms: f.alarms.clone(),
+            // Under --local the `local:` architecture wins: the local cloud runs this machine's builds.
+            architecture: local.architecture.or(f.architecture).unwrap_or(architecture),
+        })
     }
 }
 
@@ -506,7 +507,7 @@ local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
     }
 
     fn error_of(text: &str) -> String {
-        parse(text, false).expect_err("must be refused").to_string()
+        parse(text, false).expect_err("must be refused").explained()
     }
 
     #[test]
@@ -566,24 +567,34 @@ local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
     }
 
     #[test]
+    fn strategies_are_read_from_config_names_and_custom_specs() {
+        assert_eq!(Strategy::of("CodeDeployDefault.LambdaAllAtOnce", None), Some(Strategy::AllAtOnce));
+        assert_eq!(
+            Strategy::of("CodeDeployDefault.LambdaCanary10Percent15Minutes", None),
+            Some(Strategy::Canary { percent: 10, minutes: 15 })
+        );
+        assert_eq!(
+            Strategy::of("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", None),
+            Some(Strategy::Linear { percent: 10, minutes: 1 })
+        );
+        for name in PREDEFINED_CONFIGS {
+            assert!(Strategy::of(name, None).is_some(), "{name}");
+        }
+        let s = parse(GOOD, false).unwrap();
+        assert_eq!(s.strategy(), Some(Strategy::Canary { percent: 10, minutes: 1 }));
+        assert_eq!(s.strategy().unwrap().to_string(), "canary 10% for 1m, then all");
+        assert_eq!(Strategy::of("someone-elses-config", None), None);
+    }
+
+    #[test]
     fn unknown_environment_lists_the_known_ones() {
         let root = std::env::temp_dir().join(format!("deployer-settings-{}", std::process::id()));
         std::fs::create_dir_all(root.join("dev")).unwrap();
         std::fs::write(root.join("dev").join(SETTINGS_FILE), "x").unwrap();
-        let e = Settings::load(&root, "staging", false).expect_err("unknown").to_string();
+        let e = Settings::load(&root, "staging", false).expect_err("unknown").explained();
         assert!(e.contains("unknown environment \"staging\"") && e.contains("use one of: dev"), "{e}");
         let e = Settings::load(&root, "../etc", false).expect_err("unknown").to_string();
         assert!(e.contains("unknown environment"), "{e}");
         std::fs::remove_dir_all(root).unwrap();
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("5d"), None);
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
     }
 }

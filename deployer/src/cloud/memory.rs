@@ -1,0 +1,632 @@
+//! An in-memory cloud for unit tests of the release logic: Lambda functions, versions
+//! and aliases with RevisionIds; CodeDeploy deployments that move one step per
+//! GetDeployment following a scripted behaviour; alarms; the ledger and lock; the
+//! artifact store. Faults and triggers let a test break any call or change the world
+//! when a call happens (an alarm firing during publish, a lock taken meanwhile).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::*;
+use crate::error::{CloudFailure, DeployError, RefusalKind};
+use crate::ledger::{now_ms, rfc3339, ReleaseRecord};
+
+/// One version's (or `$LATEST`'s) code and configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub sha: String,
+    pub config: FunctionConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub latest: Code,
+    pub latest_revision: u64,
+    /// Configuration reads that still answer InProgress after an update.
+    pub updating: u32,
+    pub versions: BTreeMap<u64, Code>,
+    pub alias_version: String,
+    pub alias_extra: Option<(String, f64)>,
+    pub alias_revision: u64,
+}
+
+/// How a function's deployments go, one step per GetDeployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Pre-traffic hook, a 10 % canary, then everything.
+    Succeed,
+    /// The pre-traffic hook reports Failed; no traffic ever moves.
+    FailPreTraffic,
+    /// Holds the 10 % canary forever.
+    Hang,
+    /// Stays Created.
+    NeverStart,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub group: (String, String),
+    pub function: String,
+    pub current: String,
+    pub target: String,
+    pub status: DeploymentStatus,
+    pub steps_taken: u32,
+    pub behaviour: Behaviour,
+    pub error: Option<String>,
+}
+
+/// A call that fails `times` more times with `error`.
+struct Fault {
+    op: &'static str,
+    subject: Option<String>,
+    times: u32,
+    error: DeployError,
+}
+
+type Action = Box<dyn FnMut(&mut World) + Send>;
+
+/// A change to the world after a call (`op`, on `subject` if given) succeeded.
+struct Trigger {
+    op: &'static str,
+    subject: Option<String>,
+    /// Matching calls still to pass before it fires.
+    skip: u32,
+    action: Action,
+}
+
+#[derive(Default)]
+pub struct World {
+    pub functions: BTreeMap<String, Function>,
+    pub configs: BTreeSet<String>,
+    pub groups: BTreeSet<(String, String)>,
+    pub deployments: BTreeMap<String, Deployment>,
+    pub behaviour: BTreeMap<String, Behaviour>,
+    pub alarms: BTreeMap<String, AlarmState>,
+    pub records: BTreeMap<String, ReleaseRecord>,
+    pub lock: Option<LockInfo>,
+    pub store: BTreeMap<String, crate::release::ZipBytes>,
+    /// Every call, as `Op subject`.
+    pub calls: Vec<String>,
+    faults: Vec<Fault>,
+    triggers: Vec<Trigger>,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryCloud(Arc<Mutex<World>>);
+
+impl MemoryCloud {
+    pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// A function whose alias `live` is on version 1 holding `sha`.
+    pub fn add_function(&self, name: &str, sha: &str) {
+        let code =
+            Code { sha: sha.into(), config: FunctionConfig { memory_mb: Some(512), ..FunctionConfig::default() } };
+        self.with(|w| {
+            w.functions.insert(
+                name.into(),
+                Function {
+                    latest: code.clone(),
+                    latest_revision: 1,
+                    updating: 0,
+                    versions: [(1, code)].into(),
+                    alias_version: "1".into(),
+                    alias_extra: None,
+                    alias_revision: 1,
+                },
+            )
+        });
+    }
+
+    /// Makes `times` calls of `op` (on `subject`, if given) fail with `error`.
+    pub fn fail(&self, op: &'static str, subject: Option<&str>, times: u32, error: DeployError) {
+        self.with(|w| w.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error }));
+    }
+
+    /// Runs `action` after the first successful `op` (on `subject`, if given).
+    pub fn after(&self, op: &'static str, subject: Option<&str>, action: impl FnMut(&mut World) + Send + 'static) {
+        self.after_nth(op, subject, 1, action);
+    }
+
+    /// Runs `action` after the `n`th successful `op` (on `subject`, if given).
+    pub fn after_nth(
+        &self,
+        op: &'static str,
+        subject: Option<&str>,
+        n: u32,
+        action: impl FnMut(&mut World) + Send + 'static,
+    ) {
+        let trigger =
+            Trigger { op, subject: subject.map(str::to_owned), skip: n.saturating_sub(1), action: Box::new(action) };
+        self.with(|w| w.triggers.push(trigger));
+    }
+
+    pub fn calls(&self, op: &str) -> usize {
+        self.with(|w| w.calls.iter().filter(|c| c.split(' ').next() == Some(op)).count())
+    }
+
+    /// Each function's alias: (version, extra version and weight).
+    pub fn aliases(&self) -> BTreeMap<String, (String, Option<(String, f64)>)> {
+        self.with(|w| {
+            w.functions.iter().map(|(n, f)| (n.clone(), (f.alias_version.clone(), f.alias_extra.clone()))).collect()
+        })
+    }
+
+    /// The code the alias's primary version runs, per function.
+    pub fn live_code(&self) -> BTreeMap<String, String> {
+        self.with(|w| {
+            w.functions
+                .iter()
+                .map(|(n, f)| {
+                    let sha = match f.alias_version.parse::<u64>() {
+                        Ok(v) => f.versions[&v].sha.clone(),
+                        Err(_) => f.latest.sha.clone(),
+                    };
+                    (n.clone(), sha)
+                })
+                .collect()
+        })
+    }
+
+    /// Records a call; fails it if a fault says so.
+    fn call(&self, op: &'static str, subject: &str) -> Result<()> {
+        self.with(|w| {
+            w.calls.push(format!("{op} {subject}"));
+            let fault = w
+                .faults
+                .iter_mut()
+                .find(|f| f.op == op && f.times > 0 && f.subject.as_deref().is_none_or(|s| s == subject));
+            match fault {
+                Some(f) => {
+                    f.times -= 1;
+                    Err(f.error.clone())
+                }
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Runs the triggers of a call that succeeded (each once).
+    fn fire(&self, op: &'static str, subject: &str) {
+        self.with(|w| {
+            let mut due: Vec<Trigger> = Vec::new();
+            let mut kept = Vec::new();
+            for mut t in w.triggers.drain(..) {
+                if t.op == op && t.subject.as_deref().is_none_or(|s| s == subject) {
+                    if t.skip == 0 {
+                        due.push(t);
+                        continue;
+                    }
+                    t.skip -= 1;
+                }
+                kept.push(t);
+            }
+            w.triggers = kept;
+            for mut t in due {
+                (t.action)(w);
+            }
+        });
+    }
+
+    fn done<T>(&self, op: &'static str, subject: &str, value: Result<T>) -> Result<T> {
+        if value.is_ok() {
+            self.fire(op, subject);
+        }
+        value
+    }
+}
+
+/// An AWS service error as the SDK adapter would map it.
+pub fn service_error(call: &str, code: &str) -> DeployError {
+    DeployError::Cloud {
+        failure: CloudFailure {
+            call: call.into(),
+            code: Some(code.into()),
+            message: "injected".into(),
+            ..Default::default()
+        },
+        fix: "injected by the test".into(),
+    }
+}
+
+fn not_found(what: &str) -> DeployError {
+    DeployError::infrastructure(format!("{what} does not exist"), "create it")
+}
+
+impl World {
+    /// Like [`MemoryCloud::fail`], from inside a trigger.
+    pub fn add_fault(&mut self, op: &'static str, subject: Option<&str>, times: u32, error: DeployError) {
+        self.faults.push(Fault { op, subject: subject.map(str::to_owned), times, error });
+    }
+
+    fn function(&mut self, name: &str) -> Result<&mut Function> {
+        self.functions.get_mut(name).ok_or_else(|| not_found(&format!("function {name}")))
+    }
+
+    /// Moves a deployment one step along its behaviour.
+    fn step(&mut self, id: &str) {
+        let Some(d) = self.deployments.get(id).cloned() else { return };
+        if d.status.is_terminal() {
+            return;
+        }
+        let (status, split, error) = match (d.behaviour, d.steps_taken) {
+            (Behaviour::NeverStart, _) => (DeploymentStatus::Created, None, None),
+            (_, 0) => (DeploymentStatus::InProgress, None, None),
+            (Behaviour::FailPreTraffic, _) => {
+                (DeploymentStatus::Failed, None, Some("BeforeAllowTraffic hook reported Failed".to_owned()))
+            }
+            (Behaviour::Hang, _) | (Behaviour::Succeed, 1) => (DeploymentStatus::InProgress, Some(0.1), None),
+            (Behaviour::Succeed, _) => (DeploymentStatus::Succeeded, None, None),
+        };
+        if let Some(f) = self.functions.get_mut(&d.function) {
+            match (status, split) {
+                (DeploymentStatus::InProgress, Some(w)) if f.alias_extra.is_none() => {
+                    f.alias_extra = Some((d.target.clone(), w));
+                    f.alias_revision += 1;
+                }
+                (DeploymentStatus::Succeeded, _) => {
+                    f.alias_version.clone_from(&d.target);
+                    f.alias_extra = None;
+                    f.alias_revision += 1;
+                }
+                _ => {}
+            }
+        }
+        if let Some(d) = self.deployments.get_mut(id) {
+            d.status = status;
+            d.error = error;
+            d.steps_taken += 1;
+        }
+    }
+
+    fn events(d: &Deployment) -> Vec<LifecycleEvent> {
+        use LifecycleStep::{AfterAllowTraffic, AllowTraffic, BeforeAllowTraffic};
+        let e = |step, status| LifecycleEvent { step, status };
+        let (pre, shift, post) = match (d.status, d.behaviour, d.steps_taken) {
+            (DeploymentStatus::Created, ..) => (StepStatus::Pending, StepStatus::Pending, StepStatus::Pending),
+            (DeploymentStatus::Succeeded, ..) => (StepStatus::Succeeded, StepStatus::Succeeded, StepStatus::Succeeded),
+            (DeploymentStatus::Failed, Behaviour::FailPreTraffic, _) => {
+                (StepStatus::Failed, StepStatus::Skipped, StepStatus::Skipped)
+            }
+            (DeploymentStatus::Stopped | DeploymentStatus::Failed, ..) => {
+                (StepStatus::Succeeded, StepStatus::Failed, StepStatus::Skipped)
+            }
+            (_, _, 1) => (StepStatus::InProgress, StepStatus::Pending, StepStatus::Pending),
+            _ => (StepStatus::Succeeded, StepStatus::InProgress, StepStatus::Pending),
+        };
+        vec![e(BeforeAllowTraffic, pre), e(AllowTraffic, shift), e(AfterAllowTraffic, post)]
+    }
+}
+
+impl Functions for MemoryCloud {
+    async fn alias(&self, function: &str, _alias: &str) -> Result<AliasState> {
+        self.call("GetAlias", function)?;
+        self.with(|w| {
+            let f = w.function(function)?;
+            Ok(AliasState {
+                version: f.alias_version.clone(),
+                additional: f.alias_extra.clone(),
+                revision_id: Some(f.alias_revision.to_string()),
+            })
+        })
+    }
+
+    async fn configuration(&self, function: &str, qualifier: Option<&str>) -> Result<FunctionState> {
+        self.call("GetFunctionConfiguration", function)?;
+        self.with(|w| {
+            let f = w.function(function)?;
+            let (code, version, update) = match qualifier.filter(|q| *q != "$LATEST") {
+                Some(q) => {
+                    let n: u64 = q.parse().map_err(|_| not_found(&format!("version {q}")))?;
+                    let code = f.versions.get(&n).ok_or_else(|| not_found(&format!("{function}:{q}")))?;
+                    (code.clone(), q.to_owned(), UpdateState::Successful)
+                }
+                None => {
+                    let update = if f.updating > 0 {
+                        f.updating -= 1;
+                        UpdateState::InProgress
+                    } else {
+                        UpdateState::Successful
+                    };
+                    (f.latest.clone(), "$LATEST".into(), update)
+                }
+            };
+            Ok(FunctionState {
+                code_sha256: code.sha,
+                revision_id: Some(f.latest_revision.to_string()),
+                version,
+                update,
+                update_reason: None,
+                config: code.config,
+            })
+        })
+    }
+
+    async fn update_code(
+        &self,
+        function: &str,
+        zip: crate::release::ZipBytes,
+        revision_id: Option<&str>,
+    ) -> Result<()> {
+        self.call("UpdateFunctionCode", function)?;
+        let value = self.with(|w| {
+            let f = w.function(function)?;
+            if revision_id.is_some_and(|r| r != f.latest_revision.to_string()) {
+                return Err(service_error("UpdateFunctionCode", "PreconditionFailedException"));
+            }
+            f.latest.sha = crate::release::code_sha256(&zip);
+            f.latest_revision += 1;
+            f.updating = 1;
+            Ok(())
+        });
+        self.done("UpdateFunctionCode", function, value)
+    }
+
+    async fn publish(
+        &self,
+        function: &str,
+        code_sha256: &str,
+        revision_id: Option<&str>,
+        _description: &str,
+    ) -> Result<Published> {
+        self.call("PublishVersion", function)?;
+        let value = self.with(|w| {
+            let f = w.function(function)?;
+            if f.latest.sha != code_sha256 || revision_id.is_some_and(|r| r != f.latest_revision.to_string()) {
+                return Err(service_error("PublishVersion", "PreconditionFailedException"));
+            }
+            // Lambda publishes nothing new when $LATEST equals the newest version.
+            let newest = f.versions.iter().next_back().map(|(n, c)| (*n, c.clone()));
+            let version = match newest {
+                Some((n, code)) if code == f.latest => n,
+                other => {
+                    let n = other.map_or(1, |(n, _)| n + 1);
+                    f.versions.insert(n, f.latest.clone());
+                    n
+                }
+            };
+            Ok(Published { version: version.to_string(), code_sha256: f.latest.sha.clone() })
+        });
+        self.done("PublishVersion", function, value)
+    }
+
+    async fn point_alias(&self, function: &str, _alias: &str, version: &str, revision_id: Option<&str>) -> Result<()> {
+        self.call("UpdateAlias", function)?;
+        let value = self.with(|w| {
+            let f = w.function(function)?;
+            if revision_id.is_some_and(|r| r != f.alias_revision.to_string()) {
+                return Err(service_error("UpdateAlias", "PreconditionFailedException"));
+            }
+            version.clone_into(&mut f.alias_version);
+            f.alias_extra = None;
+            f.alias_revision += 1;
+            Ok(())
+        });
+        self.done("UpdateAlias", function, value)
+    }
+
+    async fn versions(&self, function: &str) -> Result<Vec<(u64, String)>> {
+        self.call("ListVersionsByFunction", function)?;
+        self.with(|w| Ok(w.function(function)?.versions.iter().map(|(n, c)| (*n, c.sha.clone())).collect()))
+    }
+
+    async fn delete_version(&self, function: &str, version: u64) -> Result<()> {
+        self.call("DeleteFunction", function)?;
+        self.with(|w| {
+            w.function(function)?.versions.remove(&version);
+            Ok(())
+        })
+    }
+}
+
+impl Deployments for MemoryCloud {
+    async fn check_config(&self, name: &str) -> Result<()> {
+        self.call("GetDeploymentConfig", name)?;
+        self.with(|w| if w.configs.contains(name) { Ok(()) } else { Err(not_found(&format!("config {name}"))) })
+    }
+
+    async fn check_group(&self, application: &str, group: &str) -> Result<()> {
+        self.call("GetDeploymentGroup", group)?;
+        self.with(|w| {
+            if w.groups.contains(&(application.to_owned(), group.to_owned())) {
+                Ok(())
+            } else {
+                Err(not_found(&format!("deployment group {group}")))
+            }
+        })
+    }
+
+    async fn create(&self, request: &DeploymentRequest) -> Result<String> {
+        self.call("CreateDeployment", &request.function)?;
+        let value = self.with(|w| {
+            let group = (request.application.clone(), request.group.clone());
+            if !w.groups.contains(&group) {
+                return Err(not_found(&format!("deployment group {}", request.group)));
+            }
+            if w.deployments.values().any(|d| d.group == group && !d.status.is_terminal()) {
+                return Err(DeployError::refused(
+                    RefusalKind::ForeignDeployment,
+                    "a deployment is in progress",
+                    "wait",
+                ));
+            }
+            let id = format!("d-{:09}", w.deployments.len() + 1);
+            let behaviour = w.behaviour.get(&request.function).copied().unwrap_or(Behaviour::Succeed);
+            let live = w.function(&request.function)?.alias_version.clone();
+            let (status, error) = if live == request.current_version {
+                (DeploymentStatus::Created, None)
+            } else {
+                (DeploymentStatus::Failed, Some(format!("the alias is on {live}, not {}", request.current_version)))
+            };
+            w.deployments.insert(
+                id.clone(),
+                Deployment {
+                    group,
+                    function: request.function.clone(),
+                    current: request.current_version.clone(),
+                    target: request.target_version.clone(),
+                    status,
+                    steps_taken: 0,
+                    behaviour,
+                    error,
+                },
+            );
+            Ok(id)
+        });
+        self.done("CreateDeployment", &request.function, value)
+    }
+
+    async fn get(&self, id: &str) -> Result<DeploymentView> {
+        self.call("GetDeployment", id)?;
+        let value = self.with(|w| {
+            w.step(id);
+            let d = w.deployments.get(id).ok_or_else(|| not_found(&format!("deployment {id}")))?;
+            Ok(DeploymentView { status: d.status, error: d.error.clone() })
+        });
+        self.done("GetDeployment", id, value)
+    }
+
+    async fn lifecycle(&self, id: &str) -> Result<Vec<LifecycleEvent>> {
+        self.call("GetDeploymentTarget", id)?;
+        self.with(|w| {
+            let d = w.deployments.get(id).ok_or_else(|| not_found(&format!("deployment {id}")))?;
+            Ok(World::events(d))
+        })
+    }
+
+    async fn stop(&self, id: &str) -> Result<Stop> {
+        self.call("StopDeployment", id)?;
+        let value = self.with(|w| {
+            let d = w.deployments.get_mut(id).ok_or_else(|| not_found(&format!("deployment {id}")))?;
+            if d.status.is_terminal() {
+                return Ok(Stop::AlreadyFinished);
+            }
+            d.status = DeploymentStatus::Stopped;
+            let (function, current) = (d.function.clone(), d.current.clone());
+            // CodeDeploy's own rollback returns the alias to the current version.
+            let f = w.function(&function)?;
+            f.alias_version = current;
+            f.alias_extra = None;
+            f.alias_revision += 1;
+            Ok(Stop::Stopped)
+        });
+        self.done("StopDeployment", id, value)
+    }
+
+    async fn in_flight(&self, application: &str, group: &str) -> Result<Vec<String>> {
+        self.call("ListDeployments", group)?;
+        self.with(|w| {
+            Ok(w.deployments
+                .iter()
+                .filter(|(_, d)| d.group == (application.to_owned(), group.to_owned()) && !d.status.is_terminal())
+                .map(|(id, _)| id.clone())
+                .collect())
+        })
+    }
+}
+
+impl Alarms for MemoryCloud {
+    async fn describe(&self, names: &[String]) -> Result<Vec<AlarmView>> {
+        self.call("DescribeAlarms", "")?;
+        self.with(|w| {
+            names
+                .iter()
+                .map(|n| {
+                    let state = *w.alarms.get(n).ok_or_else(|| not_found(&format!("alarm {n}")))?;
+                    Ok(AlarmView {
+                        name: n.clone(),
+                        state,
+                        reason: format!("{n} is {}", state.as_str()),
+                        metric: Some("Errors".into()),
+                        threshold: Some(1.0),
+                        value: (state == AlarmState::Alarm).then_some(3.0),
+                        function_dimension: None,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+impl Ledger for MemoryCloud {
+    async fn put(&self, record: &ReleaseRecord) -> Result<()> {
+        self.call("PutItem", &record.record_id)?;
+        self.with(|w| w.records.insert(record.record_id.clone(), record.clone()));
+        self.fire("PutItem", &record.record_id);
+        Ok(())
+    }
+
+    async fn records(&self, limit: Option<usize>) -> Result<Vec<ReleaseRecord>> {
+        self.call("Query", "")?;
+        self.with(|w| Ok(w.records.values().rev().take(limit.unwrap_or(usize::MAX)).cloned().collect()))
+    }
+
+    async fn lock_info(&self) -> Result<Option<LockInfo>> {
+        self.call("GetItem", "lock")?;
+        self.with(|w| Ok(w.lock.clone()))
+    }
+
+    async fn try_lock(&self, holder: &str, ttl: Duration) -> Result<LockAttempt> {
+        self.call("PutItem", "lock")?;
+        let now_s = now_ms() / 1000;
+        self.with(|w| match &w.lock {
+            Some(l) if l.expires_s >= now_s && l.holder != holder => Ok(LockAttempt::Held(l.clone())),
+            _ => {
+                w.lock = Some(LockInfo {
+                    holder: holder.into(),
+                    since: rfc3339(now_ms()),
+                    expires_s: now_s + ttl.as_secs(),
+                });
+                Ok(LockAttempt::Taken)
+            }
+        })
+    }
+
+    async fn renew(&self, holder: &str, ttl: Duration) -> Result<Renewal> {
+        self.call("UpdateItem", "lock")?;
+        let value = self.with(|w| match &mut w.lock {
+            Some(l) if l.holder == holder => {
+                l.expires_s = now_ms() / 1000 + ttl.as_secs();
+                Ok(Renewal::Renewed)
+            }
+            _ => Ok(Renewal::Lost),
+        });
+        self.done("UpdateItem", "lock", value)
+    }
+
+    async fn unlock(&self, holder: &str) -> Result<()> {
+        self.call("DeleteItem", "lock")?;
+        self.with(|w| {
+            if w.lock.as_ref().is_some_and(|l| l.holder == holder) {
+                w.lock = None;
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Pause for MemoryCloud {
+    async fn pause(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+impl ArtifactStore for MemoryCloud {
+    async fn exists(&self, key: &str) -> Result<bool> {
+        self.call("HeadObject", key)?;
+        Ok(self.with(|w| w.store.contains_key(key)))
+    }
+
+    async fn put(&self, key: &str, bytes: crate::release::ZipBytes) -> Result<()> {
+        self.call("PutObject", key)?;
+        self.with(|w| w.store.insert(key.to_owned(), bytes));
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<crate::release::ZipBytes> {
+        self.call("GetObject", key)?;
+        self.with(|w| w.store.get(key).cloned().ok_or_else(|| not_found(key)))
+    }
+}

@@ -1,0 +1,120 @@
+//! The seam between the release logic and AWS: one narrow trait per service, exactly
+//! the calls the deployer makes, answered in the types of [`model`].
+//!
+//! The project's one adapter style (the deployer, the hooks and the functions alike):
+//! traits whose methods return `impl Future + Send`, an SDK adapter implementing them
+//! ([`sdk`]), and fakes for tests ([`memory`] here); the logic is generic over them.
+//! Time spent in the cloud is measured inside the adapters ([`meter`]).
+
+#[cfg(test)]
+pub mod memory;
+pub mod meter;
+pub mod model;
+pub mod sdk;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use model::*;
+
+use crate::error::Result;
+use crate::ledger::ReleaseRecord;
+use crate::release::ZipBytes;
+
+/// Lambda: functions, versions and aliases.
+pub trait Functions: Send + Sync {
+    fn alias(&self, function: &str, alias: &str) -> impl Future<Output = Result<AliasState>> + Send;
+    /// `qualifier` None is `$LATEST`.
+    fn configuration(
+        &self,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> impl Future<Output = Result<FunctionState>> + Send;
+    /// Uploads new code to `$LATEST`, guarded by the revision the caller read.
+    fn update_code(
+        &self,
+        function: &str,
+        zip: ZipBytes,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Publishes `$LATEST` as a version only if it still holds `code_sha256`.
+    fn publish(
+        &self,
+        function: &str,
+        code_sha256: &str,
+        revision_id: Option<&str>,
+        description: &str,
+    ) -> impl Future<Output = Result<Published>> + Send;
+    /// Points the alias wholly at `version`, guarded by the revision read before.
+    fn point_alias(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Numbered versions with their CodeSha256, oldest first.
+    fn versions(&self, function: &str) -> impl Future<Output = Result<Vec<(u64, String)>>> + Send;
+    fn delete_version(&self, function: &str, version: u64) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// CodeDeploy: the environment's configs, groups and deployments.
+pub trait Deployments: Send + Sync {
+    fn check_config(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    fn check_group(&self, application: &str, group: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Starts a deployment; answers its id.
+    fn create(&self, request: &DeploymentRequest) -> impl Future<Output = Result<String>> + Send;
+    fn get(&self, id: &str) -> impl Future<Output = Result<DeploymentView>> + Send;
+    /// The lifecycle events of a Lambda deployment's target (found through
+    /// ListDeploymentTargets: the id format is CodeDeploy's, not ours to assume).
+    fn lifecycle(&self, id: &str) -> impl Future<Output = Result<Vec<LifecycleEvent>>> + Send;
+    /// Stops a deployment with rollback.
+    fn stop(&self, id: &str) -> impl Future<Output = Result<Stop>> + Send;
+    /// Deployments of a group that have not finished.
+    fn in_flight(&self, application: &str, group: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
+
+/// CloudWatch alarms.
+pub trait Alarms: Send + Sync {
+    /// The named alarms' states; a name CloudWatch does not know is an error, since an
+    /// unreadable alarm must not pass as OK.
+    fn describe(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmView>>> + Send;
+}
+
+/// The environment's release ledger and release lock (DynamoDB).
+pub trait Ledger: Send + Sync {
+    /// Writes a record (whole; the same record again is a no-op).
+    fn put(&self, record: &ReleaseRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Records newest first, read consistently; stops after `limit` (None: all).
+    fn records(&self, limit: Option<usize>) -> impl Future<Output = Result<Vec<ReleaseRecord>>> + Send;
+    fn lock_info(&self) -> impl Future<Output = Result<Option<LockInfo>>> + Send;
+    /// One conditional write: takes the lock if it is free, expired or already ours.
+    fn try_lock(&self, holder: &str, ttl: Duration) -> impl Future<Output = Result<LockAttempt>> + Send;
+    /// Extends the lock if `holder` still holds it.
+    fn renew(&self, holder: &str, ttl: Duration) -> impl Future<Output = Result<Renewal>> + Send;
+    /// Releases the lock if `holder` still holds it (not holding it is no error).
+    fn unlock(&self, holder: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Waiting between polls: time the release spends on the cloud's pace, counted as
+/// cloud wait, not as the deployer's own.
+pub trait Pause: Send + Sync {
+    fn pause(&self, d: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// Everything the release logic needs from one environment's account.
+pub trait Cloud: Functions + Deployments + Alarms + Ledger + Pause + Clone + Send + Sync + 'static {}
+impl<T: Functions + Deployments + Alarms + Ledger + Pause + Clone + Send + Sync + 'static> Cloud for T {}
+
+/// The tooling account's artifact store: releases kept by id, so promotion copies
+/// exactly the bytes that passed.
+pub trait ArtifactStore: Clone + Send + Sync + 'static {
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn put(&self, key: &str, bytes: ZipBytes) -> impl Future<Output = Result<()>> + Send;
+    fn get(&self, key: &str) -> impl Future<Output = Result<ZipBytes>> + Send;
+}
+
+/// Where a release's files live in the artifact store.
+pub fn artifact_key(release_id: &str, file: &str) -> String {
+    format!("releases/{release_id}/{file}")
+}

@@ -1,0 +1,280 @@
+//! Watching a release's deployments and the environment's alarms together, until every
+//! deployment succeeded or something says stop: an alarm, a failed deployment, a
+//! signal, a lost lock, a deployment that never starts, or a cloud that stops answering.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::events::FunctionProgress;
+use super::{Engine, Event};
+use crate::cloud::{AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, Renewal};
+use crate::error::{DeployError, Result};
+use crate::ledger::{now_ms, FunctionOutcome, ReleaseRecord, StopCause};
+use crate::settings::{format_duration, ALIAS};
+
+/// Polls in a row that may fail (after the SDK's own retries) before the release is
+/// stopped and restored rather than left unwatched.
+const FAILED_POLLS_ALLOWED: u32 = 5;
+/// A deployment still Created or Queued after this long will not start.
+const START_TIMEOUT: Duration = Duration::from_secs(600);
+const LOCK_RENEWAL: Duration = Duration::from_secs(60);
+
+/// Why the watch ended.
+#[derive(Debug)]
+pub(crate) enum WatchEnd {
+    Succeeded,
+    Stop(Stop),
+}
+
+/// A reason to stop the release, in words and as data.
+#[derive(Debug)]
+pub(crate) struct Stop {
+    pub reason: String,
+    pub cause: StopCause,
+    pub alarm: Option<AlarmView>,
+}
+
+/// One deployment being watched.
+struct Watched {
+    artifact: String,
+    function: String,
+    id: String,
+    alarms: Vec<String>,
+}
+
+/// One poll's reading of a deployment.
+struct Reading {
+    view: DeploymentView,
+    percent_on_target: Option<f64>,
+    steps: Vec<crate::cloud::LifecycleEvent>,
+    steps_error: Option<DeployError>,
+}
+
+impl<C: Cloud> Engine<'_, C> {
+    pub(crate) async fn watch(&self, record: &mut ReleaseRecord) -> WatchEnd {
+        let s = self.settings;
+        let watched: Vec<Watched> = record
+            .functions
+            .iter()
+            .filter_map(|(artifact, f)| {
+                let id = f.deployment_id.clone()?;
+                let alarms = s.functions.iter().find(|x| &x.artifact == artifact).map(|x| x.alarms.clone());
+                Some(Watched {
+                    artifact: artifact.clone(),
+                    function: f.function_name.clone(),
+                    id,
+                    alarms: alarms.unwrap_or_default(),
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let mut renewed = Instant::now();
+        let mut failed_polls = 0;
+        let mut unreadable_steps: BTreeSet<String> = BTreeSet::new();
+        let mut last_rows: Vec<FunctionProgress> = Vec::new();
+        loop {
+            if self.interrupt.raised() {
+                return stop(
+                    "the deployer was interrupted (SIGINT/SIGTERM) mid-release".into(),
+                    StopCause::Interrupted,
+                );
+            }
+            let (readings, alarms) = match self.poll(record, &watched).await {
+                Ok(polled) => {
+                    failed_polls = 0;
+                    polled
+                }
+                Err(error) => {
+                    failed_polls += 1;
+                    self.tell(Event::PollFailed { error: &error, attempt: failed_polls });
+                    if failed_polls >= FAILED_POLLS_ALLOWED {
+                        return stop(
+                            format!(
+                                "the deployments could not be watched ({failed_polls} polls failed in a row): {error}"
+                            ),
+                            StopCause::WatchFailed { error: error.to_string() },
+                        );
+                    }
+                    self.cloud.pause(s.poll_interval).await;
+                    continue;
+                }
+            };
+            for (w, r) in watched.iter().zip(&readings) {
+                if let Some(error) = &r.steps_error {
+                    if unreadable_steps.insert(w.function.clone()) {
+                        self.tell(Event::StepsUnreadable { function: &w.function, error });
+                    }
+                }
+            }
+            let rows = progress_rows(record, &watched, &readings, &alarms);
+            // A release of many functions is polled many times, mostly unchanged.
+            if rows != last_rows {
+                self.tell(Event::Progress { rows: &rows });
+                last_rows = rows;
+            }
+            if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
+                return self.alarm_stop(alarm);
+            }
+            for (w, r) in watched.iter().zip(&readings) {
+                if matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
+                    let message = r.view.error.clone().unwrap_or_else(|| "no reason given".into());
+                    return stop(
+                        format!(
+                            "deployment {} of {} ({}) {}: {message}",
+                            w.id,
+                            w.function,
+                            w.artifact,
+                            r.view.status.as_str()
+                        ),
+                        StopCause::DeploymentFailed {
+                            function: w.function.clone(),
+                            deployment_id: w.id.clone(),
+                            status: r.view.status.as_str().into(),
+                            message,
+                        },
+                    );
+                }
+                if matches!(r.view.status, DeploymentStatus::Created | DeploymentStatus::Queued)
+                    && started.elapsed() > START_TIMEOUT
+                {
+                    return stop(
+                        format!(
+                            "deployment {} of {} is still {} after {}: it never started",
+                            w.id,
+                            w.function,
+                            r.view.status.as_str(),
+                            format_duration(START_TIMEOUT)
+                        ),
+                        StopCause::NotStarted {
+                            function: w.function.clone(),
+                            error: format!("still {} after {}", r.view.status.as_str(), format_duration(START_TIMEOUT)),
+                        },
+                    );
+                }
+            }
+            for (w, r) in watched.iter().zip(&readings) {
+                if let Some(f) = record.functions.get_mut(&w.artifact) {
+                    if r.view.status == DeploymentStatus::Succeeded && f.outcome == FunctionOutcome::Deploying {
+                        f.outcome = FunctionOutcome::Succeeded;
+                        f.duration_ms = Some(now_ms().saturating_sub(record.started_ms));
+                    }
+                }
+            }
+            if readings.iter().all(|r| r.view.status == DeploymentStatus::Succeeded) {
+                self.tell(Event::AllSucceeded { after: started.elapsed() });
+                return WatchEnd::Succeeded;
+            }
+            if renewed.elapsed() > LOCK_RENEWAL {
+                match self.cloud.renew(&self.holder, s.lock_ttl).await {
+                    Ok(Renewal::Renewed) => renewed = Instant::now(),
+                    Ok(Renewal::Lost) => {
+                        return stop(
+                            format!(
+                                "the release lock of {} expired and another deployer took it: stopping this release",
+                                s.environment
+                            ),
+                            StopCause::LockLost,
+                        )
+                    }
+                    // Tried again at the next poll; the lock lasts lock_ttl.
+                    Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),
+                }
+            }
+            self.cloud.pause(s.poll_interval).await;
+        }
+    }
+
+    /// One reading of every deployment (its status, and while it runs, the alias and
+    /// its lifecycle steps) and of every watched alarm.
+    async fn poll(&self, record: &ReleaseRecord, watched: &[Watched]) -> Result<(Vec<Reading>, Vec<AlarmView>)> {
+        let jobs = watched.iter().map(|w| (w.function.clone(), w.id.clone()));
+        let deployments = self.all(jobs, |cloud, (name, id)| async move {
+            let view = cloud.get(&id).await?;
+            if view.status.is_terminal() {
+                return Ok((view, None, Vec::new(), None));
+            }
+            let alias = cloud.alias(&name, ALIAS).await?;
+            let (steps, steps_error) = match cloud.lifecycle(&id).await {
+                Ok(steps) => (steps, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            Ok((view, Some(alias), steps, steps_error))
+        });
+        let names = self.settings.watched_alarms();
+        let alarms = self.cloud.describe(&names);
+        let (deployments, alarms) = tokio::join!(deployments, alarms);
+        let readings = deployments?
+            .into_iter()
+            .zip(watched)
+            .map(|((view, alias, steps, steps_error), w)| {
+                let target = record.functions.get(&w.artifact).and_then(|f| f.version.clone()).unwrap_or_default();
+                let percent_on_target = match (&alias, view.status) {
+                    (Some(a), _) => Some(a.percent_on(&target)),
+                    (None, DeploymentStatus::Succeeded) => Some(100.0),
+                    (None, _) => None,
+                };
+                Reading { view, percent_on_target, steps, steps_error }
+            })
+            .collect();
+        Ok((readings, alarms?))
+    }
+
+    fn alarm_stop(&self, alarm: &AlarmView) -> WatchEnd {
+        let function = self
+            .settings
+            .function_of_alarm(&alarm.name)
+            .map(|f| f.function_name.clone())
+            .or_else(|| alarm.function_dimension.clone());
+        let reason = format!(
+            "alarm {} is in ALARM on {}: {} = {} (threshold {}): {}",
+            alarm.name,
+            function.as_deref().unwrap_or("the environment"),
+            alarm.metric.as_deref().unwrap_or("metric"),
+            alarm.value.map_or("?".into(), |v| format!("{v}")),
+            alarm.threshold.map_or("?".into(), |v| format!("{v}")),
+            alarm.reason
+        );
+        WatchEnd::Stop(Stop {
+            reason,
+            cause: StopCause::Alarm {
+                alarm: alarm.name.clone(),
+                function,
+                metric: alarm.metric.clone(),
+                value: alarm.value,
+                threshold: alarm.threshold,
+            },
+            alarm: Some(alarm.clone()),
+        })
+    }
+}
+
+fn stop(reason: String, cause: StopCause) -> WatchEnd {
+    WatchEnd::Stop(Stop { reason, cause, alarm: None })
+}
+
+fn progress_rows(
+    record: &ReleaseRecord,
+    watched: &[Watched],
+    readings: &[Reading],
+    alarms: &[AlarmView],
+) -> Vec<FunctionProgress> {
+    let not_ok: BTreeSet<&str> = alarms.iter().filter(|a| a.state != AlarmState::Ok).map(|a| a.name.as_str()).collect();
+    watched
+        .iter()
+        .zip(readings)
+        .map(|(w, r)| {
+            let f = record.functions.get(&w.artifact);
+            FunctionProgress {
+                artifact: w.artifact.clone(),
+                previous_version: f.map(|f| f.previous_version.clone()).unwrap_or_default(),
+                target_version: f.and_then(|f| f.version.clone()).unwrap_or_else(|| "?".into()),
+                status: r.view.status,
+                percent_on_target: r.percent_on_target,
+                steps: r.steps.clone(),
+                alarms_not_ok: w.alarms.iter().filter(|a| not_ok.contains(a.as_str())).cloned().collect(),
+            }
+        })
+        .collect()
+}
