@@ -130,14 +130,15 @@ data "aws_iam_policy_document" "this" {
     resources = local.deployment_group_arns
   }
 
-  # Read a deployment's target, stop it (roll back). The Service Authorization
-  # Reference lists no resource type for these actions, so IAM authorizes them only on
-  # "*"; CodeDeploy's own permissions reference gives a deployment group ARN for them.
-  # "*" is right under both readings (it covers the group), so they stand apart here.
-  # Deployment ids are not guessable and belong to this account's groups only.
+  # Find a deployment's target and read it, stop the deployment (roll back). The
+  # Service Authorization Reference lists no resource type for these actions, so IAM
+  # authorizes them only on "*"; CodeDeploy's own permissions reference gives a
+  # deployment group ARN for them. "*" is right under both readings (it covers the
+  # group), so they stand apart here. Deployment ids are not guessable and belong to
+  # this account's groups only.
   statement {
     sid       = "DeploymentsWithoutResourceLevelPermissions"
-    actions   = ["codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]
+    actions   = ["codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]
     resources = ["*"]
   }
 

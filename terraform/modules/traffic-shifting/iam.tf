@@ -146,19 +146,32 @@ data "aws_iam_policy_document" "hook" {
     resources = [aws_kms_key.this.arn]
   }
 
+  # The hook learns the deployment's function, alias and versions from its target
+  # (ListDeploymentTargets, GetDeploymentTarget) or from the revision
+  # (GetDeployment, GetApplicationRevision), and reports its verdict.
   statement {
     sid       = "ReadDeployments"
     actions   = ["codedeploy:GetDeployment"]
     resources = local.deployment_group_arns
   }
 
-  # The Service Authorization Reference lists no resource type for
-  # PutLifecycleEventHookExecutionStatus, so IAM authorizes it only on "*"; CodeDeploy's
-  # own permissions reference gives a deployment group ARN. "*" is right under both
-  # readings; a hook execution id is handed to this hook by CodeDeploy alone.
   statement {
-    sid       = "ReportLifecycleStatus"
-    actions   = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    sid       = "ReadRevisions"
+    actions   = ["codedeploy:GetApplicationRevision"]
+    resources = [local.application_arn]
+  }
+
+  # The Service Authorization Reference lists no resource type for these three, so IAM
+  # authorizes them only on "*"; CodeDeploy's own permissions reference gives a
+  # deployment group ARN. "*" is right under both readings; the deployment and hook
+  # execution ids are handed to this hook by CodeDeploy alone.
+  statement {
+    sid = "DeploymentTargetsAndStatus"
+    actions = [
+      "codedeploy:ListDeploymentTargets",
+      "codedeploy:GetDeploymentTarget",
+      "codedeploy:PutLifecycleEventHookExecutionStatus",
+    ]
     resources = ["*"]
   }
 

@@ -19,6 +19,7 @@ locals {
   alarm_arns = distinct(flatten([for f in values(var.functions) : [
     for a in f.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${a}"
   ]]))
+  application_arn = "arn:${local.partition}:codedeploy:${local.region}:${local.account}:application:${var.name_prefix}"
   deployment_group_arns = [for f in values(var.functions) :
     "arn:${local.partition}:codedeploy:${local.region}:${local.account}:deploymentgroup:${var.name_prefix}/${f.function_name}"
   ]

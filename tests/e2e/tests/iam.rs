@@ -190,7 +190,7 @@ fn environments_local_grants_every_call_as_the_reference_requires_and_nothing_el
     // deployment groups, which IAM would deny.
     let narrowed =
         with_policy(&rendered, r#"module.test.module.traffic.aws_iam_role_policy.hook["pre_traffic"]"#, |p| {
-            statement_mut(p, "ReportLifecycleStatus")["Resource"] = serde_json::json!(
+            statement_mut(p, "DeploymentTargetsAndStatus")["Resource"] = serde_json::json!(
                 "arn:aws:codedeploy:us-east-1:222222222222:deploymentgroup:etl-test/etl-test-extract"
             );
         })?;

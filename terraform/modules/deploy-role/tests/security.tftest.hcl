@@ -58,16 +58,16 @@ run "no_wildcard_action_and_no_wildcard_resource" {
   }
   assert {
     condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
-      for r in s.resources : r != "*" || (s.sid == "DeploymentsWithoutResourceLevelPermissions" && s.actions == toset(["codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]))
+      for r in s.resources : r != "*" || (s.sid == "DeploymentsWithoutResourceLevelPermissions" && s.actions == toset(["codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]))
     ]]))
-    error_message = "\"*\" only for GetDeploymentTarget and StopDeployment, which IAM authorizes on nothing narrower"
+    error_message = "\"*\" only for ListDeploymentTargets, GetDeploymentTarget and StopDeployment, which IAM authorizes on nothing narrower"
   }
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.this.statement : tolist(s.actions)])) == toset([
       "lambda:GetAlias", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode", "lambda:PublishVersion",
       "lambda:UpdateAlias", "lambda:ListVersionsByFunction", "lambda:DeleteFunction",
       "codedeploy:GetDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
-      "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment", "codedeploy:ListDeployments",
+      "codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment", "codedeploy:ListDeployments",
       "codedeploy:GetDeploymentConfig", "codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision",
       "cloudwatch:DescribeAlarms",
       "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
