@@ -154,6 +154,17 @@ variable "github_environment" {
   }
 }
 
+variable "max_session_duration_seconds" {
+  description = "The longest session of the role, in seconds (1-12 hours). A session the deployer gets by role chaining (from a tooling role) lasts at most one hour whatever this says, so the deployer renews it as it runs; a GitHub job that assumes this role directly (status, rollback, prune) gets up to this. The default, 3 hours, covers the longest predefined deployment (LambdaLinear10PercentEvery10Minutes, 100 minutes) with both hooks at Lambda's 15-minute limit."
+  type        = number
+  default     = 10800
+
+  validation {
+    condition     = var.max_session_duration_seconds >= 3600 && var.max_session_duration_seconds <= 43200 && floor(var.max_session_duration_seconds) == var.max_session_duration_seconds
+    error_message = "max_session_duration_seconds must be a whole number of seconds from 3600 (1 hour) to 43200 (12 hours), IAM's limits."
+  }
+}
+
 variable "tags" {
   description = "Tags for the role."
   type        = map(string)

@@ -29,7 +29,8 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let dir: PathBuf = e2e::scratch_dir("deployer-releases")?;
     let endpoint = cloud.endpoint();
 
-    // What Terraform deploys first is the base release, packaged by the deployer.
+    // Terraform creates the functions from its placeholder, live on $LATEST; the base
+    // release, packaged by the deployer, is the first one.
     let base = package_release(&dir.join("base"), "", &[])?;
     // The release packaging path (cargo-lambda, release profile, glibc 2.34) builds
     // while the environments are applied; its artifact ships near the end.
@@ -52,10 +53,20 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     expect(&run, 5, "deploy into prod")?;
     ensure!(run.message().contains("promote --to prod"), "{}", run.message());
 
-    // The base release is what Terraform created: nothing changes.
+    // The first release: every alias goes from $LATEST straight to its new version
+    // (CodeDeploy cannot shift from $LATEST), recorded as bootstrapped.
+    ensure!(accounts.aliases("dev").await?.values().all(|(v, _)| v == "$LATEST"), "Terraform publishes no version");
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
+    expect(&run, 0, "the first release")?;
+    ensure!(run.outcome() == "succeeded", "{:#}", run.report);
+    for f in FUNCTIONS {
+        ensure!(run.function(f).context("function in report")?["outcome"] == "bootstrapped", "{f}: {:#}", run.report);
+    }
+    ensure!(accounts.code("dev").await? == manifest_code(&base), "dev runs the base release's bytes");
+    // The same release again changes nothing.
     let before = accounts.aliases("dev").await?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
-    expect(&run, 0, "deploying the base release")?;
+    expect(&run, 0, "deploying the base release again")?;
     ensure!(run.outcome() == "no_changes", "{:#}", run.report);
     ensure!(accounts.aliases("dev").await? == before, "an unchanged release publishes nothing");
     ensure!(run.report["release_id"] == base["release_id"]);

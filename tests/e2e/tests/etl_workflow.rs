@@ -1,7 +1,9 @@
 //! environments/local on a private local cloud, through the same scripts `make demo`
-//! uses, and the ETL workflow run for real in the dev account: a day of raw data with
-//! bad records, a re-run that changes nothing, and a failure injected into Load that
-//! Compensate undoes and alerts on. Then a second plan with no changes, and destroy.
+//! uses: the functions Terraform creates hold the modules' placeholder and refuse to
+//! run; the deployer's first release into dev ships the code. Then the ETL workflow
+//! runs for real in the dev account: a day of raw data with bad records, a re-run that
+//! changes nothing, and a failure injected into Load that Compensate undoes and alerts
+//! on. Then a second plan with no changes, and destroy.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -11,8 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::ExecutionStatus;
+use e2e::deployer::Deployer;
 use e2e::inbox::Inbox;
-use e2e::{account_config, succeeded, DEV, TOOLING};
+use e2e::{account_config, succeeded, DEV, PROD, TOOLING};
 use etl_core::synthetic::Generator;
 use etl_core::Date;
 use localcloud::testing::{workspace_root, LocalCloud};
@@ -89,6 +92,30 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
 
     let dev = account_config(&cloud.endpoint(), DEV).await;
+    // Terraform created the functions from the placeholder, live on $LATEST: an invoke
+    // says what to do instead of running anything. Tried in prod, which this test
+    // never releases to: the failed invoke trips the function's errors alarm, and an
+    // alarm in ALARM refuses a release until it clears.
+    let prod = aws_sdk_lambda::Client::new(&account_config(&cloud.endpoint(), PROD).await);
+    let alias = prod.get_alias().function_name("etl-prod-extract").name("live").send().await?;
+    assert_eq!(alias.function_version(), Some("$LATEST"), "Terraform publishes no version");
+    let refused = prod.invoke().function_name("etl-prod-extract").qualifier("live").send().await?;
+    let payload = String::from_utf8_lossy(refused.payload().map(|p| p.as_ref()).unwrap_or_default()).into_owned();
+    ensure!(
+        refused.function_error().is_some() && payload.contains("not released yet: run deployer"),
+        "the placeholder refuses to run: {payload}"
+    );
+    // The first release ships the code: every live alias goes from $LATEST to a version.
+    let lambda = aws_sdk_lambda::Client::new(&dev);
+    let dist = dir.join("dist").to_string_lossy().into_owned();
+    let release = Deployer::new(&cloud).run(&["deploy", "--env", "dev", "--dist", &dist])?;
+    ensure!(release.code == 0 && release.outcome() == "succeeded", "the first release: {:#}", release.report);
+    for f in ["extract", "transform", "load", "compensate"] {
+        let reported = release.function(f).with_context(|| format!("{f} in the report"))?;
+        ensure!(reported["outcome"] == "bootstrapped", "{f}: {reported}");
+        let alias = lambda.get_alias().function_name(format!("etl-dev-{f}")).name("live").send().await?;
+        ensure!(alias.function_version().is_some_and(|v| v != "$LATEST"), "etl-dev-{f}:live is on a version");
+    }
     let c = Clients {
         s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&dev).force_path_style(true).build()),
         sfn: aws_sdk_sfn::Client::new(&dev),
