@@ -117,6 +117,14 @@ data "aws_iam_policy_document" "this" {
     resources = var.hook_function_arns
   }
 
+  # `deployer doctor` asks IAM whether this role and the hooks' roles may make every
+  # call they make: the simulator on those roles only (a role ARN is the resource).
+  statement {
+    sid       = "Doctor"
+    actions   = ["iam:SimulatePrincipalPolicy"]
+    resources = concat(["arn:${local.partition}:iam::${local.account}:role/${var.name}"], var.hook_role_arns)
+  }
+
   # One deployment per changed function; watch it and find deployments still running
   # in a group.
   statement {

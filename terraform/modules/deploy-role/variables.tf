@@ -34,6 +34,17 @@ variable "hook_function_arns" {
   }
 }
 
+variable "hook_role_arns" {
+  description = "ARNs of the hooks' roles, whose policies `deployer doctor` simulates (iam:SimulatePrincipalPolicy) besides this role's own."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.hook_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$", arn))])
+    error_message = "hook_role_arns: every entry must be an IAM role ARN with a 12-digit account, such as arn:aws:iam::111111111111:role/etl-dev-pre-traffic."
+  }
+}
+
 variable "application_name" {
   description = "The CodeDeploy application (compute platform Lambda) whose deployment groups the deployer deploys to, for example \"etl-dev\"."
   type        = string

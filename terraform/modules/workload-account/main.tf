@@ -86,6 +86,7 @@ module "deploy_role" {
   name                    = var.deploy_role_name
   function_arns           = [for name in values(module.etl.function_names) : "${local.lambda}:${name}"]
   hook_function_arns      = [for name in values(module.traffic.hook_function_names) : "${local.lambda}:${name}"]
+  hook_role_arns          = values(module.traffic.hook_role_arns)
   application_name        = module.traffic.application_name
   deployment_group_names  = values(module.traffic.deployment_group_names)
   deployment_config_names = [module.traffic.deployment_config_name]

@@ -40,9 +40,19 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let deployer = Deployer::new(&cloud);
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
 
-    // doctor, before the first release into each account.
+    // doctor, before the first release into an account: everything checks out,
+    // including (ministack's IAM simulator) every role's permissions.
     let doctor = deployer.run(&["doctor", "--env", "prod", "--dist", &dist("base")])?;
-    eprintln!("doctor: {:#}", doctor.report);
+    expect(&doctor, 0, "doctor before the first release")?;
+    let checks = doctor.report["checks"].as_array().context("checks")?;
+    ensure!(checks.iter().all(|c| c["status"] == "pass"), "{checks:#?}");
+    for check in ["deploy role", "deployment group", "alarm", "artifact fit", "release ledger", "permissions"] {
+        ensure!(checks.iter().any(|c| c["check"] == check), "doctor checks {check}: {checks:#?}");
+    }
+    ensure!(
+        checks.iter().filter(|c| c["check"] == "permissions").count() == 3,
+        "the deploy role and both hooks' roles are simulated: {checks:#?}"
+    );
 
     // Nothing to promote before anything was deployed.
     let run = deployer.run(&["promote", "--to", "test"])?;

@@ -72,6 +72,7 @@ run "no_wildcard_action_and_no_wildcard_resource" {
       "cloudwatch:DescribeAlarms",
       "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
       "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+      "iam:SimulatePrincipalPolicy",
     ])
     error_message = "the role grants exactly the calls the deployer makes"
   }
