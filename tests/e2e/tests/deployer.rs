@@ -94,6 +94,48 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     ensure!(dev_aliases.values().all(|(_, w)| w.is_none()), "settled: {dev_aliases:?}");
     ensure!(accounts.code("dev").await? == manifest_code(&good), "dev runs the good release's bytes");
 
+    // A configuration change (as Terraform makes it: on $LATEST, publishing nothing)
+    // reaches live only through a release, shifted like code.
+    let lambda = &accounts.lambda["dev"];
+    let live_load = dev_aliases["load"].0.clone();
+    let memory = lambda.get_function_configuration().function_name("etl-dev-load").send().await?.memory_size();
+    let raised = memory.unwrap_or(128) + 128;
+    lambda.update_function_configuration().function_name("etl-dev-load").memory_size(raised).send().await?;
+    let wanted = format!("memory {} -> {raised}", memory.unwrap_or(128));
+    ensure!(accounts.aliases("dev").await?["load"].0 == live_load, "Terraform's change is not live yet");
+    let plan = deployer.run(&["plan", "--env", "dev", "--dist", &dist("good")])?;
+    let load = plan.function("load").context("load in the plan")?;
+    ensure!(
+        load["outcome"] == "will_change"
+            && load["change"] == "configuration"
+            && load["configuration"].as_array().is_some_and(|c| c.iter().any(|d| d == wanted.as_str())),
+        "the plan names the configuration change: {load:#}"
+    );
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
+    expect(&run, 0, "releasing the configuration change")?;
+    let load = run.function("load").context("load in the report")?;
+    ensure!(
+        load["change"] == "configuration" && load["outcome"] == "succeeded" && load["deployment_id"].is_string(),
+        "shifted through CodeDeploy: {load:#}"
+    );
+    let now_live = accounts.aliases("dev").await?["load"].0.clone();
+    ensure!(now_live != live_load, "a new version is live");
+    let live_memory = lambda
+        .get_function_configuration()
+        .function_name("etl-dev-load")
+        .qualifier(&now_live)
+        .send()
+        .await?
+        .memory_size();
+    ensure!(live_memory == Some(raised), "live runs the new configuration: {live_memory:?}");
+    ensure!(
+        ["extract", "transform", "compensate"]
+            .iter()
+            .all(|f| run.function(f).is_some_and(|r| r["outcome"] == "skipped")),
+        "only load changed: {:#}",
+        run.report
+    );
+
     let run = deployer.run(&["promote", "--to", "test"])?;
     expect(&run, 0, "promoting to test")?;
     ensure!(

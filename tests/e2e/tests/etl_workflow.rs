@@ -241,6 +241,51 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
             .await?;
     assert_eq!(malformed.status(), &ExecutionStatus::Failed);
 
+    // A run while the local cloud injects faults into every call the functions make
+    // (S3, DynamoDB and SNS reach it through localcloud): throttling, resets, empty
+    // 500s, answers lost after the request applied. Every good record is still curated
+    // exactly once, and `_SUCCESS` comes last.
+    let faulty = "2026-11-24";
+    let mut generator = Generator::new(13, Date::parse(faulty).context("date")?, Some(25));
+    let mut good_under_faults = 0;
+    for part in 0..3 {
+        let mut text = String::new();
+        for _ in 0..400 {
+            if generator.write_line(&mut text) {
+                good_under_faults += 1;
+            }
+        }
+        c.s3.put_object()
+            .bucket(RAW)
+            .key(format!("dt={faulty}/part-{part}.jsonl"))
+            .body(text.into_bytes().into())
+            .send()
+            .await?;
+    }
+    cloud.set_faults("throttle=0.1,reset=0.03,error=0.03,lost_reply=0.03,seed=21")?;
+    let under_faults =
+        run(&c, &machine, serde_json::json!({"run_date": faulty, "dry_run": false, "inject_failure": null})).await;
+    let injected = cloud.set_faults("off")?;
+    let under_faults = under_faults?;
+    ensure!(
+        under_faults.status() == &ExecutionStatus::Succeeded,
+        "the run under faults failed: {:?} {:?}",
+        under_faults.error(),
+        under_faults.cause()
+    );
+    ensure!(injected.total.faults() > 0, "faults were injected: {injected:?}");
+    let curated = contents(&c.s3, CURATED, &format!("dt={faulty}/")).await?;
+    ensure!(curated.contains_key(&format!("dt={faulty}/_SUCCESS")), "complete: {:?}", curated.keys());
+    let lines: Vec<serde_json::Value> = curated
+        .iter()
+        .filter(|(k, _)| k.ends_with(".jsonl"))
+        .flat_map(|(_, v)| v.lines().map(|l| serde_json::from_str(l).unwrap_or_default()))
+        .collect();
+    let keys: HashSet<&str> = lines.iter().filter_map(|l| l["idempotency_key"].as_str()).collect();
+    ensure!(lines.len() == good_under_faults, "every good record curated under faults: {}", lines.len());
+    ensure!(keys.len() == good_under_faults, "exactly once under faults");
+    assert_eq!(ledger_status(&c, "etl-dev-runs", &format!("orders-{faulty}")).await?, "SUCCEEDED");
+
     let plan = succeeded("tf-local.sh plan-check", &script(&cloud, &dir, "tf-local.sh", &["plan-check"]))?;
     assert!(plan.contains("no changes"), "{plan}");
     succeeded("tf-local.sh destroy", &script(&cloud, &dir, "tf-local.sh", &["destroy"]))?;
