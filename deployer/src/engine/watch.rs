@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::events::FunctionProgress;
+use super::evidence::Steps;
+use super::replay::Replay;
 use super::{Engine, Event};
 use crate::cloud::{AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, Renewal};
 use crate::error::{DeployError, Result};
-use crate::ledger::{now_ms, FunctionOutcome, ReleaseRecord, StopCause};
+use crate::ledger::{now_ms, EvidenceVerdict, FunctionOutcome, ReleaseRecord, StopCause};
 use crate::settings::{format_duration, ALIAS};
 
 /// Polls in a row that may fail (after the SDK's own retries) before the release is
@@ -53,7 +55,7 @@ struct Reading {
 }
 
 impl<C: Cloud> Engine<'_, C> {
-    pub(crate) async fn watch(&self, record: &mut ReleaseRecord) -> WatchEnd {
+    pub(crate) async fn watch(&self, record: &mut ReleaseRecord, mut replay: Option<Replay>) -> WatchEnd {
         let s = self.settings;
         let watched: Vec<Watched> = record
             .functions
@@ -74,6 +76,15 @@ impl<C: Cloud> Engine<'_, C> {
         let mut failed_polls = 0;
         let mut unreadable_steps: BTreeSet<String> = BTreeSet::new();
         let mut last_rows: Vec<FunctionProgress> = Vec::new();
+        let mut steps = Steps::default();
+        let mut routed = 0;
+        // The replay aims at the largest minimum among the functions being shifted.
+        let wanted = watched
+            .iter()
+            .filter_map(|w| s.functions.iter().find(|f| f.artifact == w.artifact))
+            .map(|f| f.min_invocations)
+            .max()
+            .unwrap_or(0);
         loop {
             if self.interrupt.raised() {
                 return stop(
@@ -116,6 +127,46 @@ impl<C: Cloud> Engine<'_, C> {
             }
             if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
                 return self.alarm_stop(alarm);
+            }
+            let mut stepped = false;
+            for (w, r) in watched.iter().zip(&readings) {
+                let replays = replay.as_ref().map_or(0, |r| r.succeeded);
+                let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays) else { continue };
+                stepped = true;
+                let source = replay.as_ref().map(Replay::source);
+                let Some(evidence) = self.judge_step(record, ended, source).await else { continue };
+                if evidence.verdict == EvidenceVerdict::NoEvidence {
+                    return stop(
+                        format!(
+                            "no evidence: {} served {} of the {} invocations its new version {} needed in its {:.0}% step ({} replay run(s)); this environment requires evidence",
+                            evidence.function_name,
+                            evidence.new.invocations,
+                            evidence.min_invocations,
+                            evidence.new_version,
+                            evidence.step_percent,
+                            evidence.replay_executions
+                        ),
+                        StopCause::NoEvidence {
+                            function: evidence.function_name.clone(),
+                            step_percent: evidence.step_percent,
+                            invocations: evidence.new.invocations,
+                            min_invocations: evidence.min_invocations,
+                        },
+                    );
+                }
+            }
+            let weight = steps.release_weight();
+            if weight != routed {
+                self.route(record, weight).await;
+                routed = weight;
+            }
+            if let Some(replay) = replay.as_mut() {
+                if stepped {
+                    replay.begin_step();
+                }
+                if steps.in_partial_step() {
+                    self.drive_replay(replay, wanted).await;
+                }
             }
             for (w, r) in watched.iter().zip(&readings) {
                 if matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {

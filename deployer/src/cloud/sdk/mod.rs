@@ -7,9 +7,11 @@ mod codedeploy;
 pub mod failure;
 mod lambda;
 mod ledger;
+mod metrics;
 mod permissions;
 pub mod retry;
 mod store;
+mod workflow;
 
 use std::time::Duration;
 
@@ -37,6 +39,9 @@ pub struct SdkCloud {
     cloudwatch: aws_sdk_cloudwatch::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     iam: aws_sdk_iam::Client,
+    sfn: aws_sdk_sfn::Client,
+    /// The environment's own buckets (the replay's raw partitions), not the tooling store.
+    s3: aws_sdk_s3::Client,
     /// The release ledger's table and the environment it belongs to.
     table: String,
     environment: String,
@@ -44,6 +49,8 @@ pub struct SdkCloud {
 
 impl SdkCloud {
     pub fn new(config: &SdkConfig, ctx: Context, table: &str, environment: &str) -> Self {
+        // The local cloud serves S3 by path, not by virtual host.
+        let ctx_is_local = ctx.endpoint.starts_with("http://");
         // Every client retries as `retry` explains, in one partition with no retry quota.
         macro_rules! client {
             ($sdk:ident) => {
@@ -62,12 +69,28 @@ impl SdkCloud {
             environment,
         )
         .with_iam(client!(aws_sdk_iam))
+        .with_workflow(
+            client!(aws_sdk_sfn),
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(ctx_is_local)
+                    .retry_partition(retry::retry_partition())
+                    .build(),
+            ),
+        )
     }
 
     /// The IAM client `doctor` simulates policies with (default: one from a default
     /// configuration, unused until `doctor` runs).
     pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Self {
         self.iam = iam;
+        self
+    }
+
+    /// The Step Functions and S3 clients the replay uses (same default as `with_iam`).
+    pub fn with_workflow(mut self, sfn: aws_sdk_sfn::Client, s3: aws_sdk_s3::Client) -> Self {
+        self.sfn = sfn;
+        self.s3 = s3;
         self
     }
 
@@ -84,6 +107,12 @@ impl SdkCloud {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::Config::builder().behavior_version(aws_sdk_iam::config::BehaviorVersion::latest()).build(),
         );
+        let sfn = aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder().behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest()).build(),
+        );
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build(),
+        );
         Self {
             ctx,
             lambda,
@@ -91,6 +120,8 @@ impl SdkCloud {
             cloudwatch,
             dynamodb,
             iam,
+            sfn,
+            s3,
             table: table.to_owned(),
             environment: environment.to_owned(),
         }
