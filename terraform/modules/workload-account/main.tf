@@ -98,4 +98,11 @@ module "deploy_role" {
   github_repository       = var.github_repository
   github_environment      = var.environment
   tags                    = var.tags
+
+  # The evidence traffic's dry runs and synthetic partition.
+  workflow = {
+    state_machine_arn = module.etl.state_machine_arn
+    raw_bucket_arn    = "arn:aws:s3:::${module.etl.buckets["raw"]}"
+    data_key_arn      = module.etl.kms_key_arn
+  }
 }
