@@ -107,7 +107,7 @@ pub enum Event<'a> {
     StepJudged {
         evidence: &'a crate::ledger::StepEvidence,
     },
-    /// The replay found no raw partition to run on.
+    /// The replay found no raw partition to run on, and replays synthetic records.
     ReplayWithoutInput {
         bucket: &'a str,
     },

@@ -56,6 +56,7 @@ impl<C: Cloud> Engine<'_, C> {
     pub(crate) async fn prepare_replay(&self, record_id: &str) -> Result<Option<Replay>> {
         let s = self.settings;
         let (Some(workflow), traffic) = (&s.workflow, s.evidence.traffic) else { return Ok(None) };
+        let mut source = traffic;
         let dates = match traffic {
             Traffic::None => return Ok(None),
             Traffic::Replay => {
@@ -64,23 +65,28 @@ impl<C: Cloud> Engine<'_, C> {
                 let newest = dates.len().saturating_sub(s.evidence.replay_days as usize);
                 dates.split_off(newest)
             }
-            Traffic::Synthetic => {
-                let key = format!("dt={SYNTHETIC_DATE}/synthetic.jsonl");
-                self.cloud.put_raw(&workflow.raw_bucket, &key, synthetic_records()).await?;
-                vec![SYNTHETIC_DATE.to_owned()]
-            }
+            Traffic::Synthetic => Vec::new(),
         };
-        if dates.is_empty() {
-            self.tell(Event::ReplayWithoutInput { bucket: &workflow.raw_bucket });
-            return Ok(None);
-        }
+        // A new environment has recorded nothing yet: the generator's records stand in,
+        // rather than leaving the steps to no evidence.
+        let dates = if dates.is_empty() {
+            if traffic == Traffic::Replay {
+                self.tell(Event::ReplayWithoutInput { bucket: &workflow.raw_bucket });
+                source = Traffic::Synthetic;
+            }
+            let key = format!("dt={SYNTHETIC_DATE}/synthetic.jsonl");
+            self.cloud.put_raw(&workflow.raw_bucket, &key, synthetic_records()).await?;
+            vec![SYNTHETIC_DATE.to_owned()]
+        } else {
+            dates
+        };
         Ok(Some(Replay {
             state_machine_arn: format!(
                 "arn:aws:states:{}:{}:stateMachine:{}",
                 s.region, s.account_id, workflow.state_machine
             ),
             dates,
-            source: if traffic == Traffic::Synthetic { "synthetic" } else { "replay" },
+            source: if source == Traffic::Synthetic { "synthetic" } else { "replay" },
             record_id: record_id.to_owned(),
             started: 0,
             in_flight: Vec::new(),

@@ -874,3 +874,16 @@ async fn synthetic_traffic_writes_one_generated_partition_and_replays_it() {
     assert!(!inputs.is_empty() && inputs.iter().all(|i| i.contains("2000-01-01")), "{inputs:?}");
     assert!(r.record.evidence.iter().any(|e| e.replay_source.as_deref() == Some("synthetic")));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_with_nothing_recorded_yet_replays_synthetic_records() {
+    let base = package("base");
+    let prod = with_evidence(&Env::new("prod", &base.0), 3, true, crate::settings::Traffic::Replay);
+    slow_canaries(&prod, 4);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    assert!(prod.events.saw("ReplayWithoutInput"), "the fallback is told");
+    assert!(prod.cloud.with(|w| w.raw_objects.contains_key("dt=2000-01-01/synthetic.jsonl")));
+    let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").unwrap();
+    assert_eq!((extract.verdict, extract.replay_source.as_deref()), (EvidenceVerdict::Passed, Some("synthetic")));
+}

@@ -173,9 +173,8 @@ impl Observer for Ui {
                     ),
                 )
             }
-            Event::ReplayWithoutInput { bucket } => {
-                self.say(Warn, &format!("no raw partition in {bucket} to replay: the steps count live traffic only"))
-            }
+            Event::ReplayWithoutInput { bucket } => self
+                .say(Warn, &format!("no raw partition in {bucket} to replay yet: replaying synthetic records instead")),
             Event::ReplayFailed { execution } => {
                 self.say(Warn, &format!("a replay run on the new release failed: {execution}"))
             }
