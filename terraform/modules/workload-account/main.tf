@@ -17,7 +17,7 @@ locals {
     inject_failure = null
   }
   hook_events = {
-    # A RunRequest: lists raw shadow/dt=2026-01-01/, writes nothing.
+    # A RunRequest: lists raw dt=2026-01-01/ (a day with no data), writes nothing.
     extract = [jsonencode({ run_date = "2026-01-01", execution_id = "pre-traffic-check", dry_run = true, inject_failure = null })]
     # A BatchRequest with no objects: stages an empty batch under shadow/ in the
     # staging bucket (staged output expires after 7 days).
