@@ -412,10 +412,8 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
     // The emulator's state is in memory; its scratch files must not outlive it.
     let _ = fs::remove_dir_all(&state);
     fs::create_dir_all(state.join("s3")).map_err(io_err(format!("creating {}", state.display())))?;
-    let launcher_file = launcher::write(&config.run_dir).map_err(io_err(format!(
-        "writing the ministack launcher into {}",
-        config.run_dir.display()
-    )))?;
+    let launcher_file = launcher::write(&config.run_dir)
+        .map_err(io_err(format!("writing the ministack launcher into {}", config.run_dir.display())))?;
     let log = log_file(&config.ministack_log())?;
     let log_err = log.try_clone().map_err(io_err("duplicating the log handle"))?;
     let child = std::os::unix::process::CommandExt::process_group(
