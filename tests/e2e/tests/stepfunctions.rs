@@ -408,3 +408,41 @@ async fn a_failing_version_fails_its_tasks_as_before_and_its_errors_alarm_fires(
     assert_eq!(sum_of(&cw, "Invocations", &v1).await?, (20 - failures) as f64);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_reach_workflow_tasks_as_step_functions_names_them() -> Result<()> {
+    let cloud = LocalCloud::start("sfn-faults")?;
+    let config = account_config(&cloud.endpoint(), DEV).await;
+    let (lambda, sfn) = (aws_sdk_lambda::Client::new(&config), aws_sdk_sfn::Client::new(&config));
+    e2e::lambda::two_versions(&lambda, "calc", DOUBLE, SQUARE).await?;
+    // No Retry: the task's error is the fault's, as Step Functions reports a Lambda
+    // service error (the ETL workflow retries exactly these names).
+    let machine = state_machine(
+        &sfn,
+        DEV,
+        "no-retry",
+        "Calc",
+        json!({"Calc": {"Type": "Task", "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": "calc:live", "Payload": {"n.$": "$.n"}}, "End": true}}),
+    )
+    .await?;
+    for (fault, error) in [
+        ("throttle", "Lambda.TooManyRequestsException"),
+        ("error", "Lambda.ServiceException"),
+        ("reset", "Lambda.SdkClientException"),
+        ("lost_reply", "Lambda.SdkClientException"),
+    ] {
+        // Only Lambda's Invoke: Step Functions' own API stays healthy.
+        cloud.set_faults(&format!("service=lambda,operation=Invoke,{fault}=1,seed=1"))?;
+        let execution = &run_all(&sfn, &machine, &[json!({"n": 3})]).await?[0];
+        cloud.set_faults("off")?;
+        assert_eq!(execution.status(), &ExecutionStatus::Failed, "{fault}");
+        assert_eq!(execution.error(), Some(error), "{fault}: {:?}", execution.cause());
+    }
+    let report = cloud.fault_report().context("the cloud reports its faults")?;
+    assert_eq!(report.total.faults(), 4, "one fault per execution: {report:?}");
+    // With injection off, the same workflow runs.
+    let execution = &run_all(&sfn, &machine, &[json!({"n": 3})]).await?[0];
+    assert_eq!(output(execution)?["Payload"]["result"], 6);
+    Ok(())
+}
