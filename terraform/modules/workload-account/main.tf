@@ -49,14 +49,11 @@ module "github_oidc" {
 
 module "etl" {
   source = "../etl-workflow"
-
-  name_prefix = local.name_prefix
   # The routing record of a release in flight lives in the traffic-shifting module's
   # ledger; the state machine reads it once per execution.
-  release_ledger = {
-    table_name  = module.traffic.release_table_name
-    kms_key_arn = module.traffic.kms_key_arn
-  }
+  release_ledger = { table_name = module.traffic.release_table_name, kms_key_arn = module.traffic.kms_key_arn }
+
+  name_prefix              = local.name_prefix
   architecture             = local.architecture
   function_architectures   = local.function_architectures
   map_max_concurrency      = var.map_max_concurrency
