@@ -111,11 +111,49 @@ resource "aws_iam_role" "state_machine" {
   tags               = local.tags
 }
 
+locals {
+  release_table_arn = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${var.release_ledger.table_name}"
+}
+
 data "aws_iam_policy_document" "state_machine" {
+  # Every Task invokes a qualified ARN: a version of the release the execution drew
+  # ("<function>:7") or the live alias ("<function>:live"). "<function>:*" covers
+  # both; the unqualified function ($LATEST) stays out (Lambda Developer Guide,
+  # "Fine-tuning the Resources and Conditions sections of policies": a function
+  # action is scoped by function, version or alias ARN).
   statement {
-    sid       = "InvokeLiveAliases"
+    sid       = "InvokeVersionsAndLive"
     actions   = ["lambda:InvokeFunction"]
-    resources = [for f in local.functions : aws_lambda_alias.live[f].arn]
+    resources = [for f in local.functions : "${aws_lambda_function.this[f].arn}:*"]
+  }
+
+  # The routing record, read once per execution (dynamodb:getItem integration; Step
+  # Functions Developer Guide, "IAM policies for DynamoDB"), and nothing else of the
+  # ledger: LeadingKeys limits the read to the partition "routing" (DynamoDB Developer
+  # Guide, "Using IAM policy conditions for fine-grained access control").
+  statement {
+    sid       = "ReadRoutingRecord"
+    actions   = ["dynamodb:GetItem"]
+    resources = [local.release_table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["routing"]
+    }
+  }
+
+  # The ledger is encrypted with the traffic-shifting module's key: DynamoDB decrypts
+  # with the reader's permission, and only on its behalf (kms:ViaService), as the
+  # deploy role is granted (KMS Developer Guide, "How Amazon DynamoDB uses AWS KMS").
+  statement {
+    sid       = "ReadRoutingRecordKey"
+    actions   = ["kms:Decrypt"]
+    resources = [var.release_ledger.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
   }
 
   statement {

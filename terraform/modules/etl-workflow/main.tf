@@ -1,6 +1,6 @@
 # The ETL workflow of one account: four Rust Lambda functions behind `live` aliases,
-# a Step Functions saga over them, its buckets, run ledger, alert topic, logs and the
-# per-alias alarms the deployment groups watch.
+# a Step Functions saga over them that runs one release per execution, its buckets,
+# run ledger, alert topic, logs and the per-function alarms the deployment groups watch.
 
 data "aws_caller_identity" "this" {}
 data "aws_region" "this" {}
@@ -313,11 +313,15 @@ resource "aws_sfn_state_machine" "this" {
   name     = "${var.name_prefix}-etl"
   role_arn = aws_iam_role.state_machine.arn
   type     = "STANDARD"
+  # Every Task invokes "<unqualified function ARN>:<qualifier>", the qualifier chosen
+  # once per execution from the release ledger's routing record (a version of the
+  # release in flight) or "live" when none is (README: "One execution, one release").
   definition = templatefile("${path.module}/state-machine.asl.json", {
-    extract         = aws_lambda_alias.live["extract"].arn
-    transform       = aws_lambda_alias.live["transform"].arn
-    load            = aws_lambda_alias.live["load"].arn
-    compensate      = aws_lambda_alias.live["compensate"].arn
+    extract         = aws_lambda_function.this["extract"].arn
+    transform       = aws_lambda_function.this["transform"].arn
+    load            = aws_lambda_function.this["load"].arn
+    compensate      = aws_lambda_function.this["compensate"].arn
+    release_table   = var.release_ledger.table_name
     max_concurrency = var.map_max_concurrency
   })
 
@@ -337,7 +341,9 @@ resource "aws_sfn_state_machine" "this" {
   tags = local.tags
 }
 
-# --- alarms per live alias, for the deployment groups ----------------------------------
+# --- alarms per function, for the deployment groups --------------------------------------
+# The resource keeps the address `live` it had when the alarms watched the live alias
+# alone, so that existing state and references stay valid.
 
 locals {
   alarm_kinds = {
@@ -352,7 +358,7 @@ resource "aws_cloudwatch_metric_alarm" "live" {
   for_each = local.alarms
 
   alarm_name          = "${var.name_prefix}-${each.key}"
-  alarm_description   = "${local.alarm_kinds[each.value.kind].metric} of ${var.name_prefix}-${each.value.function}:live. Stops and rolls back its deployments."
+  alarm_description   = "${local.alarm_kinds[each.value.kind].metric} of ${var.name_prefix}-${each.value.function}, every version and alias. Stops and rolls back its deployments."
   namespace           = "AWS/Lambda"
   metric_name         = local.alarm_kinds[each.value.kind].metric
   statistic           = local.alarm_kinds[each.value.kind].statistic
@@ -363,9 +369,13 @@ resource "aws_cloudwatch_metric_alarm" "live" {
   comparison_operator = local.alarm_kinds[each.value.kind].comparison
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alerts.arn]
+  # FunctionName alone: Lambda publishes every invocation under it, whatever the
+  # qualifier, while Resource = "<function>:live" counts only invokes through the alias
+  # (Lambda Developer Guide, "Types of metrics for Lambda functions", dimensions). The
+  # state machine invokes the versions of the release it drew ("<function>:7"), so an
+  # alarm on the alias alone would never see a canary's workflow traffic.
   dimensions = {
     FunctionName = aws_lambda_function.this[each.value.function].function_name
-    Resource     = "${aws_lambda_function.this[each.value.function].function_name}:live"
   }
   tags = local.tags
 }

@@ -3,18 +3,23 @@ output "state_machine_arn" {
   value       = aws_sfn_state_machine.this.arn
 }
 
+output "state_machine_name" {
+  description = "The ETL state machine's name (deployer.yaml's workflow.state_machine)."
+  value       = aws_sfn_state_machine.this.name
+}
+
 output "function_names" {
   description = "Each function's name, by step (extract, transform, load, compensate)."
   value       = { for f in local.functions : f => aws_lambda_function.this[f].function_name }
 }
 
 output "live_alias_arns" {
-  description = "Each function's live alias, which the state machine invokes and the deployer shifts."
+  description = "Each function's live alias, which the deployer shifts and the state machine invokes when no release is in flight."
   value       = { for f in local.functions : f => aws_lambda_alias.live[f].arn }
 }
 
 output "alarm_names" {
-  description = "Per function, the alarms of its live alias (errors, throttles, p99 duration), for its deployment group."
+  description = "Per function, its alarms (errors, throttles, p99 duration over every version and alias), for its deployment group."
   value       = { for f in local.functions : f => [for k in keys(local.alarm_kinds) : aws_cloudwatch_metric_alarm.live["${f}-${k}"].alarm_name] }
 }
 

@@ -8,6 +8,24 @@ variable "name_prefix" {
   }
 }
 
+variable "release_ledger" {
+  description = "The environment's release ledger (the traffic-shifting module's DynamoDB table, in this account) and the ARN of the KMS key that encrypts it. While a release is in flight the deployer keeps a routing record there (pk = sk = \"routing\"); the state machine reads it once per execution, so that one execution runs one release."
+  type = object({
+    table_name  = string
+    kms_key_arn = string
+  })
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.release_ledger.table_name))
+    error_message = "release_ledger.table_name must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -, not an ARN), such as the traffic-shifting module's release_table_name output."
+  }
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.release_ledger.kms_key_arn))
+    error_message = "release_ledger.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID, not an alias), such as the traffic-shifting module's kms_key_arn output."
+  }
+}
+
 variable "architecture" {
   description = "Instruction set of the functions: arm64 or x86_64."
   type        = string
@@ -146,7 +164,7 @@ variable "noncurrent_version_days" {
 }
 
 variable "p99_duration_threshold_ms" {
-  description = "The p99 Duration (ms) of a function's live alias above which its alarm fires."
+  description = "The p99 Duration (ms) of a function, over every version and alias, above which its alarm fires."
   type        = number
   default     = 60000
 

@@ -209,6 +209,8 @@ locals {
     alarm_names          = f.alarm_names
     max_errors           = f.max_errors
     error_window_seconds = f.error_window_seconds
+    min_invocations      = f.min_invocations
+    evidence_required    = f.evidence_required
   } })
 
   hook_environment = {

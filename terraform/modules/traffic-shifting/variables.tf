@@ -18,7 +18,12 @@ variable "functions" {
       (harmless, dry-run events); none skips the invoke check;
     - max_duration_ms: the longest a hook event may take on the target version;
     - max_errors, error_window_seconds: the most Errors the post-traffic hook accepts
-      on the live alias over the last error_window_seconds.
+      on the live alias over the last error_window_seconds;
+    - min_invocations, evidence_required: the evidence rule of deployer.yaml for this
+      function: how many invocations the new version must have served before a
+      traffic step passes (0: exempt, for example a function that runs only when a
+      run fails), and whether a step without them fails the release (true) or
+      passes with a warning (false).
   EOT
   type = map(object({
     function_name        = string
@@ -27,6 +32,8 @@ variable "functions" {
     max_duration_ms      = optional(number, 5000)
     max_errors           = optional(number, 0)
     error_window_seconds = optional(number, 300)
+    min_invocations      = optional(number, 0)
+    evidence_required    = optional(bool, false)
   }))
 
   validation {
@@ -87,6 +94,11 @@ variable "functions" {
   validation {
     condition     = alltrue([for f in values(var.functions) : f.error_window_seconds >= 60 && f.error_window_seconds <= 86400 && floor(f.error_window_seconds) == f.error_window_seconds])
     error_message = "functions.*.error_window_seconds must be a whole number between 60 (one metric period) and 86400."
+  }
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : f.min_invocations >= 0 && f.min_invocations <= 100000 && floor(f.min_invocations) == f.min_invocations])
+    error_message = "functions.*.min_invocations must be a whole number from 0 (exempt) to 100000, as deployer.yaml's evidence.min_invocations."
   }
 }
 

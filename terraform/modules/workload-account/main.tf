@@ -30,8 +30,10 @@ locals {
     compensate = []
   }
 
-  # The post-traffic hook's smoke test: one dry run of the workflow (shadow/ only).
-  smoke_input = jsonencode({ run_date = "2026-01-01", dry_run = true, inject_failure = null })
+  # The post-traffic hook's smoke test: one dry run of the workflow (shadow/ only), on
+  # the new release while one is in flight (pin; ignored without a routing record,
+  # when every alias already serves the release).
+  smoke_input = jsonencode({ run_date = "2026-01-01", dry_run = true, inject_failure = null, pin = "new" })
 
   lambda = "arn:aws:lambda:${var.region}:${var.account_id}:function"
   alarm  = "arn:aws:cloudwatch:${var.region}:${var.account_id}:alarm"
@@ -47,6 +49,9 @@ module "github_oidc" {
 
 module "etl" {
   source = "../etl-workflow"
+  # The routing record of a release in flight lives in the traffic-shifting module's
+  # ledger; the state machine reads it once per execution.
+  release_ledger = { table_name = module.traffic.release_table_name, kms_key_arn = module.traffic.kms_key_arn }
 
   name_prefix              = local.name_prefix
   architecture             = local.architecture
@@ -64,9 +69,11 @@ module "traffic" {
 
   name_prefix = local.name_prefix
   functions = { for step, name in module.etl.function_names : step => {
-    function_name = name
-    alarm_names   = module.etl.alarm_names[step]
-    hook_events   = local.hook_events[step]
+    function_name     = name
+    alarm_names       = module.etl.alarm_names[step]
+    hook_events       = local.hook_events[step]
+    min_invocations   = local.min_invocations[step]
+    evidence_required = local.evidence_required
   } }
   require_alarms    = var.require_alarms
   deployment_config = var.deployment_config

@@ -21,6 +21,25 @@ locals {
     if contains(["extract", "transform", "load", "compensate"], step)
   }
 
+  # The evidence rule, read as the deployer reads it (deployer/src/settings/mod.rs):
+  # `local:` evidence (under deployer_local_overrides) over the environment's; a
+  # function's own min_invocations (0 exempts it) over the environment's, and under
+  # `local:` never above the local minimum. No settings: no rule (0, not required).
+  evidence_local = var.deployer_local_overrides ? try(local.settings.local.evidence, null) : null
+  evidence_min = try(coalesce(
+    try(local.evidence_local.min_invocations, null), try(local.settings.evidence.min_invocations, null),
+  ), 0)
+  evidence_required = try(coalesce(
+    try(local.evidence_local.required, null), try(local.settings.evidence.required, null),
+  ), false)
+  min_invocations = { for step in ["extract", "transform", "load", "compensate"] : step => (
+    try(local.settings.functions[step].min_invocations, null) == null ? local.evidence_min : (
+      try(local.evidence_local.min_invocations, null) == null
+      ? local.settings.functions[step].min_invocations
+      : min(local.settings.functions[step].min_invocations, local.evidence_local.min_invocations)
+    )
+  ) }
+
   settings_config = try(tostring(local.settings.deployment_config), null) != null ? {
     predefined = tostring(local.settings.deployment_config), type = null, percentage = null, interval_minutes = null
     } : {
@@ -50,6 +69,8 @@ locals {
       try(local.settings.require_alarms, null) == var.require_alarms ? "" : "require_alarms: ${try(local.settings.require_alarms, "missing")}, not ${var.require_alarms}",
       try(local.settings.artifact_bucket, null) == local.artifact_bucket ? "" : "artifact_bucket: ${try(local.settings.artifact_bucket, "missing")}, not ${local.artifact_bucket} (the tooling account's)",
       jsonencode(local.settings_config) == jsonencode(local.terraform_config) ? "" : "deployment_config: ${jsonencode(try(local.settings.deployment_config, null))}, not ${jsonencode(var.deployment_config)}",
+      try(local.settings.workflow, null) == null || try(local.settings.workflow.state_machine, null) == module.etl.state_machine_name ? "" : "workflow.state_machine: ${try(local.settings.workflow.state_machine, "missing")}, not ${module.etl.state_machine_name}",
+      try(local.settings.workflow, null) == null || try(local.settings.workflow.raw_bucket, null) == module.etl.buckets["raw"] ? "" : "workflow.raw_bucket: ${try(local.settings.workflow.raw_bucket, "missing")}, not ${module.etl.buckets["raw"]}",
       toset(keys(try(local.settings.functions, {}))) == toset(keys(module.etl.function_names)) ? "" : "functions: ${join(", ", keys(try(local.settings.functions, {})))}, not ${join(", ", keys(module.etl.function_names))}",
     ],
     [for step, f in try(local.settings.functions, {}) : try(module.etl.function_names[step], "") == f.function_name ? "" : "functions.${step}.function_name: ${f.function_name}, not ${try(module.etl.function_names[step], "none")}"],

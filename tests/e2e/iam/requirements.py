@@ -109,6 +109,32 @@ SFN_LOG_DELIVERY = {
     "logs:DescribeLogGroups",
 }
 
+# What a Task's optimized integration calls as the state machine's role, as the Step
+# Functions Developer Guide's IAM policy templates for integrated services list them
+# (lambda-iam: lambda:InvokeFunction; dynamo-iam: the four item actions). A Task whose
+# Resource is a Lambda function's ARN (the older form) invokes that function.
+SFN_INTEGRATIONS = {
+    "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
+    "arn:aws:states:::dynamodb:getItem": "dynamodb:GetItem",
+    "arn:aws:states:::dynamodb:putItem": "dynamodb:PutItem",
+    "arn:aws:states:::dynamodb:updateItem": "dynamodb:UpdateItem",
+    "arn:aws:states:::dynamodb:deleteItem": "dynamodb:DeleteItem",
+}
+
+
+def task_action(resource: str) -> str:
+    """The IAM action a Task state's Resource calls; one the check cannot read is refused
+    rather than guessed."""
+    if resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource:
+        return "lambda:InvokeFunction"
+    if resource in SFN_INTEGRATIONS:
+        return SFN_INTEGRATIONS[resource]
+    raise ValueError(
+        f"a state machine's Task calls {resource}, which the IAM check does not know: "
+        "add it to SFN_INTEGRATIONS (requirements.py) with the actions AWS documents for it"
+    )
+
+
 # The deployer's calls that go out with the tooling-side credentials: who it is
 # (connect.rs) and the artifact store (cloud/sdk/store.rs). Its other S3 calls (the raw
 # bucket's partitions, cloud/sdk/workflow.rs) go out as the deploy role.
@@ -245,8 +271,13 @@ def principals(deployment: Deployment, settings: list[Settings], calls: dict[str
     for sm in deployment.state_machines:
         p = Principal(f"Step Functions ({sm['name']})", [sm["role_arn"]])
         definition = json.loads(sm["definition"])
-        if any(":lambda:" in str(s.get("Resource", "")) for s in task_states(definition)):
-            p.add(("lambda:InvokeFunction",), "its definition's Lambda tasks")
+        for action in sorted({task_action(str(s.get("Resource", ""))) for s in task_states(definition)}):
+            p.add((action,), "its definition's Tasks")
+            # Data under a customer managed key: the KMS calls the service makes with
+            # the role's credentials (above).
+            for kms in KMS_REQUIRED.get(action, ()):
+                p.add((kms,), f"KMS on behalf of {action}")
+            p.permitted.update(KMS_PERMITTED_FOR_SERVICE.get(action.split(":")[0], ()))
         if any(c.get("level", "OFF") != "OFF" for c in sm.get("logging_configuration", [])):
             p.permitted.update(SFN_LOG_DELIVERY)
         if any(t.get("enabled") for t in sm.get("tracing_configuration", [])):

@@ -191,5 +191,56 @@ class CheckTests(unittest.TestCase):
         self.assertIn("wildcard action codedeploy:*", finding)
 
 
+ROUTED = {
+    "StartAt": "ReadRouting",
+    "States": {
+        "ReadRouting": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "Next": "Work"},
+        "Work": {
+            "Type": "Map",
+            "Iterator": {"StartAt": "One", "States": {"One": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}}},
+            "End": True,
+        },
+    },
+}
+SM_ROLE = "arn:aws:iam::111111111111:role/sm"
+INVOKE = deployment.Statement("Invoke", "Allow", ["lambda:InvokeFunction"], ["arn:aws:lambda:us-east-1:111111111111:function:f:*"])
+READ = deployment.Statement("Read", "Allow", ["dynamodb:GetItem"], ["arn:aws:dynamodb:us-east-1:111111111111:table/etl-dev-releases"])
+KEY = deployment.Statement("Key", "Allow", ["kms:Decrypt"], ["arn:aws:kms:us-east-1:111111111111:key/k"])
+
+
+class StateMachineTests(unittest.TestCase):
+    def deployment(self, definition, statements=()):
+        role = deployment.Role("aws_iam_role.sm", "sm", SM_ROLE, list(statements))
+        machine = {"name": "etl", "role_arn": SM_ROLE, "definition": json.dumps(definition)}
+        return deployment.Deployment({SM_ROLE: role}, {}, [], [machine], [])
+
+    def principal(self, definition):
+        (p,) = requirements.principals(self.deployment(definition), [], {"deployer": []})
+        return p
+
+    def test_each_integration_is_the_action_aws_documents_for_it(self):
+        p = self.principal(ROUTED)
+        self.assertEqual({n.any_of for n in p.needs}, {("dynamodb:GetItem",), ("lambda:InvokeFunction",)})
+        self.assertIn("kms:Decrypt", p.permitted, "a table under a customer managed key")
+
+    def test_a_lambda_arn_as_resource_is_an_invoke(self):
+        old_form = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:f:live", "End": True}}}
+        self.assertEqual({n.any_of for n in self.principal(old_form).needs}, {("lambda:InvokeFunction",)})
+
+    def test_an_integration_the_check_does_not_know_is_refused(self):
+        queue = {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}}
+        with self.assertRaisesRegex(ValueError, "sqs:sendMessage.*SFN_INTEGRATIONS"):
+            self.principal(queue)
+
+    def test_the_routing_read_must_be_granted(self):
+        def findings(statements):
+            dep = self.deployment(ROUTED, statements)
+            return check_iam.check(dep, requirements.principals(dep, [], {"deployer": []}))[0]
+
+        self.assertEqual(findings([INVOKE, READ, KEY]), [])
+        (finding,) = findings([INVOKE, KEY])
+        self.assertIn("calls dynamodb:GetItem (its definition's Tasks)", finding)
+
+
 if __name__ == "__main__":
     unittest.main()

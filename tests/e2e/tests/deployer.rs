@@ -257,6 +257,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // mid-shift, a second deployer meanwhile is refused by the lock, and `rollback`
     // restores every alias.
     package_release(&dir.join("fixed"), "fixed", &[])?;
+    wait_for_alarms_ok(&endpoint, e2e::DEV, "etl-dev-").await?;
     expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("fixed")])?, 0, "the fixed release in dev")?;
     wait_for_alarms_ok(&endpoint, TEST, "etl-test-").await?;
     expect(&deployer.run(&["promote", "--to", "test"])?, 0, "the fixed release in test")?;

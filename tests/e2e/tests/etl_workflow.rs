@@ -3,9 +3,12 @@
 //! run; the deployer's first release into dev ships the code. Then the ETL workflow
 //! runs for real in the dev account: a day of raw data with bad records, a re-run that
 //! changes nothing, and a failure injected into Load that Compensate undoes and alerts
-//! on. Then a second plan with no changes, and destroy.
+//! on. Then a second plan with no changes; then one execution, one release: with a
+//! routing record written by hand over two published versions of every function, each
+//! execution's every Task runs the versions the record and the input's pin choose, and
+//! without a record the live aliases. Then destroy.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -82,6 +85,139 @@ async fn ledger_status(c: &Clients, table: &str, run_id: &str) -> Result<String>
         .send()
         .await?;
     Ok(item.item().and_then(|i| i.get("status")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default())
+}
+
+const STEPS: [&str; 4] = ["extract", "transform", "load", "compensate"];
+const RELEASES: &str = "etl-dev-releases";
+
+/// The routing record the deployer keeps in the release ledger while a release is in
+/// flight (terraform/modules/etl-workflow/README.md, "One execution, one release").
+fn routing_record(
+    release: &str,
+    weight: u32,
+    old: &BTreeMap<&str, String>,
+    new: &BTreeMap<&str, String>,
+) -> HashMap<String, AttributeValue> {
+    let versions = |v: &BTreeMap<&str, String>| {
+        AttributeValue::M(v.iter().map(|(f, n)| ((*f).to_owned(), AttributeValue::S(n.clone()))).collect())
+    };
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S("routing".into())),
+        ("sk".to_owned(), AttributeValue::S("routing".into())),
+        ("release_id".to_owned(), AttributeValue::S(release.into())),
+        ("record_id".to_owned(), AttributeValue::S(format!("{release}-routing"))),
+        ("weight".to_owned(), AttributeValue::N(weight.to_string())),
+        ("old".to_owned(), versions(old)),
+        ("new".to_owned(), versions(new)),
+    ])
+}
+
+/// What one execution ran.
+#[derive(Debug)]
+struct Ran {
+    /// `$.versions` as the first Task (Extract) received it.
+    chosen: serde_json::Value,
+    /// Per function, the version of every invocation that carried this execution's id,
+    /// read from the function's log streams: Lambda names them `<date>/[<version>]<id>`,
+    /// the version that executed (an alias's target for an alias invoke).
+    executed: BTreeMap<String, BTreeSet<String>>,
+    /// Per Task that was scheduled, the FunctionName it asked for, where the history
+    /// reports the Task's parameters (AWS does; the local cloud's emulator does not).
+    asked: Vec<String>,
+}
+
+async fn what_ran(c: &Clients, logs: &aws_sdk_cloudwatchlogs::Client, execution_arn: &str, name: &str) -> Result<Ran> {
+    let mut chosen = serde_json::Value::Null;
+    let mut asked = Vec::new();
+    let mut pages = c.sfn.get_execution_history().execution_arn(execution_arn).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for event in page?.events() {
+            if let Some(entered) = event.state_entered_event_details() {
+                if entered.name() == "Extract" {
+                    let input: serde_json::Value = serde_json::from_str(entered.input().unwrap_or("{}"))?;
+                    chosen = input["versions"].clone();
+                }
+            }
+            if let Some(scheduled) = event.task_scheduled_event_details() {
+                if let Ok(parameters) = serde_json::from_str::<serde_json::Value>(scheduled.parameters()) {
+                    if let Some(function) = parameters["FunctionName"].as_str() {
+                        asked.push(function.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut executed = BTreeMap::new();
+    for step in STEPS {
+        let found = logs
+            .filter_log_events()
+            .log_group_name(format!("/aws/lambda/etl-dev-{step}"))
+            .filter_pattern(format!("\"{name}\""))
+            .send()
+            .await?;
+        let versions: BTreeSet<String> = found
+            .events()
+            .iter()
+            .filter(|e| e.message().is_some_and(|m| m.contains(name)))
+            .filter_map(|e| e.log_stream_name())
+            .filter_map(|stream| stream.split_once('[').and_then(|(_, rest)| rest.split_once(']')))
+            .map(|(version, _)| version.to_owned())
+            .collect();
+        if !versions.is_empty() {
+            executed.insert(step.to_owned(), versions);
+        }
+    }
+    Ok(Ran { chosen, executed, asked })
+}
+
+/// Starts a dry run named `name` and waits for it.
+async fn dry_run(
+    c: &Clients,
+    machine: &str,
+    name: &str,
+    input: serde_json::Value,
+) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
+    let started = c.sfn.start_execution().state_machine_arn(machine).name(name).input(input.to_string()).send().await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let d = c.sfn.describe_execution().execution_arn(started.execution_arn()).send().await?;
+        if d.status() != &ExecutionStatus::Running {
+            return Ok(d);
+        }
+        ensure!(Instant::now() < deadline, "{name} is still running after 120 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Runs `input` as execution `name` and checks that every function it invoked ran
+/// `expected` (function -> version), and no other version: one execution, one release.
+#[allow(clippy::too_many_arguments)]
+async fn runs_one_release(
+    c: &Clients,
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    machine: &str,
+    name: &str,
+    input: serde_json::Value,
+    chosen: serde_json::Value,
+    expected: &BTreeMap<&str, String>,
+    invoked: &[&str],
+) -> Result<()> {
+    let done = dry_run(c, machine, name, input).await?;
+    let ran = what_ran(c, logs, done.execution_arn(), name).await?;
+    ensure!(ran.chosen == chosen, "{name}: chose {} instead of {chosen}", ran.chosen);
+    let want: BTreeMap<String, BTreeSet<String>> =
+        invoked.iter().map(|f| ((*f).to_owned(), BTreeSet::from([expected[f].clone()]))).collect();
+    ensure!(ran.executed == want, "{name}: ran {:?}, not {want:?} ({:?})", ran.executed, done.status());
+    for function in &ran.asked {
+        let (unqualified, qualifier) = function.rsplit_once(':').context("a qualified FunctionName")?;
+        let step = unqualified.rsplit_once("etl-dev-").map(|(_, s)| s).context("an ETL function")?;
+        ensure!(
+            chosen[step].as_str() == Some(qualifier),
+            "{name}: a Task asked for {function}, not the chosen {step} {}",
+            chosen[step]
+        );
+    }
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,8 +424,130 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
 
     let plan = succeeded("tf-local.sh plan-check", &script(&cloud, &dir, "tf-local.sh", &["plan-check"]))?;
     assert!(plan.contains("no changes"), "{plan}");
+
+    one_execution_runs_one_release(&c, &lambda, &aws_sdk_cloudwatchlogs::Client::new(&dev), &machine).await?;
     succeeded("tf-local.sh destroy", &script(&cloud, &dir, "tf-local.sh", &["destroy"]))?;
     assert!(c.sfn.list_state_machines().send().await?.state_machines().is_empty(), "destroy removed the workflow");
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// With a routing record written by hand over two published versions of every
+/// function, each execution's every Task runs the release the record's weight or the
+/// input's pin chooses; without a record, the live aliases. Dry runs, over raw data
+/// under shadow/, so that every run goes through Extract, the Map and Load.
+async fn one_execution_runs_one_release(
+    c: &Clients,
+    lambda: &aws_sdk_lambda::Client,
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    machine: &str,
+) -> Result<()> {
+    // The old release is what live serves; the new one a version published from a
+    // configuration change (Lambda publishes nothing when nothing changed).
+    let (mut old, mut new) = (BTreeMap::new(), BTreeMap::new());
+    for step in STEPS {
+        let function = format!("etl-dev-{step}");
+        let live = lambda.get_alias().function_name(&function).name("live").send().await?;
+        old.insert(step, live.function_version().context("live's version")?.to_owned());
+        lambda.update_function_configuration().function_name(&function).description("routing check").send().await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while lambda.get_function_configuration().function_name(&function).send().await?.last_update_status()
+            != Some(&aws_sdk_lambda::types::LastUpdateStatus::Successful)
+        {
+            ensure!(Instant::now() < deadline, "{function}'s update is not done after 30 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let published = lambda.publish_version().function_name(&function).send().await?;
+        new.insert(step, published.version().context("the new version")?.to_owned());
+        ensure!(new[step] != old[step], "{function}: a new version beside live's {}", old[step]);
+    }
+    let day = "2026-11-26";
+    let mut generator = Generator::new(14, Date::parse(day).context("date")?, Some(25));
+    for part in 0..2 {
+        c.s3.put_object()
+            .bucket(RAW)
+            .key(format!("shadow/dt={day}/part-{part}.jsonl"))
+            .body(generator.lines(50).into_bytes().into())
+            .send()
+            .await?;
+    }
+    let input = |pin: Option<&str>, fail: Option<&str>| {
+        let mut v = serde_json::json!({"run_date": day, "dry_run": true, "inject_failure": fail});
+        if let Some(pin) = pin {
+            v["pin"] = pin.into();
+        }
+        v
+    };
+    let side = |route: &str, versions: &BTreeMap<&str, String>, id: &str| {
+        let mut v = serde_json::json!({"id": id, "route": route});
+        for (f, n) in versions {
+            v[*f] = n.as_str().into();
+        }
+        v
+    };
+    let record = |weight| {
+        c.ddb.put_item().table_name(RELEASES).set_item(Some(routing_record("r-routing", weight, &old, &new))).send()
+    };
+    let ran = ["extract", "transform", "load"];
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+
+    // All new, all old, and a pin either way against the weight.
+    record(1000).await?;
+    let all_new = side("new", &new, "r-routing");
+    let all_old = side("old", &old, "r-routing");
+    runs_one_release(c, logs, machine, &format!("weight-1000-{stamp}"), input(None, None), all_new.clone(), &new, &ran)
+        .await?;
+    runs_one_release(
+        c,
+        logs,
+        machine,
+        &format!("pin-old-{stamp}"),
+        input(Some("old"), None),
+        all_old.clone(),
+        &old,
+        &ran,
+    )
+    .await?;
+    // A pin the state machine does not know is ignored: the weight decides.
+    runs_one_release(
+        c,
+        logs,
+        machine,
+        &format!("pin-odd-{stamp}"),
+        input(Some("both"), None),
+        all_new.clone(),
+        &new,
+        &ran,
+    )
+    .await?;
+    record(0).await?;
+    runs_one_release(c, logs, machine, &format!("weight-0-{stamp}"), input(None, None), all_old, &old, &ran).await?;
+    runs_one_release(
+        c,
+        logs,
+        machine,
+        &format!("pin-new-{stamp}"),
+        input(Some("new"), None),
+        all_new.clone(),
+        &new,
+        &ran,
+    )
+    .await?;
+    // A failed run compensates on the same release.
+    let failed = format!("pin-new-fails-{stamp}");
+    runs_one_release(c, logs, machine, &failed, input(Some("new"), Some("load")), all_new, &new, &STEPS).await?;
+
+    // No record: no release in flight, every Task invokes the live alias (whose
+    // version is the old one).
+    c.ddb
+        .delete_item()
+        .table_name(RELEASES)
+        .key("pk", AttributeValue::S("routing".into()))
+        .key("sk", AttributeValue::S("routing".into()))
+        .send()
+        .await?;
+    let live = serde_json::json!({"id": "live", "route": "live", "extract": "live", "transform": "live", "load": "live", "compensate": "live"});
+    runs_one_release(c, logs, machine, &format!("no-record-{stamp}"), input(Some("new"), None), live, &old, &ran)
+        .await?;
     Ok(())
 }

@@ -46,6 +46,10 @@ mock_provider "aws" {
 
 variables {
   name_prefix = "etl-test"
+  release_ledger = {
+    table_name  = "etl-test-releases"
+    kms_key_arn = "arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111"
+  }
 }
 
 run "data_is_encrypted_versioned_private_and_tls_only" {
@@ -134,12 +138,36 @@ run "roles_are_least_privilege" {
     error_message = "extract only reads data"
   }
   assert {
-    condition     = alltrue([for s in data.aws_iam_policy_document.state_machine.statement : !contains(s.actions, "lambda:*")])
-    error_message = "the state machine may only invoke the live aliases"
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.state_machine.statement : [
+      for a in s.actions : a != "*" && !endswith(a, ":*")
+    ]]))
+    error_message = "no wildcard action for the state machine"
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.state_machine.statement : s.resources if contains(s.actions, "lambda:InvokeFunction")])) == toset([
+      for f in aws_lambda_function.this : "${f.arn}:*"
+    ])
+    error_message = "the state machine invokes the functions' versions and aliases (<function>:*), never the unqualified function ($LATEST)"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.state_machine.statement :
+      s.actions == toset(["dynamodb:GetItem"])
+      && s.resources == toset(["arn:aws:dynamodb:us-east-1:111111111111:table/etl-test-releases"])
+      && anytrue([for c in s.condition : c.test == "ForAllValues:StringEquals" && c.variable == "dynamodb:LeadingKeys" && c.values == tolist(["routing"])])
+    ]) && length(flatten([for s in data.aws_iam_policy_document.state_machine.statement : [for a in s.actions : a if startswith(a, "dynamodb:")]])) == 1
+    error_message = "the state machine may only GetItem on the release ledger, in the routing partition"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.state_machine.statement :
+      s.actions == toset(["kms:Decrypt"])
+      && s.resources == toset(["arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111"])
+      && anytrue([for c in s.condition : c.variable == "kms:ViaService" && c.values == tolist(["dynamodb.us-east-1.amazonaws.com"])])
+    ])
+    error_message = "the state machine decrypts with the ledger's key only through DynamoDB"
   }
 }
 
-run "every_live_alias_has_its_alarms" {
+run "every_function_has_its_alarms" {
   # Mocked: ARNs are known only after an apply, which costs nothing here.
   command = apply
 
@@ -148,8 +176,9 @@ run "every_live_alias_has_its_alarms" {
     error_message = "errors, throttles and p99 duration alarms for each of the four functions"
   }
   assert {
-    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.live : endswith(a.dimensions["Resource"], ":live")])
-    error_message = "alarms watch the live alias"
+    condition = alltrue([for k, a in aws_cloudwatch_metric_alarm.live :
+    a.dimensions == tomap({ FunctionName = aws_lambda_function.this[split("-", k)[0]].function_name })])
+    error_message = "alarms watch every invocation of their function (FunctionName alone): the state machine invokes versions, not only the live alias"
   }
   assert {
     condition     = aws_cloudwatch_metric_alarm.live["transform-p99-duration"].extended_statistic == "p99"
@@ -204,6 +233,92 @@ run "functions_start_from_the_placeholder_and_publish_nothing" {
     condition     = alltrue([for f in aws_lambda_function.this : !f.publish])
     error_message = "Terraform publishes no version: only the deployer does"
   }
+}
+
+run "one_execution_runs_one_release" {
+  # Mocked: the functions' ARNs are known only after an apply, which costs nothing here.
+  command = apply
+  # A state of its own: the functions are created here, with the ARNs below.
+  state_key = "one_release"
+
+  # Each function its own ARN, so that a Task invoking another step's function fails.
+  override_resource {
+    target = aws_lambda_function.this["extract"]
+    values = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-test-extract" }
+  }
+  override_resource {
+    target = aws_lambda_function.this["transform"]
+    values = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-test-transform" }
+  }
+  override_resource {
+    target = aws_lambda_function.this["load"]
+    values = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-test-load" }
+  }
+  override_resource {
+    target = aws_lambda_function.this["compensate"]
+    values = { arn = "arn:aws:lambda:us-east-1:111111111111:function:etl-test-compensate" }
+  }
+
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "ReadRouting"
+    error_message = "the execution first reads the routing record"
+  }
+  assert {
+    condition = (jsondecode(aws_sfn_state_machine.this.definition).States.ReadRouting.Resource == "arn:aws:states:::dynamodb:getItem"
+      && jsondecode(aws_sfn_state_machine.this.definition).States.ReadRouting.Parameters == {
+        TableName = "etl-test-releases", Key = { pk = { S = "routing" }, sk = { S = "routing" } }, ConsistentRead = true
+    })
+    error_message = "the routing record is read from the release ledger, consistently"
+  }
+  assert {
+    condition     = one(jsondecode(aws_sfn_state_machine.this.definition).States.ReadRouting.Catch).Next == "UseLive"
+    error_message = "a failed read falls back to the live aliases"
+  }
+  assert {
+    # Every Lambda Task, the Map's included, invokes "<function ARN>:<the version drawn
+    # for its own function>".
+    condition = alltrue([for name, step in {
+      Extract             = ["extract", jsondecode(aws_sfn_state_machine.this.definition).States.Extract, "$.versions.extract"]
+      TransformBatch      = ["transform", jsondecode(aws_sfn_state_machine.this.definition).States.Transform.Iterator.States.TransformBatch, "$.version"]
+      Load                = ["load", jsondecode(aws_sfn_state_machine.this.definition).States.Load, "$.versions.load"]
+      CompensateExtract   = ["compensate", jsondecode(aws_sfn_state_machine.this.definition).States.CompensateExtract, "$.versions.compensate"]
+      CompensateTransform = ["compensate", jsondecode(aws_sfn_state_machine.this.definition).States.CompensateTransform, "$.versions.compensate"]
+      CompensateLoad      = ["compensate", jsondecode(aws_sfn_state_machine.this.definition).States.CompensateLoad, "$.versions.compensate"]
+      } : step[1].Resource == "arn:aws:states:::lambda:invoke"
+      && step[1].Parameters["FunctionName.$"] == "States.Format('${aws_lambda_function.this[step[0]].arn}:{}', ${step[2]})"
+    ])
+    error_message = "every Task invokes its function's version chosen for the execution"
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.Transform.Parameters["version.$"] == "$.versions.transform"
+    error_message = "each Map iteration carries the execution's transform version"
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.UseLive.Result == { id = "live", route = "live", extract = "live", transform = "live", load = "live", compensate = "live" }
+    error_message = "without a release in flight every Task invokes the live alias"
+  }
+}
+
+run "rejects_a_ledger_arn_for_its_name" {
+  command = plan
+  variables {
+    release_ledger = {
+      table_name  = "arn:aws:dynamodb:us-east-1:111111111111:table/etl-test-releases"
+      kms_key_arn = "arn:aws:kms:us-east-1:111111111111:key/11111111-1111-1111-1111-111111111111"
+    }
+  }
+  expect_failures = [var.release_ledger]
+}
+
+run "rejects_a_key_alias_for_the_ledgers_key" {
+  command = plan
+  variables {
+    release_ledger = {
+      table_name  = "etl-test-releases"
+      kms_key_arn = "arn:aws:kms:us-east-1:111111111111:alias/etl-test-traffic-shifting"
+    }
+  }
+  expect_failures = [var.release_ledger]
 }
 
 run "rejects_reserved_environment_names" {

@@ -43,11 +43,13 @@ variables {
       hook_events   = ["{\"run_date\":\"2026-01-01\",\"dry_run\":true,\"inject_failure\":null}"]
     }
     load = {
-      function_name   = "etl-test-load"
-      alarm_names     = ["etl-test-load-errors"]
-      hook_events     = ["{\"run_id\":\"shadow-orders-2026-01-01\",\"run_date\":\"2026-01-01\",\"execution_id\":\"check\",\"dry_run\":true,\"results\":[]}"]
-      max_duration_ms = 8000
-      max_errors      = 1
+      function_name     = "etl-test-load"
+      alarm_names       = ["etl-test-load-errors"]
+      hook_events       = ["{\"run_id\":\"shadow-orders-2026-01-01\",\"run_date\":\"2026-01-01\",\"execution_id\":\"check\",\"dry_run\":true,\"results\":[]}"]
+      max_duration_ms   = 8000
+      max_errors        = 1
+      min_invocations   = 50
+      evidence_required = true
     }
   }
 }
@@ -175,8 +177,17 @@ run "hooks_carry_each_functions_checks" {
       alarm_names          = ["etl-test-load-errors"]
       max_errors           = 1
       error_window_seconds = 300
+      min_invocations      = 50
+      evidence_required    = true
     })
-    error_message = "a function's checks carry its decoded events, limits and alarms"
+    error_message = "a function's checks carry its decoded events, limits, alarms and evidence rule"
+  }
+  assert {
+    condition = alltrue([for h in aws_lambda_function.this : (
+      jsondecode(h.environment[0].variables["HOOK_CHECKS"])["etl-test-extract"].min_invocations == 0
+      && !jsondecode(h.environment[0].variables["HOOK_CHECKS"])["etl-test-extract"].evidence_required
+    )])
+    error_message = "a function without an evidence rule needs no invocations and requires none"
   }
   assert {
     condition     = !contains(keys(aws_lambda_function.this["pre_traffic"].environment[0].variables), "SMOKE_STATE_MACHINE_ARN")
@@ -308,6 +319,26 @@ run "rejects_hook_events_that_outrun_the_hook" {
     hook_timeout_seconds = 12
     functions = {
       extract = { function_name = "etl-test-extract", alarm_names = ["a"], hook_events = ["{}"], max_duration_ms = 5000 }
+    }
+  }
+  expect_failures = [var.functions]
+}
+
+run "rejects_a_negative_evidence_minimum" {
+  command = plan
+  variables {
+    functions = {
+      extract = { function_name = "etl-test-extract", alarm_names = ["a"], min_invocations = -1 }
+    }
+  }
+  expect_failures = [var.functions]
+}
+
+run "rejects_a_fractional_evidence_minimum" {
+  command = plan
+  variables {
+    functions = {
+      extract = { function_name = "etl-test-extract", alarm_names = ["a"], min_invocations = 2.5 }
     }
   }
   expect_failures = [var.functions]

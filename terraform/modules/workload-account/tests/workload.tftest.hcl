@@ -171,6 +171,82 @@ run "passes_when_deployer_yaml_agrees" {
   }
 }
 
+run "fails_when_deployer_yaml_names_another_state_machine" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      workflow = { state_machine = "etl-dev-workflow", raw_bucket = "etl-dev-raw-111111111111" }
+    })
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
+run "fails_when_deployer_yaml_names_another_raw_bucket" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      workflow = { state_machine = "etl-dev-etl", raw_bucket = "etl-dev-raw" }
+    })
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
+run "the_evidence_rule_reaches_the_hooks_as_deployer_yaml_says" {
+  command = plan
+  variables {
+    # prod's rule on dev's names (the mocked account is dev's).
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      evidence = yamldecode(file("../../../environments/prod/deployer.yaml")).evidence
+    })
+  }
+
+  assert {
+    condition     = local.min_invocations == { extract = 50, transform = 50, load = 50, compensate = 0 } && local.evidence_required
+    error_message = "prod's rule: every function needs 50 invocations of its new version, required, but compensate (min_invocations 0) is exempt"
+  }
+  assert {
+    condition     = output.deployer_settings == "deployer.yaml"
+    error_message = "deployer.yaml, workflow included, names what the module creates"
+  }
+}
+
+run "the_local_evidence_minimum_caps_every_function" {
+  command = plan
+  variables {
+    deployer_local_overrides = true
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      functions = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions, {
+        load = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions.load, { min_invocations = 8 })
+      })
+    })
+  }
+
+  assert {
+    condition     = local.min_invocations == { extract = 3, transform = 3, load = 3, compensate = 0 } && !local.evidence_required
+    error_message = "under local: the local minimum (3) replaces the environment's and caps a function's own; 0 still exempts"
+  }
+}
+
+run "without_deployer_yaml_no_evidence_is_asked" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for m in values(local.min_invocations) : m == 0]) && !local.evidence_required
+    error_message = "no settings: no evidence rule"
+  }
+}
+
+run "the_smoke_run_is_pinned_to_the_new_release" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(local.smoke_input) == { run_date = "2026-01-01", dry_run = true, inject_failure = null, pin = "new" }
+    error_message = "the post-traffic smoke run is a dry run of the new release"
+  }
+}
+
 run "fails_when_deployer_yaml_names_another_ledger" {
   command = plan
   variables {

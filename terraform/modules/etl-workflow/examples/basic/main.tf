@@ -1,5 +1,6 @@
 # The smallest use of the module. The functions are created from the placeholder the
-# module carries; `deployer deploy` ships their code.
+# module carries; `deployer deploy` ships their code. The release ledger comes from the
+# traffic-shifting module (terraform/modules/workload-account composes the two).
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -14,10 +15,16 @@ provider "aws" {
   region = "us-east-1"
 }
 
+variable "release_ledger_kms_key_arn" {
+  description = "The key that encrypts the release ledger etl-example-releases (the traffic-shifting module's kms_key_arn output)."
+  type        = string
+}
+
 module "etl" {
   source = "../.."
 
   name_prefix         = "etl-example"
+  release_ledger      = { table_name = "etl-example-releases", kms_key_arn = var.release_ledger_kms_key_arn }
   architecture        = "arm64"
   map_max_concurrency = 5
   tags                = { team = "data-platform" }
