@@ -144,6 +144,7 @@ TOOLING_SIDE_FILES = {"deployer/src/connect.rs", "deployer/src/cloud/sdk/store.r
 def tooling_side(call: "Call") -> bool:
     return call.where.split(":")[0] in TOOLING_SIDE_FILES
 
+
 BINARIES = {
     # artifact (= binary) -> (code base folder, main)
     "deployer": ("deployer", "src/main.rs"),

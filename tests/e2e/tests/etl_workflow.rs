@@ -434,8 +434,9 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
 
 /// With a routing record written by hand over two published versions of every
 /// function, each execution's every Task runs the release the record's weight or the
-/// input's pin chooses; without a record, the live aliases. Dry runs, over raw data
-/// under shadow/, so that every run goes through Extract, the Map and Load.
+/// input's pin chooses; without a record, the live aliases. Dry runs (shadow mode: they
+/// read the day's real raw objects and write only under shadow/), so that every run goes
+/// through Extract, the Map and Load.
 async fn one_execution_runs_one_release(
     c: &Clients,
     lambda: &aws_sdk_lambda::Client,
@@ -466,7 +467,7 @@ async fn one_execution_runs_one_release(
     for part in 0..2 {
         c.s3.put_object()
             .bucket(RAW)
-            .key(format!("shadow/dt={day}/part-{part}.jsonl"))
+            .key(format!("dt={day}/part-{part}.jsonl"))
             .body(generator.lines(50).into_bytes().into())
             .send()
             .await?;
