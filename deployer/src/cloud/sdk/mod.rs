@@ -5,6 +5,7 @@
 mod cloudwatch;
 mod codedeploy;
 pub mod failure;
+mod inventory;
 mod lambda;
 mod ledger;
 mod permissions;
@@ -37,6 +38,9 @@ pub struct SdkCloud {
     cloudwatch: aws_sdk_cloudwatch::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     iam: aws_sdk_iam::Client,
+    /// What `review` reads (the workflow, log groups) and the release log.
+    sfn: aws_sdk_sfn::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     /// The release ledger's table and the environment it belongs to.
     table: String,
     environment: String,
@@ -62,6 +66,15 @@ impl SdkCloud {
             environment,
         )
         .with_iam(client!(aws_sdk_iam))
+        .with_review_clients(client!(aws_sdk_sfn), client!(aws_sdk_cloudwatchlogs))
+    }
+
+    /// The Step Functions and CloudWatch Logs clients `review` and the release log use
+    /// (default: from a default configuration, unused until called).
+    pub fn with_review_clients(mut self, sfn: aws_sdk_sfn::Client, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        self.sfn = sfn;
+        self.logs = logs;
+        self
     }
 
     /// The IAM client `doctor` simulates policies with (default: one from a default
@@ -84,6 +97,14 @@ impl SdkCloud {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::Config::builder().behavior_version(aws_sdk_iam::config::BehaviorVersion::latest()).build(),
         );
+        let sfn = aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder().behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest()).build(),
+        );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::Config::builder()
+                .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+                .build(),
+        );
         Self {
             ctx,
             lambda,
@@ -91,6 +112,8 @@ impl SdkCloud {
             cloudwatch,
             dynamodb,
             iam,
+            sfn,
+            logs,
             table: table.to_owned(),
             environment: environment.to_owned(),
         }
