@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the workspace (the one build command) and packages the ETL functions and the
 # hooks into $DIST_DIR (default dist/) with `deployer package`: each binary zipped as
-# `bootstrap` reproducibly, plus release.json. environments/local creates the functions
-# from these zips; the deployer releases them.
+# `bootstrap` reproducibly, plus release.json, which the deployer releases. Terraform
+# needs none of it: it creates the functions from the modules' placeholder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dist="${DIST_DIR:-dist}"

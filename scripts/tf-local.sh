@@ -5,6 +5,7 @@
 #   tf-local.sh plan-check  a plan that must show no changes (after apply)
 #   tf-local.sh check     apply, plan-check, destroy
 #   tf-local.sh output    the root's outputs
+#   tf-local.sh show-json the applied state as JSON (`terraform show -json`)
 # LOCALCLOUD_ENDPOINT (default http://127.0.0.1:4566) and TF_LOCAL_STATE_DIR
 # (default .run/terraform/local) let tests aim it at a private local cloud.
 set -euo pipefail
@@ -15,8 +16,6 @@ endpoint="${LOCALCLOUD_ENDPOINT:-http://127.0.0.1:4566}"
 state_dir="$(mkdir -p "${TF_LOCAL_STATE_DIR:-$ROOT/.run/terraform/local}" && cd "${TF_LOCAL_STATE_DIR:-$ROOT/.run/terraform/local}" && pwd)"
 export TF_DATA_DIR="$state_dir/data"
 export AWS_ENDPOINT_URL="$endpoint"
-# The ETL packages: dist/ (scripts/package-functions.sh), or DIST_DIR.
-export TF_VAR_dist_dir="$(cd "${DIST_DIR:-$ROOT/dist}" 2>/dev/null && pwd || echo "$ROOT/dist")"
 # Never let ambient credentials or profiles steer the local providers.
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 
@@ -48,13 +47,14 @@ case "$action" in
   plan-check) plan_check ;;
   destroy) tf_run destroy -auto-approve -input=false ;;
   output) tf_run output ;;
+  show-json) tf show -json ;;
   check)
     tf_run apply -auto-approve -input=false
     plan_check
     tf_run destroy -auto-approve -input=false
     ;;
   *)
-    echo "usage: $0 apply|plan-check|destroy|check|output" >&2
+    echo "usage: $0 apply|plan-check|destroy|check|output|show-json" >&2
     exit 64
     ;;
 esac

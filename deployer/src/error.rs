@@ -157,8 +157,9 @@ pub enum DeployError {
     #[error("{problem}")]
     Infrastructure { problem: String, fix: String },
 
+    /// Boxed: the failure's details would make every `Result` of the deployer large.
     #[error("{failure}")]
-    Cloud { failure: CloudFailure, fix: String },
+    Cloud { failure: Box<CloudFailure>, fix: String },
 
     #[error("cannot reach {endpoint}: {problem}")]
     Unreachable { endpoint: String, problem: String, fix: String },
@@ -238,6 +239,10 @@ impl DeployError {
 
     pub fn refused(kind: RefusalKind, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Self::Refused(Refusal::new(kind, problem, fix))
+    }
+
+    pub fn cloud(failure: CloudFailure, fix: impl Into<String>) -> Self {
+        Self::Cloud { failure: Box::new(failure), fix: fix.into() }
     }
 
     pub fn internal(problem: impl Into<String>) -> Self {

@@ -1,17 +1,17 @@
 //! The deployer: packages the ETL functions reproducibly and releases them through
 //! CodeDeploy traffic shifting, one verdict per release. See deployer/README.md.
 //!
-//! - [`cli`]: the command line; [`commands`]: runs it (settings, connection, engine,
-//!   report) and is the only place that knows all the others;
-//! - [`settings`]: `environments/<env>/deployer.yaml`;
-//! - [`release`]: packaging and the release manifest;
-//! - [`connect`]: credentials, the deploy role, the account check;
-//! - [`cloud`]: the seam over AWS (traits, the SDK adapter, the in-memory fake);
-//! - [`ledger`]: release records and the lock holder;
-//! - [`engine`]: the release logic, generic over the cloud;
-//! - [`report`]: progress, and the final report in text, JSON and Markdown;
-//! - [`review`]: the Well-Architected review, every tick with its evidence;
-//! - [`error`]: the one error type.
+//! - [`cli`] is the command line, and [`commands`] runs it (settings, connection,
+//!   engine, report): the only place that knows all the others;
+//! - [`settings`] reads `environments/<env>/deployer.yaml`;
+//! - [`release`] packages, and reads the release manifest;
+//! - [`connect`] holds the credentials, the deploy role and the account check;
+//! - [`cloud`] is the seam over AWS (traits, the SDK adapter, the in-memory fake);
+//! - [`ledger`] holds the release records and the lock holder;
+//! - [`engine`] is the release logic, generic over the cloud;
+//! - [`report`] shows progress, and the final report in text, JSON and Markdown;
+//! - [`review`] is the Well-Architected review, every tick with its evidence;
+//! - [`error`] is the one error type.
 
 pub mod cli;
 pub mod cloud;

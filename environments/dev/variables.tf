@@ -48,9 +48,3 @@ variable "github_oidc_provider_arn" {
   type        = string
   default     = null
 }
-
-variable "dist_dir" {
-  description = "Folder with the packages `deployer package` writes; Terraform creates the functions from them once."
-  type        = string
-  default     = "../../dist"
-}

@@ -24,12 +24,12 @@ locals {
     prod = ["etl-release-promote-prod", "github-actions-prod"]
   }
 
-  # What differs from a real account (README.md): the host's x86_64 binaries, a smaller
-  # Map, no state machine tracing (ministack does not report it back, a permanent plan
-  # diff), fault injection in every account (the end-to-end tests inject failures), and
-  # what lets destroy leave nothing behind.
+  # What differs from a real account (README.md): a smaller Map, no state machine
+  # tracing (ministack does not report it back, a permanent plan diff), fault injection
+  # in every account (the end-to-end tests inject failures), and what lets destroy
+  # leave nothing behind. The host's x86_64 binaries come from each deployer.yaml's
+  # `local:` section, applied here as `deployer --local` applies it.
   local_cloud = {
-    architecture             = "x86_64"
     map_max_concurrency      = 4
     enable_tracing           = false
     allow_fault_injection    = true
@@ -88,12 +88,13 @@ module "dev" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.dev
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
   require_alarms             = false
   smoke_test                 = true
 
-  architecture             = local.local_cloud.architecture
+  deployer_settings        = yamldecode(file("${path.module}/../dev/deployer.yaml"))
+  deployer_settings_file   = "environments/dev/deployer.yaml"
+  deployer_local_overrides = true
   map_max_concurrency      = local.local_cloud.map_max_concurrency
   enable_tracing           = local.local_cloud.enable_tracing
   allow_fault_injection    = local.local_cloud.allow_fault_injection
@@ -114,13 +115,14 @@ module "test" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.test
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   # A custom canary: 10 % for a minute, then the rest (etl-test-canary-10pct-1min).
   deployment_config = { type = "canary", percentage = 10, interval_minutes = 1 }
   require_alarms    = false
   smoke_test        = true
 
-  architecture             = local.local_cloud.architecture
+  deployer_settings        = yamldecode(file("${path.module}/../test/deployer.yaml"))
+  deployer_settings_file   = "environments/test/deployer.yaml"
+  deployer_local_overrides = true
   map_max_concurrency      = local.local_cloud.map_max_concurrency
   enable_tracing           = local.local_cloud.enable_tracing
   allow_fault_injection    = local.local_cloud.allow_fault_injection
@@ -141,13 +143,14 @@ module "prod" {
   deploy_role_name           = var.deploy_role_name
   trusted_tooling_role_names = local.trusted_tooling_roles.prod
   github_repository          = var.github_repository
-  dist_dir                   = var.dist_dir
   deployment_config          = { predefined = "CodeDeployDefault.LambdaCanary10Percent5Minutes" }
   require_alarms             = true
   # No smoke test in prod: the hooks check the alias, alarms and errors only.
   smoke_test = false
 
-  architecture             = local.local_cloud.architecture
+  deployer_settings        = yamldecode(file("${path.module}/../prod/deployer.yaml"))
+  deployer_settings_file   = "environments/prod/deployer.yaml"
+  deployer_local_overrides = true
   map_max_concurrency      = local.local_cloud.map_max_concurrency
   enable_tracing           = local.local_cloud.enable_tracing
   allow_fault_injection    = local.local_cloud.allow_fault_injection # a real prod keeps it off

@@ -56,9 +56,3 @@ variable "github_repository" {
     error_message = "github_repository must be \"owner/repo\", such as \"acme/serverless-etl-delivery\"."
   }
 }
-
-variable "dist_dir" {
-  description = "Folder with the packages: the ETL functions' (extract.zip, transform.zip, load.zip, compensate.zip), which scripts/package-functions.sh writes, and the hooks' (pre-traffic.zip, post-traffic.zip)."
-  type        = string
-  default     = "../../dist"
-}

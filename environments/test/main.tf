@@ -23,7 +23,6 @@ module "workload" {
   trusted_tooling_role_names = var.trusted_tooling_role_names
   github_repository          = var.github_repository
   github_oidc_provider_arn   = var.github_oidc_provider_arn
-  dist_dir                   = var.dist_dir
 
   deployment_config     = { type = "canary", percentage = 10, interval_minutes = 1 }
   require_alarms        = false

@@ -266,12 +266,12 @@ impl MemoryCloud {
 /// An AWS service error as the SDK adapter would map it.
 pub fn service_error(call: &str, code: &str) -> DeployError {
     DeployError::Cloud {
-        failure: CloudFailure {
+        failure: Box::new(CloudFailure {
             call: call.into(),
             code: Some(code.into()),
             message: "injected".into(),
             ..Default::default()
-        },
+        }),
         fix: "injected by the test".into(),
     }
 }

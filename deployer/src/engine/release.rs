@@ -20,7 +20,7 @@ enum Shipped {
     /// Every changed function is live (or nothing changed).
     Done,
     /// Stopped and restored (or not: see `restored`).
-    Stopped(Stopped),
+    Stopped(Box<Stopped>),
 }
 
 impl<C: Cloud> Engine<'_, C> {
@@ -153,7 +153,7 @@ impl<C: Cloud> Engine<'_, C> {
                     },
                     alarm: None,
                 };
-                return Ok(Shipped::Stopped(self.abort_release(record, stop).await));
+                return Ok(Shipped::Stopped(Box::new(self.abort_release(record, stop).await)));
             }
         }
         if targets.is_empty() {
@@ -180,11 +180,11 @@ impl<C: Cloud> Engine<'_, C> {
                 cause: StopCause::NotStarted { function, error: error.to_string() },
                 alarm: None,
             };
-            return Ok(Shipped::Stopped(self.abort_release(record, stop).await));
+            return Ok(Shipped::Stopped(Box::new(self.abort_release(record, stop).await)));
         }
         match self.watch(record).await {
             WatchEnd::Succeeded => Ok(Shipped::Done),
-            WatchEnd::Stop(stop) => Ok(Shipped::Stopped(self.abort_release(record, stop).await)),
+            WatchEnd::Stop(stop) => Ok(Shipped::Stopped(Box::new(self.abort_release(record, *stop).await))),
         }
     }
 }

@@ -110,14 +110,14 @@ impl<C: Cloud> Engine<'_, C> {
         let unrestored = self.restore_release(&record).await;
         if !unrestored.is_empty() {
             return Err(DeployError::Cloud {
-                failure: crate::error::CloudFailure {
+                failure: Box::new(crate::error::CloudFailure {
                     call: format!("restoring the unfinished release {}", record.release_id),
                     message: format!(
                         "could not confirm {} back on their previous versions",
                         unrestored.into_iter().collect::<Vec<_>>().join(", ")
                     ),
                     ..Default::default()
-                },
+                }),
                 fix: format!("run `deployer rollback --env {}` again", self.settings.environment),
             });
         }

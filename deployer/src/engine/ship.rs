@@ -207,7 +207,7 @@ pub(crate) async fn wait_updated<C: Functions + Pause>(
 
 fn update_failure(name: &str, message: String) -> DeployError {
     DeployError::Cloud {
-        failure: CloudFailure { call: format!("updating {name}"), message, ..CloudFailure::default() },
+        failure: Box::new(CloudFailure { call: format!("updating {name}"), message, ..CloudFailure::default() }),
         fix: "see the function's LastUpdateStatusReason (`aws lambda get-function-configuration`), fix it, run again"
             .into(),
     }

@@ -25,7 +25,7 @@ const LOCK_RENEWAL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub(crate) enum WatchEnd {
     Succeeded,
-    Stop(Stop),
+    Stop(Box<Stop>),
 }
 
 /// A reason to stop the release, in words and as data.
@@ -236,7 +236,7 @@ impl<C: Cloud> Engine<'_, C> {
             alarm.threshold.map_or("?".into(), |v| format!("{v}")),
             alarm.reason
         );
-        WatchEnd::Stop(Stop {
+        WatchEnd::Stop(Box::new(Stop {
             reason,
             cause: StopCause::Alarm {
                 alarm: alarm.name.clone(),
@@ -246,12 +246,12 @@ impl<C: Cloud> Engine<'_, C> {
                 threshold: alarm.threshold,
             },
             alarm: Some(alarm.clone()),
-        })
+        }))
     }
 }
 
 fn stop(reason: String, cause: StopCause) -> WatchEnd {
-    WatchEnd::Stop(Stop { reason, cause, alarm: None })
+    WatchEnd::Stop(Box::new(Stop { reason, cause, alarm: None }))
 }
 
 fn progress_rows(

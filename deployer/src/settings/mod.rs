@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use duration::field_duration;
 pub use duration::{format_duration, parse_duration};
-use raw::{LocalOverrides, RawDeploymentConfig, RawFunction, RawSettings};
+use raw::{LocalOverrides, RawDeploymentConfig, RawEvidence, RawFunction, RawSettings};
 
 use crate::error::{DeployError, Result};
 
@@ -137,6 +137,47 @@ pub struct Function {
     pub deployment_group: String,
     pub alarms: Vec<String>,
     pub architecture: Architecture,
+    /// Invocations its new version must serve in each step (0: no rule).
+    pub min_invocations: u32,
+}
+
+/// The workflow the functions serve: what the replay runs in dry-run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Workflow {
+    pub state_machine: String,
+    pub raw_bucket: String,
+}
+
+/// Where the evidence for a step comes from, besides live traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Traffic {
+    /// Only what the workflow and its callers send.
+    #[default]
+    None,
+    /// Dry runs of the workflow on the newest raw partitions, on the new release.
+    Replay,
+    /// Dry runs on a partition of records the generator in etl-core writes.
+    Synthetic,
+}
+
+/// What a canary or linear step must see before it passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Evidence {
+    /// The default minimum of invocations of the new version per step (functions may
+    /// set their own).
+    pub min_invocations: u32,
+    /// A step without it stops and rolls back the release (prod); else a warning.
+    pub required: bool,
+    pub traffic: Traffic,
+    /// How many of the newest raw partitions the replay samples.
+    pub replay_days: u32,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Self { min_invocations: 0, required: false, traffic: Traffic::None, replay_days: 3 }
+    }
 }
 
 /// The validated settings of one environment.
@@ -162,6 +203,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// The hooks' architecture (each function carries its own).
     pub architecture: Architecture,
+    pub workflow: Option<Workflow>,
+    pub evidence: Evidence,
     pub functions: Vec<Function>,
 }
 
@@ -196,7 +239,8 @@ impl Settings {
         let (deployment_config, custom_config) = check.deployment_config(&raw)?;
         check.names(&raw)?;
         let architecture = overrides.architecture.or(raw.architecture).unwrap_or_default();
-        let functions = check.functions(&raw, &overrides, architecture)?;
+        let evidence = check.evidence(&raw, &overrides)?;
+        let functions = check.functions(&raw, &overrides, architecture, &evidence)?;
         Ok(Self {
             environment: raw.environment,
             file: file.to_owned(),
@@ -215,6 +259,8 @@ impl Settings {
             lock_ttl,
             poll_interval,
             architecture,
+            workflow: raw.workflow.map(|w| Workflow { state_machine: w.state_machine, raw_bucket: w.raw_bucket }),
+            evidence,
             functions,
         })
     }
@@ -397,11 +443,67 @@ impl Check<'_> {
         Ok(())
     }
 
+    /// The evidence rule; `local:` may lower it for the local cloud's compressed time.
+    fn evidence(&self, raw: &RawSettings, local: &LocalOverrides) -> Result<Evidence> {
+        let base = raw.evidence.clone().unwrap_or_default();
+        let over = local.evidence.clone().unwrap_or_default();
+        let pick = |f: fn(&RawEvidence) -> Option<u32>| f(&over).or(f(&base));
+        let defaults = Evidence::default();
+        let traffic = match over.traffic.as_deref().or(base.traffic.as_deref()) {
+            None | Some("none") => Traffic::None,
+            Some("replay") => Traffic::Replay,
+            Some("synthetic") => Traffic::Synthetic,
+            Some(other) => {
+                return Err(self.err(
+                    "evidence.traffic",
+                    format!("{other:?} is not a source of traffic"),
+                    "use replay, synthetic or none",
+                ))
+            }
+        };
+        let evidence = Evidence {
+            min_invocations: pick(|e| e.min_invocations).unwrap_or(defaults.min_invocations),
+            required: over.required.or(base.required).unwrap_or(defaults.required),
+            traffic,
+            replay_days: pick(|e| e.replay_days).unwrap_or(defaults.replay_days),
+        };
+        if evidence.min_invocations > 100_000 {
+            return Err(self.err(
+                "evidence.min_invocations",
+                format!("{} is more than a step can gather", evidence.min_invocations),
+                "use at most 100000",
+            ));
+        }
+        if evidence.required && evidence.min_invocations == 0 {
+            return Err(self.err(
+                "evidence.required",
+                "is true but min_invocations is 0: nothing would be required".into(),
+                "set evidence.min_invocations (for example 50), or required: false",
+            ));
+        }
+        if evidence.traffic != Traffic::None && raw.workflow.is_none() {
+            return Err(self.err(
+                "evidence.traffic",
+                "runs the workflow in dry-run, but no workflow is named".into(),
+                "add `workflow: {state_machine: <the etl-workflow module's state machine>, raw_bucket: <its raw bucket>}`",
+            ));
+        }
+        if !(1..=31).contains(&evidence.replay_days) {
+            return Err(self.err(
+                "evidence.replay_days",
+                format!("{} is out of range", evidence.replay_days),
+                "use 1-31",
+            ));
+        }
+        Ok(evidence)
+    }
+
     fn functions(
         &self,
         raw: &RawSettings,
         local: &LocalOverrides,
         architecture: Architecture,
+        evidence: &Evidence,
     ) -> Result<Vec<Function>> {
         if raw.functions.is_empty() {
             return Err(self.err(
@@ -410,7 +512,10 @@ impl Check<'_> {
                 "list each function: `extract: {function_name: ..., alarms: [...]}`",
             ));
         }
-        raw.functions.iter().map(|(artifact, f)| self.function(raw, local, architecture, artifact, f)).collect()
+        raw.functions
+            .iter()
+            .map(|(artifact, f)| self.function(raw, local, architecture, evidence, artifact, f))
+            .collect()
     }
 
     fn function(
@@ -418,6 +523,7 @@ impl Check<'_> {
         raw: &RawSettings,
         local: &LocalOverrides,
         architecture: Architecture,
+        evidence: &Evidence,
         artifact: &str,
         f: &RawFunction,
     ) -> Result<Function> {
@@ -450,6 +556,13 @@ impl Check<'_> {
             alarms: f.alarms.clone(),
             // Under --local the `local:` architecture wins: the local cloud runs this machine's builds.
             architecture: local.architecture.or(f.architecture).unwrap_or(architecture),
+            // A function's own minimum (0 exempts it); under --local, never above the
+            // `local:` evidence minimum, which compressed time must be able to reach.
+            min_invocations: match (f.min_invocations, local.evidence.as_ref().and_then(|e| e.min_invocations)) {
+                (Some(own), Some(cap)) => own.min(cap),
+                (Some(own), None) => own,
+                (None, _) => evidence.min_invocations,
+            },
         })
     }
 }
@@ -564,6 +677,34 @@ local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
         let e = error_of(&prod);
         assert!(e.contains("functions.load.alarms") && e.contains("require_alarms"), "{e}");
         assert_eq!(parse(&prod, false).expect_err("refused").exit_code(), crate::error::exit::CONFIG);
+    }
+
+    #[test]
+    fn evidence_and_the_workflow_parse_with_local_and_per_function_overrides() {
+        let text = GOOD.replace(
+            "architecture: arm64\n",
+            "architecture: arm64\nworkflow: {state_machine: etl-test-etl, raw_bucket: etl-test-raw}\nevidence: {min_invocations: 50, required: true, traffic: replay, replay_days: 2}\n",
+        )
+        .replace("load: {function_name: etl-test-load,", "load: {function_name: etl-test-load, min_invocations: 0,")
+        .replace("local: {min_soak: 2s,", "local: {evidence: {min_invocations: 4}, min_soak: 2s,");
+        let s = parse(&text, false).unwrap();
+        assert_eq!(
+            s.evidence,
+            Evidence { min_invocations: 50, required: true, traffic: Traffic::Replay, replay_days: 2 }
+        );
+        assert_eq!(s.workflow.as_ref().map(|w| w.state_machine.as_str()), Some("etl-test-etl"));
+        assert_eq!((s.functions[0].min_invocations, s.functions[1].min_invocations), (50, 0), "load is exempt");
+        let local = parse(&text, true).unwrap();
+        assert_eq!((local.evidence.min_invocations, local.functions[0].min_invocations), (4, 4));
+        assert!(local.evidence.required, "only the minimum differs locally");
+        assert_eq!(parse(GOOD, false).unwrap().evidence, Evidence::default(), "no evidence rule unless asked");
+
+        let e = error_of(&text.replace("traffic: replay", "traffic: loud"));
+        assert!(e.contains("evidence.traffic") && e.contains("replay, synthetic or none"), "{e}");
+        let e = error_of(&text.replace("min_invocations: 50", "min_invocations: 0"));
+        assert!(e.contains("evidence.required") && e.contains("fix:"), "{e}");
+        let e = error_of(&text.replace("workflow: {state_machine: etl-test-etl, raw_bucket: etl-test-raw}\n", ""));
+        assert!(e.contains("evidence.traffic") && e.contains("workflow:"), "{e}");
     }
 
     #[test]

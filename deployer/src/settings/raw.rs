@@ -36,6 +36,12 @@ pub(super) struct RawSettings {
     #[serde(default)]
     pub architecture: Option<Architecture>,
     pub functions: BTreeMap<String, RawFunction>,
+    /// The workflow the functions serve (the replay runs it in dry-run).
+    #[serde(default)]
+    pub workflow: Option<RawWorkflow>,
+    /// What a canary or linear step must see before it passes.
+    #[serde(default)]
+    pub evidence: Option<RawEvidence>,
     /// What differs on the local cloud (`--local`): only these fields may change.
     #[serde(default)]
     pub local: Option<LocalOverrides>,
@@ -50,6 +56,28 @@ pub(super) struct LocalOverrides {
     pub poll_interval: Option<String>,
     #[serde(default)]
     pub architecture: Option<Architecture>,
+    #[serde(default)]
+    pub evidence: Option<RawEvidence>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkflow {
+    pub state_machine: String,
+    pub raw_bucket: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvidence {
+    #[serde(default)]
+    pub min_invocations: Option<u32>,
+    #[serde(default)]
+    pub required: Option<bool>,
+    #[serde(default)]
+    pub traffic: Option<String>,
+    #[serde(default)]
+    pub replay_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,4 +97,8 @@ pub(super) struct RawFunction {
     pub alarms: Vec<String>,
     #[serde(default)]
     pub architecture: Option<Architecture>,
+    /// This function's minimum per step (0: exempt, e.g. a function that runs only
+    /// when something fails).
+    #[serde(default)]
+    pub min_invocations: Option<u32>,
 }

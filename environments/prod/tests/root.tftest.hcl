@@ -29,10 +29,6 @@ mock_provider "aws" {
   }
 }
 
-variables {
-  dist_dir = "../../terraform/modules/workload-account/tests/fixtures/dist"
-}
-
 run "plans_with_its_deployer_yaml_and_tfvars" {
   command = plan
 

@@ -2,7 +2,9 @@
 # account's pipeline roles and by GitHub OIDC tokens of one repository and one
 # environment, allowed exactly the calls the deployer makes (deployer/src/cloud.rs,
 # deployer/src/ledger.rs) on exactly this environment's functions, hooks, deployment
-# groups, alarms and release ledger. No wildcard action, no wildcard resource.
+# groups, alarms and release ledger. No wildcard action; a wildcard resource only for
+# the actions IAM authorizes on nothing else (tests/e2e/iam checks every grant against
+# the Service Authorization Reference and the calls in the source).
 
 data "aws_caller_identity" "this" {}
 data "aws_region" "this" {}
@@ -76,7 +78,7 @@ resource "aws_iam_role" "this" {
   name                 = var.name
   description          = "Assumed by the deployer to release ${var.application_name}: tooling pipeline roles${var.oidc_provider_arn == null ? "" : " and GitHub environment ${var.github_environment}"}."
   assume_role_policy   = data.aws_iam_policy_document.trust.json
-  max_session_duration = 3600
+  max_session_duration = var.max_session_duration_seconds
   tags                 = local.tags
 }
 
@@ -115,19 +117,37 @@ data "aws_iam_policy_document" "this" {
     resources = var.hook_function_arns
   }
 
-  # One deployment per changed function; watch it, its target, stop it (roll back),
-  # and find deployments still running in a group.
+  # `deployer doctor` asks IAM whether this role and the hooks' roles may make every
+  # call they make: the simulator on those roles only (a role ARN is the resource).
+  statement {
+    sid       = "Doctor"
+    actions   = ["iam:SimulatePrincipalPolicy"]
+    resources = concat(["arn:${local.partition}:iam::${local.account}:role/${var.name}"], var.hook_role_arns)
+  }
+
+  # One deployment per changed function; watch it and find deployments still running
+  # in a group.
   statement {
     sid = "Deployments"
     actions = [
       "codedeploy:GetDeploymentGroup",
       "codedeploy:CreateDeployment",
       "codedeploy:GetDeployment",
-      "codedeploy:GetDeploymentTarget",
-      "codedeploy:StopDeployment",
       "codedeploy:ListDeployments",
     ]
     resources = local.deployment_group_arns
+  }
+
+  # Find a deployment's target and read it, stop the deployment (roll back). The
+  # Service Authorization Reference lists no resource type for these actions, so IAM
+  # authorizes them only on "*"; CodeDeploy's own permissions reference gives a
+  # deployment group ARN for them. "*" is right under both readings (it covers the
+  # group), so they stand apart here. Deployment ids are not guessable and belong to
+  # this account's groups only.
+  statement {
+    sid       = "DeploymentsWithoutResourceLevelPermissions"
+    actions   = ["codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]
+    resources = ["*"]
   }
 
   statement {

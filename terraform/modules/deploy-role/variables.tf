@@ -34,6 +34,17 @@ variable "hook_function_arns" {
   }
 }
 
+variable "hook_role_arns" {
+  description = "ARNs of the hooks' roles, whose policies `deployer doctor` simulates (iam:SimulatePrincipalPolicy) besides this role's own."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.hook_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$", arn))])
+    error_message = "hook_role_arns: every entry must be an IAM role ARN with a 12-digit account, such as arn:aws:iam::111111111111:role/etl-dev-pre-traffic."
+  }
+}
+
 variable "application_name" {
   description = "The CodeDeploy application (compute platform Lambda) whose deployment groups the deployer deploys to, for example \"etl-dev\"."
   type        = string
@@ -151,6 +162,17 @@ variable "github_environment" {
   validation {
     condition     = var.oidc_provider_arn == null || var.github_environment != null
     error_message = "github_environment is required with oidc_provider_arn: the GitHub trust is pinned to one environment."
+  }
+}
+
+variable "max_session_duration_seconds" {
+  description = "The longest session of the role, in seconds (1-12 hours). A session the deployer gets by role chaining (from a tooling role) lasts at most one hour whatever this says, so the deployer renews it as it runs; a GitHub job that assumes this role directly (status, rollback, prune) gets up to this. The default, 3 hours, covers the longest predefined deployment (LambdaLinear10PercentEvery10Minutes, 100 minutes) with both hooks at Lambda's 15-minute limit."
+  type        = number
+  default     = 10800
+
+  validation {
+    condition     = var.max_session_duration_seconds >= 3600 && var.max_session_duration_seconds <= 43200 && floor(var.max_session_duration_seconds) == var.max_session_duration_seconds
+    error_message = "max_session_duration_seconds must be a whole number of seconds from 3600 (1 hour) to 43200 (12 hours), IAM's limits."
   }
 }
 

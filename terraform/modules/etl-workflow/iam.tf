@@ -56,10 +56,14 @@ data "aws_iam_policy_document" "function" {
     resources = ["${aws_cloudwatch_log_group.functions[each.key].arn}:*"]
   }
 
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"] # X-Ray has no resource-level permissions.
+  # Only with tracing on: Lambda sends a function's traces with its role.
+  dynamic "statement" {
+    for_each = var.enable_tracing ? [true] : []
+    content {
+      sid       = "Tracing"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"] # X-Ray has no resource-level permissions.
+    }
   }
 
   statement {
@@ -123,10 +127,13 @@ data "aws_iam_policy_document" "state_machine" {
     resources = ["*"] # Log delivery for Step Functions has no resource-level permissions.
   }
 
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
-    resources = ["*"] # X-Ray has no resource-level permissions.
+  dynamic "statement" {
+    for_each = var.enable_tracing ? [true] : []
+    content {
+      sid       = "Tracing"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+      resources = ["*"] # X-Ray has no resource-level permissions.
+    }
   }
 }
 

@@ -11,8 +11,12 @@ locals {
   region    = data.aws_region.this.name
   partition = data.aws_partition.this.partition
   functions = toset(["extract", "transform", "load", "compensate"])
-  buckets   = toset(["raw", "staging", "curated", "quarantine"])
-  tags      = merge(var.tags, { workload = "etl", module = "etl-workflow" })
+  # Every function is created from this placeholder, which fails any invocation with
+  # "not released yet: run deployer"; the deployer ships the real code. It is part of
+  # the module, so a plan needs no build (placeholder/bootstrap is its source).
+  placeholder = "${path.module}/placeholder/bootstrap.zip"
+  buckets     = toset(["raw", "staging", "curated", "quarantine"])
+  tags        = merge(var.tags, { workload = "etl", module = "etl-workflow" })
 }
 
 # --- encryption -------------------------------------------------------------------
@@ -240,12 +244,14 @@ resource "aws_lambda_function" "this" {
   role             = aws_iam_role.function[each.key].arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
-  architectures    = [var.architecture]
-  filename         = var.function_packages[each.key]
-  source_code_hash = filebase64sha256(var.function_packages[each.key])
+  architectures    = [lookup(var.function_architectures, each.key, var.architecture)]
+  filename         = local.placeholder
+  source_code_hash = filebase64sha256(local.placeholder)
   memory_size      = lookup(var.memory_mb, each.key, 256)
   timeout          = var.timeout_seconds
-  publish          = true
+  # No version behind the deployer's back: the alias starts on $LATEST, and the
+  # deployer's first release publishes the real code and points live at it.
+  publish = false
 
   reserved_concurrent_executions = each.key == "transform" ? var.reserved_concurrency : -1
 
@@ -269,9 +275,11 @@ resource "aws_lambda_function" "this" {
 
   tags = local.tags
 
-  # The deployer owns the code and the versions after creation.
+  # The deployer owns the code and the versions after creation. `publish` is not
+  # ignored: a function created with publish = true would otherwise keep publishing
+  # a version at each configuration change, one `live` never points to.
   lifecycle {
-    ignore_changes = [filename, source_code_hash, publish]
+    ignore_changes = [filename, source_code_hash]
   }
 
   depends_on = [aws_cloudwatch_log_group.functions, aws_iam_role_policy.function]
@@ -280,9 +288,11 @@ resource "aws_lambda_function" "this" {
 resource "aws_lambda_alias" "live" {
   for_each = local.functions
 
-  name             = "live"
-  description      = "What the state machine invokes; the deployer shifts it with CodeDeploy."
-  function_name    = aws_lambda_function.this[each.key].function_name
+  name          = "live"
+  description   = "What the state machine invokes; the deployer shifts it with CodeDeploy."
+  function_name = aws_lambda_function.this[each.key].function_name
+  # $LATEST (the placeholder) until the deployer's first release publishes a version
+  # and moves the alias to it; from then on only the deployer moves it.
   function_version = aws_lambda_function.this[each.key].version
 
   lifecycle {

@@ -37,3 +37,8 @@ output "kms_key_arn" {
   description = "The key that encrypts the data, ledger, alerts and logs."
   value       = aws_kms_key.this.arn
 }
+
+output "architectures" {
+  description = "Each function's instruction set, as Lambda is told (extract, transform, load, compensate)."
+  value       = { for step, f in aws_lambda_function.this : step => one(f.architectures) }
+}

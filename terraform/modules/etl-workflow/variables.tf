@@ -8,21 +8,6 @@ variable "name_prefix" {
   }
 }
 
-variable "function_packages" {
-  description = "Path of each function's deployment package (a zip holding the bootstrap): extract, transform, load, compensate. The deployer owns the code afterwards; Terraform only creates the functions."
-  type = object({
-    extract    = string
-    transform  = string
-    load       = string
-    compensate = string
-  })
-
-  validation {
-    condition     = alltrue([for p in values(var.function_packages) : endswith(p, ".zip")])
-    error_message = "function_packages: every package must be a .zip file (deployer package writes them to dist/)."
-  }
-}
-
 variable "architecture" {
   description = "Instruction set of the functions: arm64 or x86_64."
   type        = string
@@ -31,6 +16,22 @@ variable "architecture" {
   validation {
     condition     = contains(["arm64", "x86_64"], var.architecture)
     error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "function_architectures" {
+  description = "Per function (extract, transform, load, compensate), an instruction set other than architecture: arm64 or x86_64. Functions not named here use architecture."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.function_architectures) : contains(["extract", "transform", "load", "compensate"], k)])
+    error_message = "function_architectures: every key must be one of extract, transform, load, compensate."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.function_architectures) : contains(["arm64", "x86_64"], a)])
+    error_message = "function_architectures: every value must be arm64 or x86_64."
   }
 }
 

@@ -62,7 +62,7 @@ resource "aws_iam_role" "this" {
   name                 = "${var.role_name_prefix}-${each.key}"
   description          = "GitHub Actions jobs of ${var.github_repository} bound to the ${each.key} environment."
   assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
-  max_session_duration = 3600
+  max_session_duration = var.max_session_duration_seconds
   tags                 = merge(local.tags, { github-environment = each.key })
 }
 
@@ -98,8 +98,11 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = each.value.artifact_access == "none" ? [] : [true]
     content {
-      sid       = "ArtifactKey"
-      actions   = each.value.artifact_access == "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      sid = "ArtifactKey"
+      # S3 decrypts an SSE-KMS object with the reader's kms:Decrypt and encrypts a new
+      # one with the writer's kms:GenerateDataKey; it never calls kms:Encrypt (S3 User
+      # Guide, "Using server-side encryption with AWS KMS keys", permissions).
+      actions   = each.value.artifact_access == "read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [var.artifact_kms_key_arn]
       condition {
         test     = "StringEquals"

@@ -123,6 +123,17 @@ variable "artifact_kms_key_arn" {
   }
 }
 
+variable "max_session_duration_seconds" {
+  description = "The longest session of each role, in seconds (1-12 hours). A release job runs the deployer on these credentials for the whole deployment: it assumes the deploy roles from them again as each chained session nears its one-hour limit, so they must outlast the longest deployment. The default, 3 hours, covers LambdaLinear10PercentEvery10Minutes (100 minutes) with both hooks at Lambda's 15-minute limit; the job must ask for it (configure-aws-credentials' role-duration-seconds)."
+  type        = number
+  default     = 10800
+
+  validation {
+    condition     = var.max_session_duration_seconds >= 3600 && var.max_session_duration_seconds <= 43200 && floor(var.max_session_duration_seconds) == var.max_session_duration_seconds
+    error_message = "max_session_duration_seconds must be a whole number of seconds from 3600 (1 hour) to 43200 (12 hours), IAM's limits."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource that takes them."
   type        = map(string)

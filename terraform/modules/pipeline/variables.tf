@@ -145,9 +145,9 @@ variable "compute_types" {
 }
 
 variable "build_timeout_minutes" {
-  description = "How long a stage may run (5-2160 minutes). A deploy waits for every canary step, the hooks and the alarms."
+  description = "How long a stage may run (5-2160 minutes). A deploy waits for every canary step, the hooks and the alarms: the default, 3 hours, covers the longest predefined deployment (LambdaLinear10PercentEvery10Minutes, 100 minutes) with both hooks at Lambda's 15-minute limit."
   type        = number
-  default     = 120
+  default     = 180
 
   validation {
     condition     = var.build_timeout_minutes >= 5 && var.build_timeout_minutes <= 2160 && floor(var.build_timeout_minutes) == var.build_timeout_minutes

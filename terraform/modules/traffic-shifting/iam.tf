@@ -37,8 +37,16 @@ resource "aws_iam_role" "codedeploy" {
 data "aws_iam_policy_document" "codedeploy" {
   statement {
     sid       = "ShiftAliases"
-    actions   = ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"]
+    actions   = ["lambda:GetAlias", "lambda:UpdateAlias"]
     resources = local.function_and_qualifiers
+  }
+
+  # Provisioned concurrency is configured on an alias or version only: the reference
+  # lists only qualified function ARNs for it.
+  statement {
+    sid       = "ReadProvisionedConcurrency"
+    actions   = ["lambda:GetProvisionedConcurrencyConfig"]
+    resources = [for arn in values(local.function_arns) : "${arn}:*"]
   }
 
   statement {
@@ -138,10 +146,33 @@ data "aws_iam_policy_document" "hook" {
     resources = [aws_kms_key.this.arn]
   }
 
+  # The hook learns the deployment's function, alias and versions from its target
+  # (ListDeploymentTargets, GetDeploymentTarget) or from the revision
+  # (GetDeployment, GetApplicationRevision), and reports its verdict.
   statement {
-    sid       = "ReportLifecycleStatus"
-    actions   = ["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"]
+    sid       = "ReadDeployments"
+    actions   = ["codedeploy:GetDeployment"]
     resources = local.deployment_group_arns
+  }
+
+  statement {
+    sid       = "ReadRevisions"
+    actions   = ["codedeploy:GetApplicationRevision"]
+    resources = [local.application_arn]
+  }
+
+  # The Service Authorization Reference lists no resource type for these three, so IAM
+  # authorizes them only on "*"; CodeDeploy's own permissions reference gives a
+  # deployment group ARN. "*" is right under both readings; the deployment and hook
+  # execution ids are handed to this hook by CodeDeploy alone.
+  statement {
+    sid = "DeploymentTargetsAndStatus"
+    actions = [
+      "codedeploy:ListDeploymentTargets",
+      "codedeploy:GetDeploymentTarget",
+      "codedeploy:PutLifecycleEventHookExecutionStatus",
+    ]
+    resources = ["*"]
   }
 
   dynamic "statement" {

@@ -19,6 +19,7 @@ locals {
   alarm_arns = distinct(flatten([for f in values(var.functions) : [
     for a in f.alarm_names : "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${a}"
   ]]))
+  application_arn = "arn:${local.partition}:codedeploy:${local.region}:${local.account}:application:${var.name_prefix}"
   deployment_group_arns = [for f in values(var.functions) :
     "arn:${local.partition}:codedeploy:${local.region}:${local.account}:deploymentgroup:${var.name_prefix}/${f.function_name}"
   ]
@@ -30,6 +31,11 @@ locals {
   }
   hook_arns      = { for k, h in local.hooks : k => "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${h.name}" }
   hook_log_group = { for k, h in local.hooks : k => "/aws/lambda/${h.name}" }
+
+  # The hooks are created from this placeholder, which fails any invocation with "not
+  # released yet: run deployer"; the deployer ships their code before the first
+  # deployment that runs them. It is part of the module, so a plan needs no build.
+  placeholder = "${path.module}/placeholder/bootstrap.zip"
 }
 
 # --- encryption -------------------------------------------------------------------
@@ -242,11 +248,13 @@ resource "aws_lambda_function" "this" {
   runtime          = "provided.al2023"
   handler          = "bootstrap"
   architectures    = [var.architecture]
-  filename         = var.hook_packages[each.key]
-  source_code_hash = filebase64sha256(var.hook_packages[each.key])
+  filename         = local.placeholder
+  source_code_hash = filebase64sha256(local.placeholder)
   memory_size      = var.hook_memory_mb
   timeout          = var.hook_timeout_seconds
   kms_key_arn      = aws_kms_key.this.arn
+  # No version: CodeDeploy invokes a hook's $LATEST, where the deployer ships its code.
+  publish = false
 
   reserved_concurrent_executions = var.reserved_concurrency
 

@@ -37,3 +37,13 @@ output "kms_key_arn" {
   description = "The key that encrypts the release ledger, the hooks' settings and their logs; the deploy role needs it to read and write the ledger."
   value       = aws_kms_key.this.arn
 }
+
+output "hook_architectures" {
+  description = "Each hook's instruction set, as Lambda is told (pre_traffic, post_traffic)."
+  value       = { for k, h in aws_lambda_function.this : k => one(h.architectures) }
+}
+
+output "hook_role_arns" {
+  description = "ARNs of the hooks' roles, keyed pre_traffic / post_traffic (the deployer's doctor simulates their policies)."
+  value       = { for k, r in aws_iam_role.hook : k => r.arn }
+}

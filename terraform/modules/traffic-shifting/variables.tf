@@ -162,19 +162,6 @@ variable "deployment_config" {
   }
 }
 
-variable "hook_packages" {
-  description = "Paths of the hooks' deployment packages (zips holding a bootstrap), as `deployer package` writes them: pre_traffic = <dist>/pre-traffic.zip, post_traffic = <dist>/post-traffic.zip. The deployer owns the code afterwards; Terraform only creates the functions."
-  type = object({
-    pre_traffic  = string
-    post_traffic = string
-  })
-
-  validation {
-    condition     = alltrue([for p in values(var.hook_packages) : endswith(p, ".zip")])
-    error_message = "hook_packages: pre_traffic and post_traffic must be .zip files (deployer package writes them to dist/)."
-  }
-}
-
 variable "smoke_test" {
   description = "A run of the ETL state machine the post-traffic hook starts once all traffic has shifted, and whose success it requires: its ARN, its input (a JSON object, dry-run so that nothing real is written) and how long to wait for it. null for none."
   type = object({

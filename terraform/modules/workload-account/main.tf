@@ -5,12 +5,6 @@
 locals {
   name_prefix = "etl-${var.environment}"
 
-  etl_packages = { for step in ["extract", "transform", "load", "compensate"] : step => "${var.dist_dir}/${step}.zip" }
-  hook_packages = {
-    pre_traffic  = "${var.dist_dir}/pre-traffic.zip"
-    post_traffic = "${var.dist_dir}/post-traffic.zip"
-  }
-
   # What the pre-traffic hook invokes each new version with: dry-run requests, which
   # never touch the run ledger and read or write only under shadow/ (see
   # functions/etl-functions/src/layout.rs). The run is the one Extract makes of the
@@ -55,8 +49,8 @@ module "etl" {
   source = "../etl-workflow"
 
   name_prefix              = local.name_prefix
-  function_packages        = local.etl_packages
-  architecture             = var.architecture
+  architecture             = local.architecture
+  function_architectures   = local.function_architectures
   map_max_concurrency      = var.map_max_concurrency
   enable_tracing           = var.enable_tracing
   allow_fault_injection    = var.allow_fault_injection
@@ -76,12 +70,11 @@ module "traffic" {
   } }
   require_alarms    = var.require_alarms
   deployment_config = var.deployment_config
-  hook_packages     = local.hook_packages
   smoke_test = var.smoke_test ? {
     state_machine_arn = module.etl.state_machine_arn
     input             = local.smoke_input
   } : null
-  architecture             = var.architecture
+  architecture             = local.architecture
   deletion_protection      = var.deletion_protection
   kms_deletion_window_days = var.kms_deletion_window_days
   tags                     = var.tags
@@ -93,6 +86,7 @@ module "deploy_role" {
   name                    = var.deploy_role_name
   function_arns           = [for name in values(module.etl.function_names) : "${local.lambda}:${name}"]
   hook_function_arns      = [for name in values(module.traffic.hook_function_names) : "${local.lambda}:${name}"]
+  hook_role_arns          = values(module.traffic.hook_role_arns)
   application_name        = module.traffic.application_name
   deployment_group_names  = values(module.traffic.deployment_group_names)
   deployment_config_names = [module.traffic.deployment_config_name]

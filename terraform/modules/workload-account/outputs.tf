@@ -28,6 +28,14 @@ output "environment" {
   }
 }
 
+output "architectures" {
+  description = "The instruction set of each function and hook as Lambda is told, from deployer_settings (with its `local:` section under deployer_local_overrides): what the deployer's artifacts must be built for."
+  value = {
+    functions = module.etl.architectures
+    hooks     = module.traffic.hook_architectures
+  }
+}
+
 output "etl" {
   description = "The ETL workflow: state machine, buckets, run ledger, alert topic and alarms."
   value = {

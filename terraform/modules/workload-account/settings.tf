@@ -5,6 +5,22 @@
 locals {
   settings = var.deployer_settings
 
+  # The instruction set, read as the deployer reads it (deployer/src/settings.rs): the
+  # `local:` architecture (under --local) wins over everything, then a function's own,
+  # then the environment's, then Lambda's default x86_64. The first valid one is taken:
+  # an invalid one is refused by deployer_settings' validation, naming the field.
+  architectures      = ["arm64", "x86_64"]
+  local_architecture = var.deployer_local_overrides ? try(tostring(local.settings.local.architecture), null) : null
+  architecture = [for a in compact([
+    local.local_architecture, try(tostring(local.settings.architecture), null), "x86_64",
+  ]) : a if contains(local.architectures, a)][0]
+  function_architectures = { for step, f in try(local.settings.functions, {}) :
+    step => [for a in compact([
+      local.local_architecture, try(tostring(f.architecture), null), local.architecture,
+    ]) : a if contains(local.architectures, a)][0]
+    if contains(["extract", "transform", "load", "compensate"], step)
+  }
+
   settings_config = try(tostring(local.settings.deployment_config), null) != null ? {
     predefined = tostring(local.settings.deployment_config), type = null, percentage = null, interval_minutes = null
     } : {

@@ -120,27 +120,6 @@ variable "allow_fault_injection" {
   default     = false
 }
 
-variable "architecture" {
-  description = "Instruction set of the functions and hooks: arm64, or x86_64 where the host's binaries run (the local cloud)."
-  type        = string
-  default     = "arm64"
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.architecture)
-    error_message = "architecture must be arm64 or x86_64."
-  }
-}
-
-variable "dist_dir" {
-  description = "Folder with the packages `deployer package` writes: extract.zip, transform.zip, load.zip, compensate.zip, pre-traffic.zip, post-traffic.zip. Terraform creates the functions from them once; the deployer owns the code afterwards."
-  type        = string
-
-  validation {
-    condition     = length(trimspace(var.dist_dir)) > 0
-    error_message = "dist_dir must name the folder with the packages, such as ../../dist."
-  }
-}
-
 variable "map_max_concurrency" {
   description = "How many batches the workflow's Map state transforms at once (1-40)."
   type        = number
@@ -182,9 +161,31 @@ variable "kms_deletion_window_days" {
 }
 
 variable "deployer_settings" {
-  description = "The environment's deployer.yaml, parsed (yamldecode(file(\".../deployer.yaml\"))); the plan fails, naming each field, where it disagrees with what this module creates. null: no check."
+  description = "The environment's deployer.yaml, parsed (yamldecode(file(\".../deployer.yaml\"))): the functions' and hooks' instruction set comes from it (architecture, functions.<name>.architecture; Lambda's x86_64 where it names none, as for the deployer), and the plan fails, naming each field, where it disagrees with what this module creates. null: no check, x86_64."
   type        = any
   default     = null
+
+  validation {
+    condition = var.deployer_settings == null ? true : alltrue([
+      for field, value in merge(
+        { "architecture" = try(var.deployer_settings.architecture, null), "local.architecture" = try(var.deployer_settings.local.architecture, null) },
+        { for name, f in try(var.deployer_settings.functions, {}) : "functions.${name}.architecture" => try(f.architecture, null) },
+      ) : contains(["arm64", "x86_64"], value == null ? "arm64" : try(tostring(value), ""))
+    ])
+    # format(), not a template: checkov's HCL parser cannot read a template nested in one.
+    error_message = format("%s: %s: use arm64 or x86_64 (Lambda's Architectures), the same for Terraform and the deployer.", var.deployer_settings_file, join(", ", [
+      for field, value in merge(
+        { "architecture" = try(var.deployer_settings.architecture, null), "local.architecture" = try(var.deployer_settings.local.architecture, null) },
+        { for name, f in try(var.deployer_settings.functions, {}) : format("functions.%s.architecture", name) => try(f.architecture, null) },
+      ) : format("%s is %s", field, jsonencode(value)) if !(contains(["arm64", "x86_64"], value == null ? "arm64" : try(tostring(value), "")))
+    ]))
+  }
+}
+
+variable "deployer_local_overrides" {
+  description = "Apply deployer_settings' `local:` section, as `deployer --local` does: environments/local runs the workload environments' files on the local cloud (its architecture replaces every function's and hook's)."
+  type        = bool
+  default     = false
 }
 
 variable "deployer_settings_file" {

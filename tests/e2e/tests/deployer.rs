@@ -29,7 +29,8 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let dir: PathBuf = e2e::scratch_dir("deployer-releases")?;
     let endpoint = cloud.endpoint();
 
-    // What Terraform deploys first is the base release, packaged by the deployer.
+    // Terraform creates the functions from its placeholder, live on $LATEST; the base
+    // release, packaged by the deployer, is the first one.
     let base = package_release(&dir.join("base"), "", &[])?;
     // The release packaging path (cargo-lambda, release profile, glibc 2.34) builds
     // while the environments are applied; its artifact ships near the end.
@@ -39,9 +40,19 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let deployer = Deployer::new(&cloud);
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
 
-    // doctor, before the first release into each account.
+    // doctor, before the first release into an account: everything checks out,
+    // including (ministack's IAM simulator) every role's permissions.
     let doctor = deployer.run(&["doctor", "--env", "prod", "--dist", &dist("base")])?;
-    eprintln!("doctor: {:#}", doctor.report);
+    expect(&doctor, 0, "doctor before the first release")?;
+    let checks = doctor.report["checks"].as_array().context("checks")?;
+    ensure!(checks.iter().all(|c| c["status"] == "pass"), "{checks:#?}");
+    for check in ["deploy role", "deployment group", "alarm", "artifact fit", "release ledger", "permissions"] {
+        ensure!(checks.iter().any(|c| c["check"] == check), "doctor checks {check}: {checks:#?}");
+    }
+    ensure!(
+        checks.iter().filter(|c| c["check"] == "permissions").count() == 3,
+        "the deploy role and both hooks' roles are simulated: {checks:#?}"
+    );
 
     // Nothing to promote before anything was deployed.
     let run = deployer.run(&["promote", "--to", "test"])?;
@@ -52,10 +63,20 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     expect(&run, 5, "deploy into prod")?;
     ensure!(run.message().contains("promote --to prod"), "{}", run.message());
 
-    // The base release is what Terraform created: nothing changes.
+    // The first release: every alias goes from $LATEST straight to its new version
+    // (CodeDeploy cannot shift from $LATEST), recorded as bootstrapped.
+    ensure!(accounts.aliases("dev").await?.values().all(|(v, _)| v == "$LATEST"), "Terraform publishes no version");
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
+    expect(&run, 0, "the first release")?;
+    ensure!(run.outcome() == "succeeded", "{:#}", run.report);
+    for f in FUNCTIONS {
+        ensure!(run.function(f).context("function in report")?["outcome"] == "bootstrapped", "{f}: {:#}", run.report);
+    }
+    ensure!(accounts.code("dev").await? == manifest_code(&base), "dev runs the base release's bytes");
+    // The same release again changes nothing.
     let before = accounts.aliases("dev").await?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
-    expect(&run, 0, "deploying the base release")?;
+    expect(&run, 0, "deploying the base release again")?;
     ensure!(run.outcome() == "no_changes", "{:#}", run.report);
     ensure!(accounts.aliases("dev").await? == before, "an unchanged release publishes nothing");
     ensure!(run.report["release_id"] == base["release_id"]);
@@ -72,6 +93,48 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let dev_aliases = accounts.aliases("dev").await?;
     ensure!(dev_aliases.values().all(|(_, w)| w.is_none()), "settled: {dev_aliases:?}");
     ensure!(accounts.code("dev").await? == manifest_code(&good), "dev runs the good release's bytes");
+
+    // A configuration change (as Terraform makes it: on $LATEST, publishing nothing)
+    // reaches live only through a release, shifted like code.
+    let lambda = &accounts.lambda["dev"];
+    let live_load = dev_aliases["load"].0.clone();
+    let memory = lambda.get_function_configuration().function_name("etl-dev-load").send().await?.memory_size();
+    let raised = memory.unwrap_or(128) + 128;
+    lambda.update_function_configuration().function_name("etl-dev-load").memory_size(raised).send().await?;
+    let wanted = format!("memory {} -> {raised}", memory.unwrap_or(128));
+    ensure!(accounts.aliases("dev").await?["load"].0 == live_load, "Terraform's change is not live yet");
+    let plan = deployer.run(&["plan", "--env", "dev", "--dist", &dist("good")])?;
+    let load = plan.function("load").context("load in the plan")?;
+    ensure!(
+        load["outcome"] == "will_change"
+            && load["change"] == "configuration"
+            && load["configuration"].as_array().is_some_and(|c| c.iter().any(|d| d == wanted.as_str())),
+        "the plan names the configuration change: {load:#}"
+    );
+    let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
+    expect(&run, 0, "releasing the configuration change")?;
+    let load = run.function("load").context("load in the report")?;
+    ensure!(
+        load["change"] == "configuration" && load["outcome"] == "succeeded" && load["deployment_id"].is_string(),
+        "shifted through CodeDeploy: {load:#}"
+    );
+    let now_live = accounts.aliases("dev").await?["load"].0.clone();
+    ensure!(now_live != live_load, "a new version is live");
+    let live_memory = lambda
+        .get_function_configuration()
+        .function_name("etl-dev-load")
+        .qualifier(&now_live)
+        .send()
+        .await?
+        .memory_size();
+    ensure!(live_memory == Some(raised), "live runs the new configuration: {live_memory:?}");
+    ensure!(
+        ["extract", "transform", "compensate"]
+            .iter()
+            .all(|f| run.function(f).is_some_and(|r| r["outcome"] == "skipped")),
+        "only load changed: {:#}",
+        run.report
+    );
 
     let run = deployer.run(&["promote", "--to", "test"])?;
     expect(&run, 0, "promoting to test")?;

@@ -178,3 +178,25 @@ async fn wrong_account_and_missing_infrastructure_change_nothing() -> Result<()>
     ensure!(lambda.list_functions().send().await?.functions().is_empty(), "nothing was created");
     Ok(())
 }
+
+#[test]
+fn a_local_cloud_that_is_not_running_is_reported_as_that() -> Result<()> {
+    // Nothing listens on this port: the deployer must say the cloud cannot be reached,
+    // where, and how to start it; not blame the deploy role's trust.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let endpoint = format!("http://{closed}");
+    let offline = Deployer {
+        endpoint: endpoint.clone(),
+        settings_dir: workspace_root().join("environments"),
+        extra_env: Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    let run = offline.run(&["status", "--env", "dev"])?;
+    ensure!(run.code == 1, "{run:?}");
+    ensure!(run.report["error"]["kind"] == "unreachable", "{:#}", run.report);
+    let message = run.message();
+    ensure!(message.contains(&endpoint) && message.contains("make up"), "{message}");
+    ensure!(!message.contains("trusts the caller"), "not a trust problem: {message}");
+    ensure!(started.elapsed() < std::time::Duration::from_secs(60), "it gives up within the retries' backoff");
+    Ok(())
+}

@@ -1,7 +1,9 @@
 //! environments/local on a private local cloud, through the same scripts `make demo`
-//! uses, and the ETL workflow run for real in the dev account: a day of raw data with
-//! bad records, a re-run that changes nothing, and a failure injected into Load that
-//! Compensate undoes and alerts on. Then a second plan with no changes, and destroy.
+//! uses: the functions Terraform creates hold the modules' placeholder and refuse to
+//! run; the deployer's first release into dev ships the code. Then the ETL workflow
+//! runs for real in the dev account: a day of raw data with bad records, a re-run that
+//! changes nothing, and a failure injected into Load that Compensate undoes and alerts
+//! on. Then a second plan with no changes, and destroy.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -11,8 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::ExecutionStatus;
+use e2e::deployer::Deployer;
 use e2e::inbox::Inbox;
-use e2e::{account_config, succeeded, DEV, TOOLING};
+use e2e::{account_config, succeeded, DEV, PROD, TOOLING};
 use etl_core::synthetic::Generator;
 use etl_core::Date;
 use localcloud::testing::{workspace_root, LocalCloud};
@@ -89,6 +92,30 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
 
     let dev = account_config(&cloud.endpoint(), DEV).await;
+    // Terraform created the functions from the placeholder, live on $LATEST: an invoke
+    // says what to do instead of running anything. Tried in prod, which this test
+    // never releases to: the failed invoke trips the function's errors alarm, and an
+    // alarm in ALARM refuses a release until it clears.
+    let prod = aws_sdk_lambda::Client::new(&account_config(&cloud.endpoint(), PROD).await);
+    let alias = prod.get_alias().function_name("etl-prod-extract").name("live").send().await?;
+    assert_eq!(alias.function_version(), Some("$LATEST"), "Terraform publishes no version");
+    let refused = prod.invoke().function_name("etl-prod-extract").qualifier("live").send().await?;
+    let payload = String::from_utf8_lossy(refused.payload().map(|p| p.as_ref()).unwrap_or_default()).into_owned();
+    ensure!(
+        refused.function_error().is_some() && payload.contains("not released yet: run deployer"),
+        "the placeholder refuses to run: {payload}"
+    );
+    // The first release ships the code: every live alias goes from $LATEST to a version.
+    let lambda = aws_sdk_lambda::Client::new(&dev);
+    let dist = dir.join("dist").to_string_lossy().into_owned();
+    let release = Deployer::new(&cloud).run(&["deploy", "--env", "dev", "--dist", &dist])?;
+    ensure!(release.code == 0 && release.outcome() == "succeeded", "the first release: {:#}", release.report);
+    for f in ["extract", "transform", "load", "compensate"] {
+        let reported = release.function(f).with_context(|| format!("{f} in the report"))?;
+        ensure!(reported["outcome"] == "bootstrapped", "{f}: {reported}");
+        let alias = lambda.get_alias().function_name(format!("etl-dev-{f}")).name("live").send().await?;
+        ensure!(alias.function_version().is_some_and(|v| v != "$LATEST"), "etl-dev-{f}:live is on a version");
+    }
     let c = Clients {
         s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&dev).force_path_style(true).build()),
         sfn: aws_sdk_sfn::Client::new(&dev),
@@ -213,6 +240,51 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
         run(&c, &machine, serde_json::json!({"run_date": "22/11/2026", "dry_run": false, "inject_failure": null}))
             .await?;
     assert_eq!(malformed.status(), &ExecutionStatus::Failed);
+
+    // A run while the local cloud injects faults into every call the functions make
+    // (S3, DynamoDB and SNS reach it through localcloud): throttling, resets, empty
+    // 500s, answers lost after the request applied. Every good record is still curated
+    // exactly once, and `_SUCCESS` comes last.
+    let faulty = "2026-11-24";
+    let mut generator = Generator::new(13, Date::parse(faulty).context("date")?, Some(25));
+    let mut good_under_faults = 0;
+    for part in 0..3 {
+        let mut text = String::new();
+        for _ in 0..400 {
+            if generator.write_line(&mut text) {
+                good_under_faults += 1;
+            }
+        }
+        c.s3.put_object()
+            .bucket(RAW)
+            .key(format!("dt={faulty}/part-{part}.jsonl"))
+            .body(text.into_bytes().into())
+            .send()
+            .await?;
+    }
+    cloud.set_faults("throttle=0.1,reset=0.03,error=0.03,lost_reply=0.03,seed=21")?;
+    let under_faults =
+        run(&c, &machine, serde_json::json!({"run_date": faulty, "dry_run": false, "inject_failure": null})).await;
+    let injected = cloud.set_faults("off")?;
+    let under_faults = under_faults?;
+    ensure!(
+        under_faults.status() == &ExecutionStatus::Succeeded,
+        "the run under faults failed: {:?} {:?}",
+        under_faults.error(),
+        under_faults.cause()
+    );
+    ensure!(injected.total.faults() > 0, "faults were injected: {injected:?}");
+    let curated = contents(&c.s3, CURATED, &format!("dt={faulty}/")).await?;
+    ensure!(curated.contains_key(&format!("dt={faulty}/_SUCCESS")), "complete: {:?}", curated.keys());
+    let lines: Vec<serde_json::Value> = curated
+        .iter()
+        .filter(|(k, _)| k.ends_with(".jsonl"))
+        .flat_map(|(_, v)| v.lines().map(|l| serde_json::from_str(l).unwrap_or_default()))
+        .collect();
+    let keys: HashSet<&str> = lines.iter().filter_map(|l| l["idempotency_key"].as_str()).collect();
+    ensure!(lines.len() == good_under_faults, "every good record curated under faults: {}", lines.len());
+    ensure!(keys.len() == good_under_faults, "exactly once under faults");
+    assert_eq!(ledger_status(&c, "etl-dev-runs", &format!("orders-{faulty}")).await?, "SUCCEEDED");
 
     let plan = succeeded("tf-local.sh plan-check", &script(&cloud, &dir, "tf-local.sh", &["plan-check"]))?;
     assert!(plan.contains("no changes"), "{plan}");

@@ -8,6 +8,14 @@ use anyhow::{ensure, Context, Result};
 use e2e::{account_config, succeeded};
 use localcloud::testing::{workspace_root, LocalCloud};
 
+/// One plugin cache per test process: each `terraform init` links the 700 MB provider
+/// from it instead of copying it into its data folder (a test inits up to a dozen
+/// folders, one after the other, so the cache is never written by two at once).
+fn plugin_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| e2e::scratch_dir("tf-plugin-cache").expect("a plugin cache folder"))
+}
+
 /// Terraform in `dir` with the repository's CLI configuration and `data_dir`.
 fn terraform_command(dir: &Path, data_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new("bash");
@@ -18,7 +26,10 @@ fn terraform_command(dir: &Path, data_dir: &Path, args: &[&str]) -> Command {
         .arg(workspace_root())
         .arg(format!("-chdir={}", dir.display()))
         .args(args)
-        .env("TF_DATA_DIR", data_dir);
+        .env("TF_DATA_DIR", data_dir)
+        .env("TF_PLUGIN_CACHE_DIR", plugin_cache())
+        // Modules keep no lock file; linking from the cache is still the same provider.
+        .env("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "true");
     command
 }
 
@@ -110,6 +121,43 @@ fn every_module_and_root_with_tests_passes_terraform_test() -> Result<()> {
         tested += 1;
     }
     ensure!(tested >= 10, "only {tested} modules and roots with tests: six modules and four roots have them");
+    Ok(())
+}
+
+/// Every function and hook is created from the placeholder its module carries (the
+/// deployer ships the real code): a zip holding exactly the module's
+/// `placeholder/bootstrap` script as an executable `bootstrap`, the same in both modules.
+#[test]
+fn the_placeholder_packages_hold_their_bootstrap_script() -> Result<()> {
+    use std::io::Read;
+
+    let modules = workspace_root().join("terraform").join("modules");
+    let mut scripts = Vec::new();
+    for module in ["etl-workflow", "traffic-shifting"] {
+        let dir = modules.join(module).join("placeholder");
+        let script = std::fs::read(dir.join("bootstrap")).with_context(|| format!("{module}/placeholder/bootstrap"))?;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(dir.join("bootstrap.zip"))?)?;
+        ensure!(zip.len() == 1, "{module}/placeholder/bootstrap.zip holds {} entries, not one", zip.len());
+        let mut entry = zip.by_index(0)?;
+        ensure!(entry.name() == "bootstrap", "{module}: the entry is {}, not bootstrap", entry.name());
+        ensure!(
+            entry.unix_mode().map(|m| m & 0o777) == Some(0o755),
+            "{module}: bootstrap is not executable ({:?})",
+            entry.unix_mode()
+        );
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content)?;
+        ensure!(
+            content == script,
+            "{module}/placeholder/bootstrap.zip does not hold placeholder/bootstrap (fix: scripts/placeholder-zip.sh)"
+        );
+        ensure!(
+            String::from_utf8_lossy(&script).contains("not released yet: run deployer"),
+            "{module}: the placeholder says why it fails"
+        );
+        scripts.push(script);
+    }
+    ensure!(scripts[0] == scripts[1], "the two modules' placeholders differ (fix: scripts/placeholder-zip.sh)");
     Ok(())
 }
 

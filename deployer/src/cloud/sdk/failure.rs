@@ -117,7 +117,7 @@ where
                 }
             }
             _ => DeployError::Cloud {
-                failure,
+                failure: Box::new(failure),
                 fix: "run again: nothing was left half-changed (a release in flight is restored by the next run); if it persists, see the AWS error above".into(),
             },
         }

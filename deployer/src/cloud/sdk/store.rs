@@ -86,11 +86,11 @@ impl ArtifactStore for S3Store {
             }
         })?;
         let body = self.ctx.meter.time(out.body.collect()).await.map_err(|e| DeployError::Cloud {
-            failure: crate::error::CloudFailure {
+            failure: Box::new(crate::error::CloudFailure {
                 call: format!("reading s3://{}/{key}", self.bucket),
                 message: crate::error::error_chain(&e),
                 ..Default::default()
-            },
+            }),
             fix: "run again: the object is read whole before anything changes".into(),
         })?;
         Ok(body.into_bytes())

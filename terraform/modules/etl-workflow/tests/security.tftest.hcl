@@ -46,12 +46,6 @@ mock_provider "aws" {
 
 variables {
   name_prefix = "etl-test"
-  function_packages = {
-    extract    = "tests/fixtures/bootstrap.zip"
-    transform  = "tests/fixtures/bootstrap.zip"
-    load       = "tests/fixtures/bootstrap.zip"
-    compensate = "tests/fixtures/bootstrap.zip"
-  }
 }
 
 run "data_is_encrypted_versioned_private_and_tls_only" {
@@ -182,6 +176,33 @@ run "extra_environment_cannot_override_the_modules_settings" {
   assert {
     condition     = aws_lambda_function.this["load"].environment[0].variables["FEATURE_FLAG"] == "on" && aws_lambda_function.this["load"].environment[0].variables["LOG_LEVEL"] == "info"
     error_message = "extra variables are added; the module's own settings win"
+  }
+}
+
+run "no_xray_permission_without_tracing" {
+  command = plan
+  variables {
+    enable_tracing = false
+  }
+
+  assert {
+    condition = !anytrue(flatten([for d in concat(values(data.aws_iam_policy_document.function), [data.aws_iam_policy_document.state_machine]) : [
+      for s in d.statement : [for a in s.actions : startswith(a, "xray:")]
+    ]]))
+    error_message = "without tracing, no role may send traces"
+  }
+}
+
+run "functions_start_from_the_placeholder_and_publish_nothing" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : endswith(f.filename, "/placeholder/bootstrap.zip") && f.source_code_hash == filebase64sha256("${path.module}/placeholder/bootstrap.zip")])
+    error_message = "every function is created from the module's placeholder, not from a build"
+  }
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : !f.publish])
+    error_message = "Terraform publishes no version: only the deployer does"
   }
 }
 

@@ -70,8 +70,8 @@ run "every_role_trusts_one_repository_and_one_environment" {
     error_message = "only web identities of the GitHub provider, and no StringLike (wildcard) condition"
   }
   assert {
-    condition     = aws_iam_role.this["prod"].name == "github-actions-prod" && aws_iam_role.this["prod"].max_session_duration == 3600
-    error_message = "roles are named <prefix>-<environment>, one-hour sessions"
+    condition     = aws_iam_role.this["prod"].name == "github-actions-prod" && aws_iam_role.this["prod"].max_session_duration >= (100 + 2 * 15) * 60
+    error_message = "roles are named <prefix>-<environment>; a release job's session outlasts the longest predefined deployment (100 minutes) and both hooks (15 minutes each)"
   }
 }
 
@@ -107,6 +107,12 @@ run "every_role_does_only_what_its_environments_job_does" {
       contains(s.actions, "s3:PutObject") || contains(s.actions, "kms:GenerateDataKey") || contains(s.actions, "kms:Encrypt")
     ])])
     error_message = "promotion jobs read releases and never write them"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this["dev"].statement :
+      s.sid == "ArtifactKey" && s.actions == toset(["kms:Decrypt", "kms:GenerateDataKey"])
+    ])
+    error_message = "an upload encrypts with kms:GenerateDataKey (S3 SSE-KMS never calls kms:Encrypt)"
   }
   assert {
     condition = alltrue([for d in data.aws_iam_policy_document.this : alltrue([for s in d.statement : anytrue([
@@ -202,4 +208,12 @@ run "rejects_a_bad_thumbprint" {
     thumbprint_list = ["not-a-thumbprint"]
   }
   expect_failures = [var.thumbprint_list]
+}
+
+run "rejects_a_session_longer_than_iam_allows" {
+  command = plan
+  variables {
+    max_session_duration_seconds = 43201
+  }
+  expect_failures = [var.max_session_duration_seconds]
 }

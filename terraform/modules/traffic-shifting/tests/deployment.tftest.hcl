@@ -50,10 +50,6 @@ variables {
       max_errors      = 1
     }
   }
-  hook_packages = {
-    pre_traffic  = "tests/fixtures/bootstrap.zip"
-    post_traffic = "tests/fixtures/bootstrap.zip"
-  }
 }
 
 run "every_group_watches_its_functions_alarms_and_rolls_back" {
@@ -161,6 +157,10 @@ run "hooks_carry_each_functions_checks" {
       h.runtime == "provided.al2023" && h.handler == "bootstrap" && one(h.architectures) == "arm64" && h.timeout == 300 && h.memory_size == 256
     ])
     error_message = "the hooks are Rust bootstraps on provided.al2023"
+  }
+  assert {
+    condition     = alltrue([for h in aws_lambda_function.this : endswith(h.filename, "/placeholder/bootstrap.zip") && !h.publish])
+    error_message = "the hooks are created from the module's placeholder and publish no version"
   }
   assert {
     condition = alltrue([for h in aws_lambda_function.this :

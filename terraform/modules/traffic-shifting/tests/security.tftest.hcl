@@ -45,10 +45,6 @@ variables {
       alarm_names   = ["etl-test-load-errors"]
     }
   }
-  hook_packages = {
-    pre_traffic  = "tests/fixtures/bootstrap.zip"
-    post_traffic = "tests/fixtures/bootstrap.zip"
-  }
 }
 
 run "the_release_ledger_is_encrypted_recoverable_and_protected" {
@@ -113,7 +109,7 @@ run "roles_are_least_privilege" {
   }
   assert {
     condition = alltrue(flatten([for d in concat([data.aws_iam_policy_document.codedeploy], values(data.aws_iam_policy_document.hook)) : [
-      for s in d.statement : [for r in s.resources : r != "*" || contains(["ReadMetrics", "Tracing"], s.sid)]
+      for s in d.statement : [for r in s.resources : r != "*" || contains(["ReadMetrics", "Tracing", "DeploymentTargetsAndStatus"], s.sid)]
     ]]))
     error_message = "a wildcard resource appears only for GetMetricStatistics and X-Ray, which have no resource-level permissions"
   }
@@ -166,11 +162,25 @@ run "roles_are_least_privilege" {
   }
   assert {
     condition = alltrue([for d in data.aws_iam_policy_document.hook : anytrue([for s in d.statement :
-      s.sid == "ReportLifecycleStatus" && s.resources == toset([
+      s.sid == "ReadDeployments" && s.resources == toset([
         "arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:etl-test/etl-test-extract",
         "arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:etl-test/etl-test-load",
     ])])])
-    error_message = "each hook reports status on this application's deployment groups only"
+    error_message = "each hook reads deployments of this application's groups only"
+  }
+  assert {
+    condition = alltrue([for d in data.aws_iam_policy_document.hook : anytrue([for s in d.statement :
+      s.sid == "DeploymentTargetsAndStatus" && s.resources == toset(["*"]) && s.actions == toset([
+        "codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:PutLifecycleEventHookExecutionStatus",
+      ])
+    ])])
+    error_message = "each hook reads its deployment's target and reports its status on \"*\", the only resource IAM authorizes these on, and nothing else there"
+  }
+  assert {
+    condition = alltrue([for d in data.aws_iam_policy_document.hook : anytrue([for s in d.statement :
+      s.sid == "ReadRevisions" && s.resources == toset(["arn:aws:codedeploy:us-east-1:111111111111:application:etl-test"])
+    ])])
+    error_message = "each hook reads revisions of this application only"
   }
   assert {
     condition     = !anytrue(flatten([for s in data.aws_iam_policy_document.hook["post_traffic"].statement : [for a in s.actions : startswith(a, "states:")]]))

@@ -58,7 +58,6 @@ variables {
   tooling_account_id         = "444444444444"
   trusted_tooling_role_names = ["etl-release-deploy-dev", "github-actions-dev"]
   github_repository          = "acme/serverless-etl-delivery"
-  dist_dir                   = "tests/fixtures/dist"
   deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
   require_alarms             = false
   allow_fault_injection      = true
@@ -222,12 +221,82 @@ run "rejects_a_bad_github_repository" {
   expect_failures = [var.github_repository]
 }
 
+run "the_architecture_is_deployer_yamls" {
+  command = plan
+  variables {
+    deployer_settings = yamldecode(file("../../../environments/dev/deployer.yaml"))
+  }
+
+  assert {
+    condition     = alltrue([for a in concat(values(output.architectures.functions), values(output.architectures.hooks)) : a == "arm64"])
+    error_message = "every function and hook takes deployer.yaml's architecture (arm64)"
+  }
+}
+
+run "a_function_may_name_its_own_architecture" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      functions = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions, {
+        load = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions.load, { architecture = "x86_64" })
+      })
+    })
+  }
+
+  assert {
+    condition     = output.architectures.functions["load"] == "x86_64" && output.architectures.functions["extract"] == "arm64"
+    error_message = "functions.load.architecture applies to load only"
+  }
+  assert {
+    condition     = alltrue([for a in values(output.architectures.hooks) : a == "arm64"])
+    error_message = "the hooks take the environment's architecture"
+  }
+}
+
+run "the_local_override_wins_as_under_deployer_local" {
+  command = plan
+  variables {
+    deployer_local_overrides = true
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      functions = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions, {
+        load = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions.load, { architecture = "arm64" })
+      })
+    })
+  }
+
+  assert {
+    condition     = alltrue([for a in concat(values(output.architectures.functions), values(output.architectures.hooks)) : a == "x86_64"])
+    error_message = "local.architecture (x86_64) replaces the environment's and every function's, as deployer --local does"
+  }
+}
+
+run "without_deployer_yaml_lambdas_default" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for a in concat(values(output.architectures.functions), values(output.architectures.hooks)) : a == "x86_64"])
+    error_message = "no settings: Lambda's default, x86_64, as the deployer assumes"
+  }
+}
+
 run "rejects_an_unknown_architecture" {
   command = plan
   variables {
-    architecture = "arm"
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), { architecture = "arm" })
   }
-  expect_failures = [var.architecture]
+  expect_failures = [var.deployer_settings]
+}
+
+run "rejects_an_unknown_function_architecture" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      functions = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions, {
+        load = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).functions.load, { architecture = "aarch64" })
+      })
+    })
+  }
+  expect_failures = [var.deployer_settings]
 }
 
 run "rejects_an_environment_name_that_cannot_name_resources" {

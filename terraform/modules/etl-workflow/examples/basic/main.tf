@@ -1,4 +1,5 @@
-# The smallest use of the module: packages built by `deployer package` in dist/.
+# The smallest use of the module. The functions are created from the placeholder the
+# module carries; `deployer deploy` ships their code.
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -13,22 +14,10 @@ provider "aws" {
   region = "us-east-1"
 }
 
-variable "dist" {
-  description = "Folder holding extract.zip, transform.zip, load.zip and compensate.zip."
-  type        = string
-  default     = "../../../../../dist"
-}
-
 module "etl" {
   source = "../.."
 
-  name_prefix = "etl-example"
-  function_packages = {
-    extract    = "${var.dist}/extract.zip"
-    transform  = "${var.dist}/transform.zip"
-    load       = "${var.dist}/load.zip"
-    compensate = "${var.dist}/compensate.zip"
-  }
+  name_prefix         = "etl-example"
   architecture        = "arm64"
   map_max_concurrency = 5
   tags                = { team = "data-platform" }

@@ -1,6 +1,7 @@
 # Traffic shifting for the ETL functions of one environment (see etl-workflow): a
 # 10 % canary for 5 minutes, the functions' alarms, dry-run hook events and a dry-run
-# smoke test of the state machine. Hook packages come from `deployer package` in dist/.
+# smoke test of the state machine. The hooks are created from the
+# placeholder the module carries; `deployer deploy` ships their code.
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -13,12 +14,6 @@ terraform {
 
 provider "aws" {
   region = "us-east-1"
-}
-
-variable "dist" {
-  description = "Folder holding pre-traffic.zip and post-traffic.zip."
-  type        = string
-  default     = "../../../../../dist"
 }
 
 locals {
@@ -55,10 +50,6 @@ module "traffic" {
     }
   }
   deployment_config = { predefined = "CodeDeployDefault.LambdaCanary10Percent5Minutes" }
-  hook_packages = {
-    pre_traffic  = "${var.dist}/pre-traffic.zip"
-    post_traffic = "${var.dist}/post-traffic.zip"
-  }
   smoke_test = {
     state_machine_arn = "arn:aws:states:us-east-1:111111111111:stateMachine:${local.prefix}-etl"
     input             = jsonencode({ run_date = "2026-01-01", dry_run = true, inject_failure = null })

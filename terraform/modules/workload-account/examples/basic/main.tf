@@ -15,12 +15,6 @@ provider "aws" {
   region = "us-east-1"
 }
 
-variable "dist" {
-  description = "Folder holding the packages `deployer package` writes (extract.zip ... post-traffic.zip)."
-  type        = string
-  default     = "../../../../../dist"
-}
-
 module "workload" {
   source = "../.."
 
@@ -29,7 +23,6 @@ module "workload" {
   tooling_account_id         = "444444444444"
   trusted_tooling_role_names = ["etl-release-deploy-dev", "github-actions-dev"]
   github_repository          = "acme/serverless-etl-delivery"
-  dist_dir                   = var.dist
   deployment_config          = { predefined = "CodeDeployDefault.LambdaAllAtOnce" }
   require_alarms             = false
   allow_fault_injection      = true

@@ -1,0 +1,195 @@
+"""Unit tests of the IAM check's parts, on small made-up inputs (tests/e2e/tests/iam.rs
+runs them with the pinned policy-sentry: python -m unittest discover tests/e2e/iam)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import check_iam
+import deployment
+import reference
+import requirements
+import rust_source
+
+SDK = {"lambda": {"get_alias", "invoke", "list_versions_by_function"}, "codedeploy": {"stop_deployment"}}
+
+LIBRARY = """
+pub enum Hook { Pre, Post }
+
+/// `.get_alias()` in a comment is not a call; nor is "client.invoke().send()" in a string.
+pub async fn serve(hook: Hook, c: &Client) {
+    let text = "c.invoke().send()";
+    match hook {
+        Hook::Pre => pre(c).await,
+        Hook::Post => {
+            post(c).await
+        }
+    }
+}
+
+async fn pre(c: &Client) {
+    c.lambda.invoke().function_name("f").send().await;
+    // Built but never sent: not a call.
+    let unsent = c.lambda.list_versions_by_function().function_name("f");
+}
+
+async fn post(c: &Client) {
+    let pages = c.lambda.list_versions_by_function().function_name("f").into_paginator().send();
+    writer.finish();
+}
+
+impl Ledger {
+    async fn finish(&self, run: &str, status: &str) {
+        self.codedeploy.stop_deployment().deployment_id(run).send().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    async fn mocked(c: &Client) { c.lambda.get_alias().send().await; }
+}
+"""
+
+
+class RustSourceTests(unittest.TestCase):
+    def setUp(self):
+        self.dir = Path(tempfile.mkdtemp())
+        (self.dir / "src" / "bin").mkdir(parents=True)
+        (self.dir / "src" / "lib.rs").write_text(LIBRARY)
+        for name, variant in [("pre", "Pre"), ("post", "Post")]:
+            (self.dir / "src" / "bin" / f"{name}.rs").write_text(
+                f"#[tokio::main]\nasync fn main() {{ lib::serve(lib::Hook::{variant}, &client()).await }}\n"
+            )
+        self.base = rust_source.CodeBase.load(self.dir)
+
+    def calls(self, binary):
+        return {(c.crate, c.method) for c in rust_source.binary_calls(self.base, self.dir / "src" / "bin" / f"{binary}.rs", SDK)}
+
+    def test_a_binary_follows_only_its_own_match_arm(self):
+        self.assertEqual(self.calls("pre"), {("lambda", "invoke")})
+
+    def test_sent_and_paginated_calls_count_and_comments_strings_tests_do_not(self):
+        self.assertEqual(self.calls("post"), {("lambda", "list_versions_by_function")})
+
+    def test_a_method_is_followed_only_with_as_many_arguments(self):
+        # writer.finish() (no argument) is not Ledger::finish(run, status).
+        self.assertNotIn(("codedeploy", "stop_deployment"), self.calls("post"))
+
+    def test_skipped_functions_are_not_followed(self):
+        main = self.dir / "src" / "bin" / "post.rs"
+        self.assertEqual(rust_source.binary_calls(self.base, main, SDK, frozenset({"post"})), [])
+
+    def test_a_builder_handed_to_a_sending_macro_is_a_call(self):
+        (self.dir / "src" / "lib.rs").write_text(
+            LIBRARY
+            + """
+macro_rules! send {
+    ($ctx:expr, $op:expr) => {{ $ctx.meter.time($op.customize().send()).await }};
+}
+
+pub async fn sent_by_macro(c: &Client) {
+    let out = send!(c, c.lambda.get_alias().function_name("f").name("live"));
+    let provider = AssumeRoleProvider::builder("arn:aws:iam::1:role/r").build().await;
+}
+"""
+        )
+        (self.dir / "src" / "bin" / "macro.rs").write_text("async fn main() { lib::sent_by_macro(&client()).await }\n")
+        base = rust_source.CodeBase.load(self.dir)
+        calls = rust_source.binary_calls(
+            base, self.dir / "src" / "bin" / "macro.rs", SDK, providers={"AssumeRoleProvider::builder": ("sts", "assume_role")}
+        )
+        self.assertEqual({(c.crate, c.method) for c in calls}, {("lambda", "get_alias"), ("sts", "assume_role")})
+
+    def test_an_operation_of_two_services_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "lambda and codedeploy"):
+            rust_source.binary_calls(self.base, self.dir / "src" / "bin" / "pre.rs", {**SDK, "codedeploy": {"invoke"}})
+
+
+class ReferenceTests(unittest.TestCase):
+    def test_actions_without_resource_types_fit_star_only(self):
+        stop = reference.action("codedeploy:StopDeployment")
+        self.assertFalse(stop.resource_level)
+        self.assertTrue(reference.resource_fits(stop, "*"))
+        self.assertFalse(
+            reference.resource_fits(stop, "arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:etl-dev/etl-dev-load")
+        )
+
+    def test_actions_with_resource_types_fit_their_arns_not_star(self):
+        get = reference.action("codedeploy:GetDeployment")
+        self.assertTrue(reference.resource_fits(get, "arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:a/b"))
+        self.assertFalse(reference.resource_fits(get, "arn:aws:codedeploy:us-east-1:111111111111:application:a"))
+        self.assertFalse(reference.resource_fits(get, "*"))
+        streams = reference.action("logs:PutLogEvents")
+        self.assertTrue(reference.resource_fits(streams, "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*"))
+        provisioned = reference.action("lambda:GetProvisionedConcurrencyConfig")
+        self.assertFalse(reference.resource_fits(provisioned, "arn:aws:lambda:us-east-1:1:function:f"))
+        self.assertTrue(reference.resource_fits(provisioned, "arn:aws:lambda:us-east-1:1:function:f:*"))
+
+    def test_unknown_actions_are_refused(self):
+        with self.assertRaises(KeyError):
+            reference.action("codedeploy:StopEverything")
+
+
+def state(policies: dict[str, list[dict]]) -> dict:
+    """A minimal `terraform show -json` with one role per entry and its policy."""
+    resources = []
+    for name, statements in policies.items():
+        arn = f"arn:aws:iam::111111111111:role/{name}"
+        trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        resources.append(
+            {"address": f"aws_iam_role.{name}", "mode": "managed", "type": "aws_iam_role",
+             "values": {"name": name, "arn": arn, "assume_role_policy": json.dumps(trust)}}
+        )
+        resources.append(
+            {"address": f"aws_iam_role_policy.{name}", "mode": "managed", "type": "aws_iam_role_policy",
+             "values": {"role": name, "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}}
+        )
+    resources.append(
+        {"address": "aws_lambda_function.hook", "mode": "managed", "type": "aws_lambda_function",
+         "values": {"function_name": "hook", "role": "arn:aws:iam::111111111111:role/hook", "tracing_config": [{"mode": "PassThrough"}]}}
+    )
+    return {"values": {"root_module": {"resources": resources}}}
+
+
+LOGS = {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": "arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/hook:*"}
+REPORT = {"Sid": "Report", "Effect": "Allow", "Action": "codedeploy:PutLifecycleEventHookExecutionStatus", "Resource": "*"}
+
+
+class CheckTests(unittest.TestCase):
+    def findings(self, statements):
+        path = Path(tempfile.mkdtemp()) / "state.json"
+        path.write_text(json.dumps(state({"hook": statements})))
+        dep = deployment.load(path)
+        calls = {"pre-traffic": [requirements.Call("codedeploy:PutLifecycleEventHookExecutionStatus", "hooks/src/aws.rs:1 (report)")]}
+        settings = [deployment.Settings("dev", "arn:aws:iam::111111111111:role/deployer", {"hook": "pre-traffic"})]
+        return check_iam.check(dep, requirements.principals(dep, settings, {"deployer": [], **calls}))[0]
+
+    def test_exactly_what_is_called_passes(self):
+        self.assertEqual(self.findings([LOGS, REPORT]), [])
+
+    def test_a_missing_call_is_found(self):
+        (finding,) = self.findings([LOGS])
+        self.assertIn("calls codedeploy:PutLifecycleEventHookExecutionStatus (hooks/src/aws.rs:1 (report))", finding)
+
+    def test_a_grant_iam_ignores_is_found(self):
+        narrowed = {**REPORT, "Resource": "arn:aws:codedeploy:us-east-1:111111111111:deploymentgroup:etl-dev/etl-dev-load"}
+        findings = "\n".join(self.findings([LOGS, narrowed]))
+        self.assertIn("which no statement grants on \"*\"", findings)
+        self.assertIn("which IAM does not authorize it on", findings)
+
+    def test_an_unused_grant_is_found(self):
+        extra = {"Sid": "Extra", "Effect": "Allow", "Action": "lambda:DeleteAlias", "Resource": "arn:aws:lambda:us-east-1:111111111111:function:x"}
+        (finding,) = self.findings([LOGS, REPORT, extra])
+        self.assertIn("grants lambda:DeleteAlias, which nothing that runs as it", finding)
+
+    def test_a_wildcard_action_is_found(self):
+        (finding,) = self.findings([LOGS, {**REPORT, "Action": "codedeploy:*"}])
+        self.assertIn("wildcard action codedeploy:*", finding)
+
+
+if __name__ == "__main__":
+    unittest.main()
