@@ -134,12 +134,7 @@ pub trait Inventory: Send + Sync {
 /// The environment's release log (CloudWatch Logs), which its dashboard shows: one
 /// event per finished release.
 pub trait ReleaseLog: Send + Sync {
-    fn append(
-        &self,
-        group: &str,
-        stream: &str,
-        event: &ReleaseLogEvent,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn append(&self, group: &str, stream: &str, event: &ReleaseLogEvent) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Waiting between polls: time the release spends on the cloud's pace, counted as

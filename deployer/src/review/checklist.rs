@@ -84,10 +84,9 @@ impl Facts<'_> {
     fn workflow(&self) -> Result<(&WorkflowView, Definition), String> {
         match &self.env.workflow {
             Ok(Some(w)) => Definition::parse(&w.definition).map(|d| (w, d)),
-            Ok(None) => Err(format!(
-                "the state machine {} does not exist",
-                Workload::of(self.settings).state_machine_arn()
-            )),
+            Ok(None) => {
+                Err(format!("the state machine {} does not exist", Workload::of(self.settings).state_machine_arn()))
+            }
             Err(e) => Err(format!("the state machine could not be read: {e}")),
         }
     }
@@ -265,12 +264,13 @@ fn ops1_metrics(f: &Facts<'_>) -> Item {
     match &f.env.dashboard {
         Ok(Some(body)) => match dashboard::widgets(body) {
             Ok(widgets) => {
-                let mut shows = |what: &str, kind: Option<&str>, needles: &[&str]| {
-                    match dashboard::find(&widgets, kind, needles) {
-                        Some(w) => j.env(format!("dashboard {}", names.dashboard()), format!("{what}: \"{}\"", w.title)),
+                let mut shows =
+                    |what: &str, kind: Option<&str>, needles: &[&str]| match dashboard::find(&widgets, kind, needles) {
+                        Some(w) => {
+                            j.env(format!("dashboard {}", names.dashboard()), format!("{what}: \"{}\"", w.title))
+                        }
                         None => j.problem(format!("the dashboard shows no {what}")),
-                    }
-                };
+                    };
                 shows("records curated per run", None, &["\"ETL\"", "RecordsOut"]);
                 shows("records quarantined per run", None, &["\"ETL\"", "RecordsQuarantined"]);
                 let machine = names.state_machine_arn();
@@ -411,7 +411,11 @@ fn ops2_rollout(f: &Facts<'_>) -> Item {
             .collect();
         j.env(
             &s.release_table,
-            if verdicts.is_empty() { "no release yet".to_owned() } else { format!("last verdicts: {}", verdicts.join("; ")) },
+            if verdicts.is_empty() {
+                "no release yet".to_owned()
+            } else {
+                format!("last verdicts: {}", verdicts.join("; "))
+            },
         );
     }
     j.item(
@@ -469,7 +473,9 @@ fn ops2_cicd(f: &Facts<'_>) -> Item {
                         stages.push(format!("{} (environment {env})", job.name));
                         previous = Some(job);
                     }
-                    Some(job) => j.problem(format!("job {} releases {env} but is not bound to that environment", job.name)),
+                    Some(job) => {
+                        j.problem(format!("job {} releases {env} but is not bound to that environment", job.name))
+                    }
                     None => j.problem(format!("no job of {} releases {env}", repository::RELEASE_WORKFLOW)),
                 }
             }
@@ -480,11 +486,15 @@ fn ops2_cicd(f: &Facts<'_>) -> Item {
         Err(e) => j.problem(format!("{}: {e}", repository::RELEASE_WORKFLOW)),
     }
     match f.repo.file(repository::PULL_REQUEST_WORKFLOW).map_err(str::to_owned).and_then(|t| repository::jobs(t)) {
-        Ok(jobs) => match jobs.iter().find(|job| job.runs.iter().any(|r| r.contains(".ci/run") || r.contains("make test")))
-        {
-            Some(job) => j.repo(repository::PULL_REQUEST_WORKFLOW, format!("job {} runs `make test` on every pull request", job.name)),
-            None => j.problem(format!("{} runs no tests", repository::PULL_REQUEST_WORKFLOW)),
-        },
+        Ok(jobs) => {
+            match jobs.iter().find(|job| job.runs.iter().any(|r| r.contains(".ci/run") || r.contains("make test"))) {
+                Some(job) => j.repo(
+                    repository::PULL_REQUEST_WORKFLOW,
+                    format!("job {} runs `make test` on every pull request", job.name),
+                ),
+                None => j.problem(format!("{} runs no tests", repository::PULL_REQUEST_WORKFLOW)),
+            }
+        }
         Err(e) => j.problem(format!("{}: {e}", repository::PULL_REQUEST_WORKFLOW)),
     }
     let hooks_ok = f.env.hooks.iter().all(|(_, c)| c.is_ok());
@@ -740,7 +750,9 @@ fn sec1_no_public(f: &Facts<'_>) -> Item {
                 Ok(statements) => {
                     let open: Vec<String> = statements
                         .iter()
-                        .filter(|s| s.allow && s.principals.iter().any(|p| policy::is_anyone(p)) && s.conditions.is_empty())
+                        .filter(|s| {
+                            s.allow && s.principals.iter().any(|p| policy::is_anyone(p)) && s.conditions.is_empty()
+                        })
                         .map(|s| s.sid.clone().unwrap_or_else(|| s.actions.join(",")))
                         .collect();
                     if open.is_empty() {
@@ -776,14 +788,13 @@ fn sec1_scoped_callers(f: &Facts<'_>) -> Item {
             for (name, doc) in &role.inline_policies {
                 match policy::statements(doc) {
                     Ok(statements) => {
-                        for s in statements.iter().filter(|s| s.allow && s.actions.iter().any(|a| a.starts_with("lambda:"))) {
+                        for s in
+                            statements.iter().filter(|s| s.allow && s.actions.iter().any(|a| a.starts_with("lambda:")))
+                        {
                             let outside: Vec<&String> =
                                 s.resources.iter().filter(|r| !live.iter().any(|l| r.ends_with(l.as_str()))).collect();
                             if outside.is_empty() {
-                                j.env(
-                                    &role.name,
-                                    format!("{name}: {} on the live aliases only", s.actions.join(", ")),
-                                );
+                                j.env(&role.name, format!("{name}: {} on the live aliases only", s.actions.join(", ")));
                             } else {
                                 j.problem(format!(
                                     "{}: {} also on {}",
@@ -798,7 +809,11 @@ fn sec1_scoped_callers(f: &Facts<'_>) -> Item {
                 }
             }
             if !role.attached_policies.is_empty() {
-                j.problem(format!("{} has managed policies attached: {}", role.name, role.attached_policies.join(", ")));
+                j.problem(format!(
+                    "{} has managed policies attached: {}",
+                    role.name,
+                    role.attached_policies.join(", ")
+                ));
             }
         }
         Ok(None) => j.problem("the state machine's role was not found"),
@@ -828,17 +843,23 @@ fn sec1_identity(f: &Facts<'_>) -> Item {
                                 && c.rsplit(" = ").next().is_some_and(|v| v.ends_with(&suffix) && !v.contains('*'))
                         });
                         match pinned {
-                            Some(c) => j.env(&role.name, format!("web identity only for {}", c.rsplit(" = ").next().unwrap_or_default())),
+                            Some(c) => j.env(
+                                &role.name,
+                                format!("web identity only for {}", c.rsplit(" = ").next().unwrap_or_default()),
+                            ),
                             None => j.problem(format!(
                                 "{}: a web identity is trusted without pinning its subject to the {env} environment",
                                 role.name
                             )),
                         }
                     } else if s.principals.iter().any(|p| policy::is_anyone(p) || p.ends_with(":root")) {
-                        j.problem(format!("{} trusts a whole account or anyone: {}", role.name, s.principals.join(", ")));
+                        j.problem(format!(
+                            "{} trusts a whole account or anyone: {}",
+                            role.name,
+                            s.principals.join(", ")
+                        ));
                     } else if !s.principals.is_empty() {
-                        let roles: Vec<&str> =
-                            s.principals.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect();
+                        let roles: Vec<&str> = s.principals.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect();
                         j.env(&role.name, format!("assumable by the roles {}", roles.join(", ")));
                     }
                 }
@@ -873,7 +894,8 @@ fn sec2_temporary_credentials(f: &Facts<'_>) -> Item {
         let name = &ff.function.function_name;
         match config {
             Ok(c) => {
-                let keys: Vec<&String> = c.environment.keys().filter(|k| k.starts_with("AWS_") || secret_name(k)).collect();
+                let keys: Vec<&String> =
+                    c.environment.keys().filter(|k| k.starts_with("AWS_") || secret_name(k)).collect();
                 match (&c.role, keys.is_empty()) {
                     (Some(role), true) => j.env(name, format!("runs as {}; no credential in its environment", role)),
                     (None, _) => j.problem(format!("{name} has no execution role")),
@@ -906,7 +928,11 @@ fn sec2_least_privilege(f: &Facts<'_>) -> Item {
                     j.problem(format!("{other} and {name} share the role {}", role.name));
                 }
                 if !role.attached_policies.is_empty() {
-                    j.problem(format!("{}: managed policies attached: {}", role.name, role.attached_policies.join(", ")));
+                    j.problem(format!(
+                        "{}: managed policies attached: {}",
+                        role.name,
+                        role.attached_policies.join(", ")
+                    ));
                 }
                 let mut statements = 0;
                 for (policy_name, doc) in &role.inline_policies {
@@ -1048,7 +1074,11 @@ fn perf1_capacity(f: &Facts<'_>) -> Item {
     for (ff, config) in f.configs() {
         let name = &ff.function.function_name;
         let duration = alarms.as_ref().ok().and_then(|a| {
-            ff.function.alarms.iter().filter_map(|n| a.get(n.as_str())).find(|a| a.metric.as_deref() == Some("Duration"))
+            ff.function
+                .alarms
+                .iter()
+                .filter_map(|n| a.get(n.as_str()))
+                .find(|a| a.metric.as_deref() == Some("Duration"))
         });
         match (config, duration) {
             (Ok(c), Some(alarm)) if c.memory_mb.is_some() => j.env(
@@ -1061,7 +1091,9 @@ fn perf1_capacity(f: &Facts<'_>) -> Item {
                     alarm.threshold.map_or("?".into(), |t| format!("{t} ms"))
                 ),
             ),
-            (Ok(_), None) => j.problem(format!("{name}'s duration is not measured against a threshold (no Duration alarm)")),
+            (Ok(_), None) => {
+                j.problem(format!("{name}'s duration is not measured against a threshold (no Duration alarm)"))
+            }
             (Ok(_), Some(_)) => j.problem(format!("{name} has no memory size")),
             (Err(e), _) => j.problem(format!("{name} could not be read: {e}")),
         }
@@ -1086,8 +1118,11 @@ fn perf1_orchestration(f: &Facts<'_>) -> Item {
     match f.workflow() {
         Ok((w, d)) => {
             // `arn:aws:lambda:R:A:function:NAME:live` as `NAME:live`.
-            let tasks: Vec<String> =
-                d.tasks().filter_map(|t| t.resource()).map(|r| r.split(":function:").last().unwrap_or(r).to_owned()).collect();
+            let tasks: Vec<String> = d
+                .tasks()
+                .filter_map(|t| t.resource())
+                .map(|r| r.split(":function:").last().unwrap_or(r).to_owned())
+                .collect();
             j.env(short(&w.arn), format!("Step Functions calls each step: {}", dedup(tasks).join(", ")));
         }
         Err(e) => j.problem(e),
@@ -1095,7 +1130,9 @@ fn perf1_orchestration(f: &Facts<'_>) -> Item {
     for ff in &f.env.functions {
         if let Ok(Some(role)) = &ff.role {
             let invokes = role.inline_policies.iter().any(|(_, doc)| {
-                policy::statements(doc).is_ok_and(|s| s.iter().any(|s| s.allow && s.actions.iter().any(|a| a.starts_with("lambda:Invoke"))))
+                policy::statements(doc).is_ok_and(|s| {
+                    s.iter().any(|s| s.allow && s.actions.iter().any(|a| a.starts_with("lambda:Invoke")))
+                })
             });
             if invokes {
                 j.problem(format!("{} may invoke other functions", ff.function.function_name));
@@ -1161,10 +1198,9 @@ fn cost1_configuration(f: &Facts<'_>) -> Item {
     for (ff, config) in f.configs() {
         let name = &ff.function.function_name;
         match config {
-            Ok(c) if c.architectures.iter().any(|a| a == "arm64") => j.env(
-                name,
-                format!("arm64, {} MB", c.memory_mb.map_or("?".into(), |m| m.to_string())),
-            ),
+            Ok(c) if c.architectures.iter().any(|a| a == "arm64") => {
+                j.env(name, format!("arm64, {} MB", c.memory_mb.map_or("?".into(), |m| m.to_string())))
+            }
             Ok(c) if c.architectures.is_empty() => j.problem(format!("{name} has no architecture")),
             Ok(c) => j.problem(format!("{name} runs on {}", c.architectures.join(","))),
             Err(e) => j.problem(format!("{name} could not be read: {e}")),

@@ -37,9 +37,10 @@ pub fn statements(document: &str) -> Result<Vec<Statement>, String> {
         .map(|s| {
             let principals = match s.get("Principal") {
                 Some(Value::String(p)) => vec![p.clone()],
-                Some(Value::Object(map)) => {
-                    map.iter().flat_map(|(kind, v)| list(Some(v)).into_iter().map(move |p| format!("{kind}:{p}"))).collect()
-                }
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .flat_map(|(kind, v)| list(Some(v)).into_iter().map(move |p| format!("{kind}:{p}")))
+                    .collect(),
                 _ => Vec::new(),
             };
             let conditions = s
@@ -48,7 +49,10 @@ pub fn statements(document: &str) -> Result<Vec<Statement>, String> {
                 .into_iter()
                 .flatten()
                 .flat_map(|(op, keys)| {
-                    keys.as_object().into_iter().flatten().map(move |(k, v)| format!("{op} {k} = {}", list(Some(v)).join(",")))
+                    keys.as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(move |(k, v)| format!("{op} {k} = {}", list(Some(v)).join(",")))
                 })
                 .collect();
             Statement {

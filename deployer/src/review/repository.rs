@@ -156,14 +156,19 @@ pub fn jobs(text: &str) -> Result<Vec<Job>, String> {
             };
             let needs = match job.get("needs") {
                 Some(serde_yaml::Value::String(s)) => vec![s.clone()],
-                Some(serde_yaml::Value::Sequence(s)) => s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                Some(serde_yaml::Value::Sequence(s)) => {
+                    s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+                }
                 _ => Vec::new(),
             };
             let runs = job
                 .get("steps")
                 .and_then(serde_yaml::Value::as_sequence)
                 .map(|steps| {
-                    steps.iter().filter_map(|s| s.get("run").and_then(serde_yaml::Value::as_str).map(str::to_owned)).collect()
+                    steps
+                        .iter()
+                        .filter_map(|s| s.get("run").and_then(serde_yaml::Value::as_str).map(str::to_owned))
+                        .collect()
                 })
                 .unwrap_or_default();
             Job { name: name.as_str().unwrap_or_default().to_owned(), environment, needs, runs }

@@ -119,8 +119,11 @@ fn repository_with(files: &[(&str, String)]) -> PathBuf {
         let dir = root.join("environments").join(env);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("deployer.yaml"), settings_yaml(env, account)).unwrap();
-        std::fs::write(dir.join("main.tf"), "module \"workload\" { source = \"../../terraform/modules/workload-account\" }\n")
-            .unwrap();
+        std::fs::write(
+            dir.join("main.tf"),
+            "module \"workload\" { source = \"../../terraform/modules/workload-account\" }\n",
+        )
+        .unwrap();
     }
     root
 }
@@ -424,7 +427,11 @@ fn an_alarm_unwired_from_a_deployment_group_unticks_the_rollout_item() {
     });
     assert_eq!(unticked(&review), ["ops2-rollout"]);
     let rollout = item(&review, "ops2-rollout");
-    assert!(rollout.note.contains("etl-prod/etl-prod-extract: alarm(s) not wired: etl-prod-extract-errors"), "{}", rollout.note);
+    assert!(
+        rollout.note.contains("etl-prod/etl-prod-extract: alarm(s) not wired: etl-prod-extract-errors"),
+        "{}",
+        rollout.note
+    );
     assert!(rollout.to_meet.as_deref().is_some_and(|m| m.contains("wiring its function's alarms")));
     // The other groups' evidence still stands beside the problem.
     assert!(evidence(rollout).contains("etl-prod/etl-prod-load: 3 alarm(s) wired"));
@@ -536,15 +543,20 @@ fn open_policies_broad_roles_and_loose_trust_are_not_ticked() {
         );
     });
     assert_eq!(unticked(&review), ["sec1-no-public"]);
-    assert!(item(&review, "sec1-no-public").note.contains("etl-prod-extract: its resource policy lets anyone in (FunctionURLAllowPublicAccess)"));
+    assert!(item(&review, "sec1-no-public")
+        .note
+        .contains("etl-prod-extract: its resource policy lets anyone in (FunctionURLAllowPublicAccess)"));
 
     let case = Case::new("prod");
     let review = case.review_after(|w| {
         let role = w.roles.get_mut("etl-prod-load").unwrap();
-        role.inline_policies.push(("broad".into(), r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into()));
+        role.inline_policies
+            .push(("broad".into(), r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into()));
     });
     assert_eq!(unticked(&review), ["sec2-least-privilege"]);
-    assert!(item(&review, "sec2-least-privilege").note.contains("etl-prod-load/broad: statement 1: wildcard action s3:*; statement 1: s3:* on every resource"));
+    assert!(item(&review, "sec2-least-privilege")
+        .note
+        .contains("etl-prod-load/broad: statement 1: wildcard action s3:*; statement 1: s3:* on every resource"));
 
     // Two functions on one role.
     let case = Case::new("prod");
@@ -586,7 +598,11 @@ fn dependency_review_needs_the_policy_the_test_script_and_the_pull_request_job()
         let case = Case::with_files("prod", &files);
         let review = case.review();
         assert_eq!(unticked(&review), ["sec3-dependencies"], "{path}");
-        assert!(item(&review, "sec3-dependencies").note.contains(expected), "{}", item(&review, "sec3-dependencies").note);
+        assert!(
+            item(&review, "sec3-dependencies").note.contains(expected),
+            "{}",
+            item(&review, "sec3-dependencies").note
+        );
     }
 }
 
@@ -621,9 +637,19 @@ fn a_missing_workflow_unticks_what_reads_it_and_nothing_else() {
     let review = case.review_after(|w| w.workflows.clear());
     assert_eq!(
         unticked(&review),
-        ["ops1-tracing", "rel1-concurrency", "rel2-failures", "rel2-idempotency", "rel2-saga", "sec1-scoped-callers", "perf1-orchestration"]
+        [
+            "ops1-tracing",
+            "rel1-concurrency",
+            "rel2-failures",
+            "rel2-idempotency",
+            "rel2-saga",
+            "sec1-scoped-callers",
+            "perf1-orchestration"
+        ]
     );
-    assert!(item(&review, "rel2-saga").note.contains("the state machine arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl does not exist"));
+    assert!(item(&review, "rel2-saga")
+        .note
+        .contains("the state machine arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl does not exist"));
 }
 
 /// The repository's own files pass every check that reads them: a change that drops
@@ -639,11 +665,9 @@ fn this_repository_meets_its_own_checks() {
         assert!(repo.file(file).is_ok(), "{file} is missing");
     }
     let review = tokio_test_block(review(&settings, &cloud, &repo, "HEAD"));
-    let repository_problems: Vec<String> = review
-        .items()
-        .filter(|(_, i)| !i.ticked)
-        .map(|(_, i)| format!("{}: {}", i.id, i.note))
-        .collect();
+    let repository_problems: Vec<String> =
+        review.items().filter(|(_, i)| !i.ticked).map(|(_, i)| format!("{}: {}", i.id, i.note)).collect();
     assert!(repository_problems.is_empty(), "{repository_problems:#?}");
-    assert!(evidence(item(&review, "ops2-cicd")).contains("promotion chain dev (111111111111) -> test (222222222222) -> prod (333333333333)"));
+    assert!(evidence(item(&review, "ops2-cicd"))
+        .contains("promotion chain dev (111111111111) -> test (222222222222) -> prod (333333333333)"));
 }

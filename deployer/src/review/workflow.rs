@@ -48,7 +48,9 @@ impl State {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|c| (strings(c.get("ErrorEquals")), c.get("Next").and_then(Value::as_str).unwrap_or_default().to_owned()))
+            .map(|c| {
+                (strings(c.get("ErrorEquals")), c.get("Next").and_then(Value::as_str).unwrap_or_default().to_owned())
+            })
             .collect()
     }
 }
@@ -117,9 +119,10 @@ impl Definition {
                 let variable = rule.get("Variable").and_then(Value::as_str)?;
                 let is_true = rule.get("BooleanEquals").and_then(Value::as_bool) == Some(true);
                 let next = rule.get("Next").and_then(Value::as_str)?;
-                let ends = self.path_from(next, s.inside.as_deref()).last().is_some_and(|e| {
-                    e.kind == "Succeed" || e.body.get("End").and_then(Value::as_bool) == Some(true)
-                });
+                let ends = self
+                    .path_from(next, s.inside.as_deref())
+                    .last()
+                    .is_some_and(|e| e.kind == "Succeed" || e.body.get("End").and_then(Value::as_bool) == Some(true));
                 (variable.contains("duplicate") && is_true && ends).then(|| (s.name.as_str(), variable.to_owned()))
             })
         })
@@ -130,7 +133,12 @@ fn collect(scope: &Value, inside: Option<&str>, out: &mut Vec<State>) {
     let Some(states) = scope.get("States").and_then(Value::as_object) else { return };
     for (name, body) in states {
         let kind = body.get("Type").and_then(Value::as_str).unwrap_or_default().to_owned();
-        out.push(State { name: name.clone(), inside: inside.map(str::to_owned), kind: kind.clone(), body: body.clone() });
+        out.push(State {
+            name: name.clone(),
+            inside: inside.map(str::to_owned),
+            kind: kind.clone(),
+            body: body.clone(),
+        });
         if kind == "Map" {
             for key in ["Iterator", "ItemProcessor"] {
                 if let Some(inner) = body.get(key) {
