@@ -747,6 +747,11 @@ fn sec1_no_public(f: &Facts<'_>) -> Item {
         match &ff.policy {
             Ok(None) => j.env(name, "no resource-based policy: only IAM principals of the account may invoke it"),
             Ok(Some(doc)) => match policy::statements(doc) {
+                // Lambda answers "not found" for a function without one; the local
+                // cloud answers an empty policy.
+                Ok(statements) if statements.is_empty() => {
+                    j.env(name, "no resource-based policy: only IAM principals of the account may invoke it");
+                }
                 Ok(statements) => {
                     let open: Vec<String> = statements
                         .iter()

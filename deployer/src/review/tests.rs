@@ -547,6 +547,16 @@ fn open_policies_broad_roles_and_loose_trust_are_not_ticked() {
         .note
         .contains("etl-prod-extract: its resource policy lets anyone in (FunctionURLAllowPublicAccess)"));
 
+    // An empty policy (what the local cloud answers for none) lets nobody in.
+    let case = Case::new("prod");
+    let review = case.review_after(|w| {
+        w.function_policies.insert("etl-prod-extract".into(), r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+    });
+    assert!(item(&review, "sec1-no-public").ticked);
+    assert!(
+        evidence(item(&review, "sec1-no-public")).contains("environment etl-prod-extract: no resource-based policy")
+    );
+
     let case = Case::new("prod");
     let review = case.review_after(|w| {
         let role = w.roles.get_mut("etl-prod-load").unwrap();
