@@ -449,7 +449,7 @@ fn ops2_cicd(f: &Facts<'_>) -> Item {
     if chain.len() >= 2 {
         j.repo("environments/*/deployer.yaml", format!("promotion chain {}", names.join(" -> ")));
     }
-    match f.repo.file(repository::RELEASE_WORKFLOW).map_err(str::to_owned).and_then(|t| repository::jobs(t)) {
+    match f.repo.file(repository::RELEASE_WORKFLOW).map_err(str::to_owned).and_then(repository::jobs) {
         Ok(jobs) => {
             let mut previous: Option<&repository::Job> = None;
             let mut stages = Vec::new();
@@ -485,7 +485,7 @@ fn ops2_cicd(f: &Facts<'_>) -> Item {
         }
         Err(e) => j.problem(format!("{}: {e}", repository::RELEASE_WORKFLOW)),
     }
-    match f.repo.file(repository::PULL_REQUEST_WORKFLOW).map_err(str::to_owned).and_then(|t| repository::jobs(t)) {
+    match f.repo.file(repository::PULL_REQUEST_WORKFLOW).map_err(str::to_owned).and_then(repository::jobs) {
         Ok(jobs) => {
             match jobs.iter().find(|job| job.runs.iter().any(|r| r.contains(".ci/run") || r.contains("make test"))) {
                 Some(job) => j.repo(
@@ -1052,7 +1052,7 @@ fn sec3_dependencies(f: &Facts<'_>) -> Item {
         &["cargo-deny", "advisories"],
         "checks every dependency, the RustSec advisories included",
     );
-    match f.repo.file(repository::PULL_REQUEST_WORKFLOW).map_err(str::to_owned).and_then(|t| repository::jobs(t)) {
+    match f.repo.file(repository::PULL_REQUEST_WORKFLOW).map_err(str::to_owned).and_then(repository::jobs) {
         Ok(jobs) => match jobs.iter().find(|job| job.runs.iter().any(|r| r.contains("dependencies.sh"))) {
             Some(job) => j.repo(
                 repository::PULL_REQUEST_WORKFLOW,
