@@ -518,7 +518,13 @@ fn review_cloud(
 ) -> SdkCloud {
     cloud(lambda, &[], cloudwatch, dynamodb)
         .with_iam(client!(aws_sdk_iam, iam))
-        .with_review_clients(client!(aws_sdk_sfn, sfn), client!(aws_sdk_cloudwatchlogs, logs))
+        .with_workflow(
+            client!(aws_sdk_sfn, sfn),
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build(),
+            ),
+        )
+        .with_logs(client!(aws_sdk_cloudwatchlogs, logs))
 }
 
 #[tokio::test]

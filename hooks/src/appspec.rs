@@ -14,6 +14,10 @@ pub struct LambdaTarget {
     pub alias: String,
     pub current_version: String,
     pub target_version: String,
+    /// When the alias began to send the target version traffic: the end of the
+    /// BeforeAllowTraffic lifecycle event, where CodeDeploy reports it. An AppSpec
+    /// does not say.
+    pub traffic_since: Option<std::time::SystemTime>,
 }
 
 impl LambdaTarget {
@@ -123,6 +127,7 @@ fn from_document(document: &Value) -> Result<AppSpec, AppSpecError> {
         current_version: property("CurrentVersion")?,
         target_version: property("TargetVersion")?,
         resource: logical,
+        traffic_since: None,
     };
     if !target.target_version.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid(
@@ -198,6 +203,7 @@ mod tests {
             alias: "live".into(),
             current_version: "3".into(),
             target_version: "4".into(),
+            traffic_since: None,
         }
     }
 

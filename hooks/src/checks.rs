@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::appspec::LambdaTarget;
-use crate::aws::{Alarms, Aliases, ErrorQuery, Executions, Metrics, Versions};
+use crate::aws::{Alarms, Aliases, Executions, LambdaMetric, Metrics, VersionMetricQuery, Versions};
 use crate::config::{FunctionChecks, Smoke};
 use crate::HookStatus;
 
@@ -166,8 +166,9 @@ pub fn smoke_execution_name(deployment_id: &str) -> String {
 
 /// AfterAllowTraffic, once all traffic has shifted: the alias points at the target
 /// version alone, no named alarm is in ALARM or missing, the target version's errors
-/// over the window are within budget; then, when all of that passed and a smoke state
-/// machine is configured, one execution of it must SUCCEED.
+/// over the window are within budget, it served the evidence rule's invocations; then,
+/// when all of that passed and a smoke state machine is configured, one execution of it
+/// must SUCCEED.
 pub async fn post_traffic<D, V, A, L, M, E>(
     deployment_id: &str,
     target: &LambdaTarget,
@@ -189,6 +190,15 @@ where
     record(check_alias(target, services.aliases).await);
     record(check_alarms(&checks.alarm_names, services.alarms).await);
     record(check_errors(target, checks, services.metrics).await);
+    match check_evidence(target, checks, services.metrics).await {
+        EvidenceCheck::NotAsked => skipped.push("evidence: no min_invocations for this function".to_owned()),
+        EvidenceCheck::Enough(seen) => passed.push(seen),
+        EvidenceCheck::ThinButNotRequired(warning) => {
+            tracing::warn!(%warning, "the target version has less evidence than the rule asks");
+            passed.push(warning);
+        }
+        EvidenceCheck::Missing(reason) => failures.push(reason),
+    }
     match smoke {
         None => skipped.push("smoke execution: SMOKE_STATE_MACHINE_ARN is not set".to_owned()),
         Some(_) if !failures.is_empty() => skipped.push("smoke execution: earlier checks failed".to_owned()),
@@ -252,19 +262,12 @@ async fn check_errors(
 ) -> Result<String, String> {
     let end = SystemTime::now();
     let window = checks.error_window;
-    let query = ErrorQuery {
-        function_name: target.function_name.clone(),
-        resource: target.alias_resource(),
-        executed_version: target.target_version.clone(),
-        start: end.checked_sub(window).unwrap_or(SystemTime::UNIX_EPOCH),
-        end,
-        period_seconds: i32::try_from(metric_period(window)).unwrap_or(i32::MAX),
-    };
-    let errors = metrics.error_sum(&query).await.map_err(|e| e.to_string())?;
+    let query = version_query(target, LambdaMetric::Errors, end.checked_sub(window), end, window);
+    let errors = metrics.version_sum(&query).await.map_err(|e| e.to_string())?;
     let summary = format!(
         "{} version {} reported {errors} errors in the last {} s (max_errors {})",
-        query.resource,
-        query.executed_version,
+        target.function_name,
+        target.target_version,
         window.as_secs(),
         checks.max_errors
     );
@@ -272,6 +275,66 @@ async fn check_errors(
         Err(summary)
     } else {
         Ok(summary)
+    }
+}
+
+/// What the evidence rule decided about the target version's invocations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvidenceCheck {
+    /// No minimum is set for the function.
+    NotAsked,
+    Enough(String),
+    /// Too few, where the environment does not require evidence: a warning.
+    ThinButNotRequired(String),
+    /// Too few, where it does: the deployment fails.
+    Missing(String),
+}
+
+/// The target version's invocations since traffic reached it (the end of
+/// BeforeAllowTraffic; the error window where CodeDeploy did not say), against the
+/// function's `min_invocations`. CloudWatch rounds the start down to the minute, so the
+/// pre-traffic hook's own invokes can count when they fall in that minute.
+pub async fn check_evidence(target: &LambdaTarget, checks: &FunctionChecks, metrics: &impl Metrics) -> EvidenceCheck {
+    if checks.min_invocations == 0 {
+        return EvidenceCheck::NotAsked;
+    }
+    let end = SystemTime::now();
+    let (start, since) = match target.traffic_since {
+        Some(t) => (Some(t), "since traffic reached it".to_owned()),
+        None => (end.checked_sub(checks.error_window), format!("in the last {} s", checks.error_window.as_secs())),
+    };
+    let span = start.and_then(|s| end.duration_since(s).ok()).unwrap_or(checks.error_window);
+    let query = version_query(target, LambdaMetric::Invocations, start, end, span);
+    let counted = match metrics.version_sum(&query).await {
+        Ok(n) => n,
+        Err(e) => return EvidenceCheck::Missing(format!("could not count the invocations: {e}")),
+    };
+    let (function, version, min) = (&target.function_name, &target.target_version, checks.min_invocations);
+    let summary = format!("{function} version {version} served {counted} invocations {since} (min_invocations {min})");
+    if counted >= min as f64 {
+        EvidenceCheck::Enough(summary)
+    } else if checks.evidence_required {
+        EvidenceCheck::Missing(format!("no evidence: {summary}; this environment requires it"))
+    } else {
+        EvidenceCheck::ThinButNotRequired(format!("thin evidence, not required here: {summary}"))
+    }
+}
+
+fn version_query(
+    target: &LambdaTarget,
+    metric: LambdaMetric,
+    start: Option<SystemTime>,
+    end: SystemTime,
+    span: Duration,
+) -> VersionMetricQuery {
+    VersionMetricQuery {
+        metric,
+        function_name: target.function_name.clone(),
+        alias: target.alias.clone(),
+        version: target.target_version.clone(),
+        start: start.unwrap_or(SystemTime::UNIX_EPOCH),
+        end,
+        period_seconds: i32::try_from(metric_period(span)).unwrap_or(i32::MAX),
     }
 }
 

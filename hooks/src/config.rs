@@ -44,6 +44,11 @@ pub struct FunctionChecks {
     pub max_errors: f64,
     /// How far back post-traffic counts the target version's errors.
     pub error_window: Duration,
+    /// The invocations the target version must have served since traffic reached it
+    /// (deployer.yaml's evidence rule); 0 asks for none.
+    pub min_invocations: u64,
+    /// Whether too few invocations fail the deployment (true) or pass with a warning.
+    pub evidence_required: bool,
 }
 
 /// The post-traffic smoke execution of the workflow.
@@ -110,7 +115,15 @@ impl Config {
     }
 }
 
-const KNOWN_KEYS: [&str; 5] = ["events", "max_duration_ms", "alarm_names", "max_errors", "error_window_seconds"];
+const KNOWN_KEYS: [&str; 7] = [
+    "events",
+    "max_duration_ms",
+    "alarm_names",
+    "max_errors",
+    "error_window_seconds",
+    "min_invocations",
+    "evidence_required",
+];
 
 fn parse_checks(raw: &str, warnings: &mut Vec<String>) -> Result<BTreeMap<String, FunctionChecks>, ConfigError> {
     let document: Value =
@@ -189,6 +202,18 @@ fn parse_checks(raw: &str, warnings: &mut Vec<String>) -> Result<BTreeMap<String
             })?,
         };
 
+        let min_invocations = match field("min_invocations") {
+            None => 0,
+            value => whole(value, &at("min_invocations"), "invocations", 0)?,
+        };
+        let evidence_required = match field("evidence_required") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                return Err(error(HOOK_CHECKS, format!("{} must be true or false, not {v}", at("evidence_required"))))
+            }
+        };
+
         checks.insert(
             function.clone(),
             FunctionChecks {
@@ -197,6 +222,8 @@ fn parse_checks(raw: &str, warnings: &mut Vec<String>) -> Result<BTreeMap<String
                 alarm_names,
                 max_errors,
                 error_window: Duration::from_secs(error_window_seconds),
+                min_invocations,
+                evidence_required,
             },
         );
     }
@@ -246,7 +273,7 @@ mod tests {
     const CHECKS: &str = r#"{
       "etl-dev-extract": {"events": [{"run_date": "2026-11-22"}, "{\"dry_run\": true}"], "max_duration_ms": 3000,
                           "alarm_names": ["etl-dev-extract-errors", "etl-dev-extract-errors"], "max_errors": 0,
-                          "error_window_seconds": 300},
+                          "error_window_seconds": 300, "min_invocations": 50, "evidence_required": true},
       "etl-dev-load": {"events": [], "max_duration_ms": 1500.0, "alarm_names": [], "max_errors": 2.5,
                        "error_window_seconds": 90, "note": "x"}
     }"#;
@@ -268,7 +295,9 @@ mod tests {
         assert_eq!(extract.alarm_names, vec!["etl-dev-extract-errors".to_owned()], "deduplicated");
         assert_eq!((extract.max_errors, extract.error_window), (0.0, Duration::from_secs(300)));
         let load = config.checks_for("etl-dev-load").unwrap();
+        assert_eq!((extract.min_invocations, extract.evidence_required), (50, true));
         assert_eq!((load.max_duration, load.max_errors), (Duration::from_millis(1500), 2.5));
+        assert_eq!((load.min_invocations, load.evidence_required), (0, false), "no evidence rule asks for none");
         assert_eq!(config.smoke, None, "pre-traffic ignores the smoke settings");
         assert_eq!(config.warnings.len(), 1);
         assert!(config.warnings[0].contains("\"note\""), "{:?}", config.warnings);
@@ -297,6 +326,14 @@ mod tests {
                 "[\"f\"].max_duration_ms must be a whole number",
             ),
             ("{\"f\": {\"max_duration_ms\": 5, \"error_window_seconds\": 60}}", "[\"f\"].max_errors is missing"),
+            (
+                "{\"f\": {\"max_duration_ms\": 5, \"max_errors\": 0, \"error_window_seconds\": 60, \"min_invocations\": 2.5}}",
+                "[\"f\"].min_invocations must be a whole number of invocations",
+            ),
+            (
+                "{\"f\": {\"max_duration_ms\": 5, \"max_errors\": 0, \"error_window_seconds\": 60, \"evidence_required\": \"yes\"}}",
+                "[\"f\"].evidence_required must be true or false",
+            ),
             (
                 "{\"f\": {\"max_duration_ms\": 5, \"max_errors\": 0, \"error_window_seconds\": 60, \"events\": [\"{oops\"]}}",
                 "[\"f\"].events[0] is a string",

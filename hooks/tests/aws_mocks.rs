@@ -97,6 +97,22 @@ fn list_targets() -> Rule {
 
 /// GetDeploymentTarget as the API reference shapes it (`LambdaTarget`, `LambdaFunctionInfo`).
 fn get_target(function_info: serde_json::Value) -> Rule {
+    get_target_in(function_info, json!([{"lifecycleEventName": "BeforeAllowTraffic", "status": "InProgress"}]))
+}
+
+/// The target as AfterAllowTraffic sees it: BeforeAllowTraffic ended ten minutes ago.
+fn get_target_after_traffic() -> Rule {
+    let ended = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 600;
+    get_target_in(
+        function_info(),
+        json!([
+            {"lifecycleEventName": "BeforeAllowTraffic", "status": "Succeeded", "startTime": ended - 5, "endTime": ended},
+            {"lifecycleEventName": "AfterAllowTraffic", "status": "InProgress", "startTime": ended + 590}
+        ]),
+    )
+}
+
+fn get_target_in(function_info: serde_json::Value, lifecycle_events: serde_json::Value) -> Rule {
     mock!(aws_sdk_codedeploy::Client::get_deployment_target)
         .match_requests(|r| r.deployment_id() == Some(DEPLOYMENT) && r.target_id() == Some(TARGET_ID))
         .then_http_response(move || {
@@ -110,7 +126,7 @@ fn get_target(function_info: serde_json::Value) -> Rule {
                         "targetArn": "arn:aws:lambda:us-east-1:111111111111:function:etl-dev-extract:live",
                         "status": "InProgress",
                         "lastUpdatedAt": 1_700_000_000.0,
-                        "lifecycleEvents": [{"lifecycleEventName": "BeforeAllowTraffic", "status": "InProgress"}],
+                        "lifecycleEvents": lifecycle_events,
                         "lambdaFunctionInfo": function_info
                     }
                 }}),
@@ -198,8 +214,37 @@ fn extract_checks() -> serde_json::Value {
     json!({"etl-dev-extract": {
         "events": [{"run_date": "2026-11-22"}, "{\"run_date\": \"2026-11-23\"}"],
         "max_duration_ms": 5000, "alarm_names": ["etl-dev-extract-errors"], "max_errors": 1,
-        "error_window_seconds": 120}})
+        "error_window_seconds": 120, "min_invocations": 10, "evidence_required": true}})
 }
+
+/// GetMetricStatistics of one `AWS/Lambda` metric of etl-dev-extract version 4 under
+/// one dimension set, over `window` seconds in one period, answering `sum`.
+fn version_metric(metric: &'static str, dims: &'static [(&'static str, &'static str)], window: i64, sum: f64) -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::get_metric_statistics)
+        .match_requests(move |r| {
+            let asked: Vec<(&str, &str)> =
+                r.dimensions().iter().map(|d| (d.name().unwrap_or(""), d.value().unwrap_or(""))).collect();
+            let span = match (r.start_time(), r.end_time()) {
+                (Some(start), Some(end)) => end.secs() - start.secs(),
+                _ => -1,
+            };
+            r.namespace() == Some("AWS/Lambda")
+                && r.metric_name() == Some(metric)
+                && r.statistics() == [Statistic::Sum]
+                && r.period() == Some(i32::try_from(window).unwrap())
+                && (span - window).abs() <= 2
+                && asked == dims
+        })
+        .then_output(move || {
+            GetMetricStatisticsOutput::builder()
+                .datapoints(Datapoint::builder().sum(sum).timestamp(DateTime::from_secs(0)).build())
+                .build()
+        })
+}
+
+const THROUGH_THE_ALIAS: &[(&str, &str)] =
+    &[("FunctionName", "etl-dev-extract"), ("Resource", "etl-dev-extract:live"), ("ExecutedVersion", "4")];
+const THROUGH_ITS_OWN_ARN: &[(&str, &str)] = &[("FunctionName", "etl-dev-extract"), ("Resource", "etl-dev-extract:4")];
 
 struct Clients {
     codedeploy: aws_sdk_codedeploy::Client,
@@ -402,7 +447,7 @@ async fn pre_traffic_reports_succeeded_when_every_event_passes() {
 
 #[tokio::test]
 async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
-    let (list, target, read) = (list_targets(), get_target(function_info()), get_deployment_as_aws());
+    let (list, target, read) = (list_targets(), get_target_after_traffic(), get_deployment_as_aws());
     let succeeded = put_status(LifecycleEventStatus::Succeeded);
     let alias = mock!(aws_sdk_lambda::Client::get_alias)
         .match_requests(|r| r.function_name() == Some("etl-dev-extract") && r.name() == Some("live"))
@@ -425,31 +470,11 @@ async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
                 )
                 .build()
         });
-    let errors = mock!(aws_sdk_cloudwatch::Client::get_metric_statistics)
-        .match_requests(|r| {
-            let dims: Vec<(&str, &str)> =
-                r.dimensions().iter().map(|d| (d.name().unwrap_or(""), d.value().unwrap_or(""))).collect();
-            let window = match (r.start_time(), r.end_time()) {
-                (Some(start), Some(end)) => end.secs() - start.secs(),
-                _ => -1,
-            };
-            r.namespace() == Some("AWS/Lambda")
-                && r.metric_name() == Some("Errors")
-                && r.statistics() == [Statistic::Sum]
-                && r.period() == Some(120)
-                && window == 120
-                && dims
-                    == [
-                        ("FunctionName", "etl-dev-extract"),
-                        ("Resource", "etl-dev-extract:live"),
-                        ("ExecutedVersion", "4"),
-                    ]
-        })
-        .then_output(|| {
-            GetMetricStatisticsOutput::builder()
-                .datapoints(Datapoint::builder().sum(1.0).timestamp(DateTime::from_secs(0)).build())
-                .build()
-        });
+    // Errors over the error window, invocations since BeforeAllowTraffic ended.
+    let errors = version_metric("Errors", THROUGH_THE_ALIAS, 120, 1.0);
+    let own_errors = version_metric("Errors", THROUGH_ITS_OWN_ARN, 120, 0.0);
+    let invocations = version_metric("Invocations", THROUGH_THE_ALIAS, 600, 4.0);
+    let own_invocations = version_metric("Invocations", THROUGH_ITS_OWN_ARN, 600, 8.0);
     let start = mock!(aws_sdk_sfn::Client::start_execution)
         .match_requests(|r| {
             r.state_machine_arn() == Some(SMOKE_ARN)
@@ -476,15 +501,16 @@ async fn post_traffic_sends_the_expected_requests_and_reports_succeeded() {
     let clients = Clients {
         codedeploy: client!(aws_sdk_codedeploy, [&list, &target, &read, &succeeded]),
         lambda: client!(aws_sdk_lambda, [&alias]),
-        cloudwatch: client!(aws_sdk_cloudwatch, [&alarms, &errors]),
+        cloudwatch: client!(aws_sdk_cloudwatch, [&alarms, &errors, &own_errors, &invocations, &own_invocations]),
         sfn: client!(aws_sdk_sfn, [&start, &describe]),
     };
     let outcome = clients.run(Hook::PostTraffic, &config(Hook::PostTraffic, extract_checks(), true)).await;
     assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
-    assert_eq!(
-        [alias.num_calls(), alarms.num_calls(), errors.num_calls(), start.num_calls(), describe.num_calls()],
-        [1, 1, 1, 1, 1]
-    );
+    assert_eq!([alias.num_calls(), alarms.num_calls(), start.num_calls(), describe.num_calls()], [1, 1, 1, 1]);
+    let metric_calls = [&errors, &own_errors, &invocations, &own_invocations].map(|rule| rule.num_calls());
+    assert_eq!(metric_calls, [1, 1, 1, 1], "each metric through the alias and the version's own ARN");
+    assert!(outcome.reason.contains("reported 1 errors"), "{}", outcome.reason);
+    assert!(outcome.reason.contains("served 12 invocations since traffic reached it"), "{}", outcome.reason);
     assert_eq!(succeeded.num_calls(), 1);
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use hooks::appspec::{self, LambdaTarget};
 use hooks::aws::{
-    Alarms, AliasRouting, Aliases, AwsError, Deployments, ErrorQuery, ExecutionState, Executions, Invocation, Metrics,
-    Reported, TargetError, Versions,
+    Alarms, AliasRouting, Aliases, AwsError, Deployments, ExecutionState, Executions, Invocation, LambdaMetric,
+    Metrics, Reported, TargetError, VersionMetricQuery, Versions,
 };
 use hooks::checks::Services;
 use hooks::config::{Config, ConfigError, FunctionChecks, Smoke};
@@ -29,6 +29,7 @@ fn target() -> LambdaTarget {
         alias: "live".into(),
         current_version: "3".into(),
         target_version: "4".into(),
+        traffic_since: Some(std::time::SystemTime::now() - Duration::from_secs(600)),
     }
 }
 
@@ -112,12 +113,30 @@ impl Alarms for FakeAlarms {
     }
 }
 
-struct FakeMetrics(f64, Mutex<Vec<ErrorQuery>>);
+/// The target version's Errors and Invocations, whatever the range.
+struct FakeMetrics {
+    errors: f64,
+    invocations: f64,
+    queries: Mutex<Vec<VersionMetricQuery>>,
+}
 
 impl Metrics for FakeMetrics {
-    async fn error_sum(&self, query: &ErrorQuery) -> Result<f64, AwsError> {
-        self.1.lock().unwrap().push(query.clone());
-        Ok(self.0)
+    async fn version_sum(&self, query: &VersionMetricQuery) -> Result<f64, AwsError> {
+        self.queries.lock().unwrap().push(query.clone());
+        Ok(match query.metric {
+            LambdaMetric::Errors => self.errors,
+            LambdaMetric::Invocations => self.invocations,
+        })
+    }
+}
+
+impl FakeMetrics {
+    fn query(&self, metric: LambdaMetric) -> VersionMetricQuery {
+        let queries = self.queries.lock().unwrap();
+        let mut of_metric = queries.iter().filter(|q| q.metric == metric);
+        let query = of_metric.next().cloned().expect("the metric was read");
+        assert!(of_metric.next().is_none(), "{metric:?} read once");
+        query
     }
 }
 
@@ -163,6 +182,8 @@ impl World {
             alarm_names: vec!["etl-dev-extract-errors".into(), "etl-dev-workflow-failed".into()],
             max_errors: 0.0,
             error_window: Duration::from_secs(300),
+            min_invocations: 20,
+            evidence_required: true,
         };
         let smoke = Smoke {
             state_machine_arn: SMOKE_ARN.into(),
@@ -195,7 +216,7 @@ impl World {
                 ]),
                 Mutex::new(0),
             ),
-            metrics: FakeMetrics(0.0, Mutex::new(Vec::new())),
+            metrics: FakeMetrics { errors: 0.0, invocations: 100.0, queries: Mutex::new(Vec::new()) },
             executions: FakeExecutions {
                 states: Mutex::new(VecDeque::from([state("RUNNING"), state("RUNNING"), state("SUCCEEDED")])),
                 started: Mutex::new(Vec::new()),
@@ -465,14 +486,15 @@ async fn post_traffic_passes_when_alias_alarms_errors_and_smoke_are_good() {
     assert_eq!(world.reported(), HookStatus::Succeeded);
     assert_eq!(*world.aliases.1.lock().unwrap(), vec![(FUNCTION.to_owned(), "live".to_owned())]);
 
-    let queries = world.metrics.1.lock().unwrap();
-    assert_eq!(queries.len(), 1);
-    let query = &queries[0];
+    let query = world.metrics.query(LambdaMetric::Errors);
     assert_eq!(
-        (query.function_name.as_str(), query.resource.as_str(), query.executed_version.as_str(), query.period_seconds),
-        (FUNCTION, "etl-dev-extract:live", "4", 300)
+        (query.function_name.as_str(), query.alias.as_str(), query.version.as_str(), query.period_seconds),
+        (FUNCTION, "live", "4", 300)
     );
     assert_eq!(query.end.duration_since(query.start).unwrap(), Duration::from_secs(300));
+    let evidence = world.metrics.query(LambdaMetric::Invocations);
+    assert_eq!(Some(evidence.start), target().traffic_since.map(|_| evidence.start), "counted from traffic");
+    assert!(outcome.reason.contains("served 100 invocations since traffic reached it"), "{}", outcome.reason);
 
     let started = world.executions.started.lock().unwrap();
     assert_eq!(
@@ -533,18 +555,14 @@ async fn post_traffic_fails_on_too_many_errors() {
     let mut world = World::new();
     world.checks().max_errors = 2.0;
     world.checks().error_window = Duration::from_secs(90);
-    world.metrics.0 = 3.0;
+    world.metrics.errors = 3.0;
     let outcome = world.run(Hook::PostTraffic).await.unwrap();
-    failed_because(
-        &outcome,
-        &world,
-        "etl-dev-extract:live version 4 reported 3 errors in the last 90 s (max_errors 2)",
-    );
-    assert_eq!(world.metrics.1.lock().unwrap()[0].period_seconds, 120, "90 s rounds up to two minutes");
+    failed_because(&outcome, &world, "etl-dev-extract version 4 reported 3 errors in the last 90 s (max_errors 2)");
+    assert_eq!(world.metrics.query(LambdaMetric::Errors).period_seconds, 120, "90 s rounds up to two minutes");
 
     let mut world = World::new();
     world.checks().max_errors = 3.0;
-    world.metrics.0 = 3.0;
+    world.metrics.errors = 3.0;
     assert_eq!(world.run(Hook::PostTraffic).await.unwrap().status, "Succeeded", "at most max_errors is fine");
 }
 
@@ -590,10 +608,84 @@ async fn post_traffic_reports_every_failed_check() {
     let mut world = World::new();
     world.aliases.0.version = "3".into();
     world.alarms.0.insert("etl-dev-workflow-failed".into(), "ALARM".into());
-    world.metrics.0 = 1.0;
+    world.metrics.errors = 1.0;
     let outcome = world.run(Hook::PostTraffic).await.unwrap();
     assert_eq!(outcome.status, "Failed");
     for needle in ["not the target version", "is in ALARM", "reported 1 errors"] {
         assert!(outcome.reason.contains(needle), "{needle}: {}", outcome.reason);
     }
+}
+
+// ---- evidence ----
+
+#[tokio::test]
+async fn post_traffic_fails_on_too_few_invocations_where_evidence_is_required() {
+    let mut world = World::new();
+    world.metrics.invocations = 5.0;
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    failed_because(
+        &outcome,
+        &world,
+        "no evidence: etl-dev-extract version 4 served 5 invocations since traffic reached it (min_invocations 20)",
+    );
+    let query = world.metrics.query(LambdaMetric::Invocations);
+    let since = target().traffic_since.unwrap();
+    assert!(
+        query.start.duration_since(since).unwrap_or_default() < Duration::from_secs(5),
+        "counted from the end of BeforeAllowTraffic"
+    );
+    assert_eq!(query.period_seconds, 600, "the whole span in one period");
+}
+
+#[tokio::test]
+async fn post_traffic_passes_thin_evidence_with_a_warning_where_it_is_not_required() {
+    let mut world = World::new();
+    world.checks().evidence_required = false;
+    world.metrics.invocations = 5.0;
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
+    assert!(outcome.reason.contains("thin evidence, not required here"), "{}", outcome.reason);
+}
+
+#[tokio::test]
+async fn post_traffic_counts_no_invocations_without_a_minimum() {
+    let mut world = World::new();
+    world.checks().min_invocations = 0;
+    world.metrics.invocations = 0.0;
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
+    assert!(world.metrics.queries.lock().unwrap().iter().all(|q| q.metric == LambdaMetric::Errors));
+}
+
+#[tokio::test]
+async fn without_the_lifecycle_times_evidence_is_counted_over_the_error_window() {
+    let mut world = World::new();
+    let mut untimed = target();
+    untimed.traffic_since = None;
+    world.deployments.target = Mutex::new(Some(Ok(untimed)));
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
+    let query = world.metrics.query(LambdaMetric::Invocations);
+    assert_eq!(query.end.duration_since(query.start).unwrap(), Duration::from_secs(300));
+    assert!(outcome.reason.contains("in the last 300 s"), "{}", outcome.reason);
+}
+
+#[test]
+fn a_version_is_counted_through_the_alias_and_through_its_own_arn() {
+    let query = VersionMetricQuery {
+        metric: LambdaMetric::Invocations,
+        function_name: FUNCTION.into(),
+        alias: "live".into(),
+        version: "4".into(),
+        start: std::time::SystemTime::UNIX_EPOCH,
+        end: std::time::SystemTime::UNIX_EPOCH,
+        period_seconds: 60,
+    };
+    let sets = query.dimension_sets();
+    let owned = |pairs: &[(&'static str, &str)]| pairs.iter().map(|(n, v)| (*n, (*v).to_owned())).collect::<Vec<_>>();
+    assert_eq!(
+        sets[0],
+        owned(&[("FunctionName", FUNCTION), ("Resource", "etl-dev-extract:live"), ("ExecutedVersion", "4")])
+    );
+    assert_eq!(sets[1], owned(&[("FunctionName", FUNCTION), ("Resource", "etl-dev-extract:4")]));
 }

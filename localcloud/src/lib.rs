@@ -9,6 +9,7 @@ pub mod cloudwatch;
 pub mod codedeploy;
 pub mod connection;
 pub mod faults;
+pub mod launcher;
 pub mod lifecycle;
 pub mod percent;
 pub mod probe;

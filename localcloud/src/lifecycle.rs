@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::faults::{self, FaultSpec, SpecError};
+use crate::launcher;
 use crate::probe;
 use crate::process::{self, INSTANCE_MARKER};
 
@@ -411,11 +412,16 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
     // The emulator's state is in memory; its scratch files must not outlive it.
     let _ = fs::remove_dir_all(&state);
     fs::create_dir_all(state.join("s3")).map_err(io_err(format!("creating {}", state.display())))?;
+    let launcher_file = launcher::write(&config.run_dir)
+        .map_err(io_err(format!("writing the ministack launcher into {}", config.run_dir.display())))?;
     let log = log_file(&config.ministack_log())?;
     let log_err = log.try_clone().map_err(io_err("duplicating the log handle"))?;
     let child = std::os::unix::process::CommandExt::process_group(
+        // ministack itself, with Step Functions' Lambda calls sent through the public
+        // endpoint (see crate::launcher).
         Command::new(config.python())
-            .args(["-m", "ministack"])
+            .arg(&launcher_file)
+            .env(launcher::ENDPOINT_ENV, config.endpoint())
             .env(INSTANCE_MARKER, config.instance())
             .env("BIND_HOST", "127.0.0.1")
             .env("GATEWAY_PORT", config.ministack_port.to_string())

@@ -26,8 +26,6 @@ pub enum Scope {
     Ledger,
     /// The roles `doctor` simulates (`arn:aws:iam::A:role/NAME`).
     Roles,
-    /// The ETL state machine (`arn:aws:states:R:A:stateMachine:NAME`), which `review` reads.
-    Workflow,
     /// The environment's dashboard (`arn:aws:cloudwatch::A:dashboard/NAME`: no region).
     Dashboard,
     /// The workflow's run ledger (`arn:aws:dynamodb:R:A:table/NAME`).
@@ -37,6 +35,14 @@ pub enum Scope {
     WorkloadRoles,
     /// The release log's stream (`arn:aws:logs:R:A:log-group:NAME:log-stream:deployer`).
     ReleaseLog,
+    /// The workflow's state machine (`arn:aws:states:R:A:stateMachine:NAME`).
+    StateMachine,
+    /// Its executions (`arn:aws:states:R:A:execution:NAME:*`).
+    Executions,
+    /// The raw bucket (`arn:aws:s3:::NAME`): the replay lists its partitions.
+    RawBucket,
+    /// The synthetic partition's objects (`arn:aws:s3:::NAME/dt=2000-01-01/*`).
+    SyntheticPartition,
     /// No resource-level permission: `*`.
     Any,
 }
@@ -67,7 +73,7 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("iam:SimulatePrincipalPolicy", Scope::Roles),
     // `review` reads (read only) and the release log it and the dashboard show.
     ("lambda:GetPolicy", Scope::Functions),
-    ("states:DescribeStateMachine", Scope::Workflow),
+    ("states:DescribeStateMachine", Scope::StateMachine),
     ("logs:DescribeLogGroups", Scope::Any),
     ("cloudwatch:GetDashboard", Scope::Dashboard),
     ("dynamodb:DescribeTable", Scope::RunLedger),
@@ -76,6 +82,11 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("iam:GetRolePolicy", Scope::WorkloadRoles),
     ("iam:ListAttachedRolePolicies", Scope::WorkloadRoles),
     ("logs:PutLogEvents", Scope::ReleaseLog),
+    ("cloudwatch:GetMetricData", Scope::Any),
+    ("states:StartExecution", Scope::StateMachine),
+    ("states:DescribeExecution", Scope::Executions),
+    ("s3:ListBucket", Scope::RawBucket),
+    ("s3:PutObject", Scope::SyntheticPartition),
 ];
 
 /// What both hooks call on CodeDeploy: the target, and their answer. GetDeployment
@@ -102,6 +113,7 @@ mod tests {
             ("iam", "iam"),
             ("sfn", "states"),
             ("logs", "logs"),
+            ("s3", "s3"),
         ] {
             let needle = format!("self.{client}");
             let mut rest = source;
@@ -109,10 +121,16 @@ mod tests {
                 rest = &rest[at + needle.len()..];
                 let call = rest.trim_start().trim_start_matches('\n').trim_start();
                 let Some(call) = call.strip_prefix('.') else { continue };
-                let name: String = call.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                let name: String =
+                    call.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
                 if call[name.len()..].starts_with("()") {
                     let pascal: String = name.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
-                    found.push(format!("{service}:{pascal}"));
+                    // The operations whose IAM action has another name.
+                    let action = match pascal.as_str() {
+                        "ListObjectsV2" => "ListBucket".to_owned(),
+                        _ => pascal,
+                    };
+                    found.push(format!("{service}:{action}"));
                 }
             }
         }
@@ -130,6 +148,8 @@ mod tests {
             include_str!("sdk/ledger.rs"),
             include_str!("sdk/permissions.rs"),
             include_str!("sdk/inventory.rs"),
+            include_str!("sdk/metrics.rs"),
+            include_str!("sdk/workflow.rs"),
         ];
         let called: Vec<String> = {
             let mut all: Vec<String> = sources.iter().flat_map(|s| calls(s)).collect();

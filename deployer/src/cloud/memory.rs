@@ -40,6 +40,8 @@ pub enum Behaviour {
     FailPreTraffic,
     /// Holds the 10 % canary forever.
     Hang,
+    /// Holds the 10 % canary for this many polls, then shifts everything.
+    SlowCanary(u32),
     /// Stays Created.
     NeverStart,
 }
@@ -105,6 +107,19 @@ pub struct World {
     pub function_policies: BTreeMap<String, String>,
     /// The release log's events: (group, stream, event).
     pub release_log: Vec<(String, String, ReleaseLogEvent)>,
+    /// The routing record the workflow draws its release from.
+    pub routing: Option<Routing>,
+    /// Every routing record written, in order (the weights a release went through).
+    pub routing_log: Vec<Routing>,
+    /// Invocations CloudWatch counted: (function, version, at ms, error).
+    pub invocations: Vec<(String, String, u64, bool)>,
+    /// The workflow's executions: ARN -> (input, polls so far).
+    pub executions: BTreeMap<String, (String, u32)>,
+    /// Executions of the workflow fail (a release whose new versions error on replay).
+    pub executions_fail: bool,
+    /// The raw bucket's partitions (dates) and objects written to it.
+    pub raw_dates: Vec<String>,
+    pub raw_objects: BTreeMap<String, Vec<u8>>,
     /// Every call, as `Op subject`.
     pub calls: Vec<String>,
     faults: Vec<Fault>,
@@ -303,7 +318,8 @@ impl World {
                 (DeploymentStatus::Failed, None, Some("BeforeAllowTraffic hook reported Failed".to_owned()))
             }
             (Behaviour::Hang, _) | (Behaviour::Succeed, 1) => (DeploymentStatus::InProgress, Some(0.1), None),
-            (Behaviour::Succeed, _) => (DeploymentStatus::Succeeded, None, None),
+            (Behaviour::SlowCanary(polls), n) if n <= polls => (DeploymentStatus::InProgress, Some(0.1), None),
+            (Behaviour::Succeed | Behaviour::SlowCanary(_), _) => (DeploymentStatus::Succeeded, None, None),
         };
         if let Some(f) = self.functions.get_mut(&d.function) {
             match (status, split) {
@@ -657,6 +673,21 @@ impl Ledger for MemoryCloud {
         self.done("UpdateItem", "lock", value)
     }
 
+    async fn put_routing(&self, routing: &Routing) -> Result<()> {
+        self.call("PutItem", "routing")?;
+        self.with(|w| {
+            w.routing = Some(routing.clone());
+            w.routing_log.push(routing.clone());
+        });
+        Ok(())
+    }
+
+    async fn clear_routing(&self) -> Result<()> {
+        self.call("DeleteItem", "routing")?;
+        self.with(|w| w.routing = None);
+        Ok(())
+    }
+
     async fn unlock(&self, holder: &str) -> Result<()> {
         self.call("DeleteItem", "lock")?;
         self.with(|w| {
@@ -729,6 +760,78 @@ impl ReleaseLog for MemoryCloud {
     async fn append(&self, group: &str, stream: &str, event: &ReleaseLogEvent) -> Result<()> {
         self.call("PutLogEvents", group)?;
         self.with(|w| w.release_log.push((group.to_owned(), stream.to_owned(), event.clone())));
+        Ok(())
+    }
+}
+
+impl Metrics for MemoryCloud {
+    async fn version_stats(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<VersionStats> {
+        self.call("GetMetricData", function)?;
+        Ok(self.with(|w| {
+            let seen: Vec<bool> = w
+                .invocations
+                .iter()
+                .filter(|(f, v, at, _)| f == function && v == version && (from_ms..=to_ms).contains(at))
+                .map(|(_, _, _, error)| *error)
+                .collect();
+            VersionStats {
+                invocations: seen.len() as f64,
+                errors: seen.iter().filter(|e| **e).count() as f64,
+                p50_ms: (!seen.is_empty()).then_some(20.0),
+                p99_ms: (!seen.is_empty()).then_some(40.0),
+            }
+        }))
+    }
+}
+
+impl Workflow for MemoryCloud {
+    async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<String> {
+        self.call("StartExecution", name)?;
+        let arn = format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1));
+        self.with(|w| {
+            w.executions.entry(arn.clone()).or_insert_with(|| (input.to_owned(), 0));
+        });
+        Ok(arn)
+    }
+
+    /// An execution finishes at its first poll; pinned to the new release, it has
+    /// invoked the new version of every function but compensate (which runs only
+    /// when a run fails).
+    async fn execution_state(&self, execution_arn: &str) -> Result<ExecutionState> {
+        self.call("DescribeExecution", execution_arn)?;
+        self.with(|w| {
+            let fail = w.executions_fail;
+            let routing = w.routing.clone();
+            let Some((input, polls)) = w.executions.get_mut(execution_arn) else {
+                return Err(not_found(&format!("execution {execution_arn}")));
+            };
+            *polls += 1;
+            let first = *polls == 1;
+            let pinned_new = input.contains("\"pin\":\"new\"");
+            if first && pinned_new {
+                if let Some(r) = routing {
+                    let at = now_ms();
+                    for (artifact, version) in r.new.iter().filter(|(a, _)| a.as_str() != "compensate") {
+                        let suffix = format!("-{artifact}");
+                        let function = w.functions.keys().find(|f| f.ends_with(&suffix)).cloned();
+                        if let Some(function) = function {
+                            w.invocations.push((function, version.clone(), at, fail));
+                        }
+                    }
+                }
+            }
+            Ok(if fail { ExecutionState::Failed } else { ExecutionState::Succeeded })
+        })
+    }
+
+    async fn raw_partitions(&self, bucket: &str) -> Result<Vec<String>> {
+        self.call("ListObjectsV2", bucket)?;
+        Ok(self.with(|w| w.raw_dates.clone()))
+    }
+
+    async fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+        self.call("PutObject", bucket)?;
+        self.with(|w| w.raw_objects.insert(key.to_owned(), body));
         Ok(())
     }
 }

@@ -99,6 +99,40 @@ pub trait Ledger: Send + Sync {
     fn renew(&self, holder: &str, ttl: Duration) -> impl Future<Output = Result<Renewal>> + Send;
     /// Releases the lock if `holder` still holds it (not holding it is no error).
     fn unlock(&self, holder: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Writes the routing record the workflow's executions draw their release from.
+    fn put_routing(&self, routing: &Routing) -> impl Future<Output = Result<()>> + Send;
+    /// Removes it: every execution invokes the `live` aliases again.
+    fn clear_routing(&self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// CloudWatch's per-version Lambda metrics (the step evidence).
+pub trait Metrics: Send + Sync {
+    /// Invocations, errors and duration percentiles of `function`'s `version` between
+    /// two instants (ms since the epoch), counted both when invoked through the alias
+    /// (Resource `<fn>:live`, ExecutedVersion) and by its own ARN (Resource `<fn>:<version>`).
+    fn version_stats(
+        &self,
+        function: &str,
+        version: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> impl Future<Output = Result<VersionStats>> + Send;
+}
+
+/// The workflow, for the replay: dry runs, and the raw partitions they read.
+pub trait Workflow: Send + Sync {
+    /// Starts an execution; answers its ARN (an existing one of that name is answered).
+    fn start_execution(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
+    fn execution_state(&self, execution_arn: &str) -> impl Future<Output = Result<ExecutionState>> + Send;
+    /// The dates (`YYYY-MM-DD`) of the raw bucket's `dt=` partitions.
+    fn raw_partitions(&self, bucket: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Writes an object to the raw bucket (the synthetic partition).
+    fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// IAM's policy simulator, for `doctor`.
@@ -145,10 +179,24 @@ pub trait Pause: Send + Sync {
 
 /// Everything the release logic needs from one environment's account.
 pub trait Cloud:
-    Functions + Deployments + Alarms + Ledger + Permissions + Pause + Clone + Send + Sync + 'static
+    Functions + Deployments + Alarms + Ledger + Permissions + Metrics + Workflow + Pause + Clone + Send + Sync + 'static
 {
 }
-impl<T: Functions + Deployments + Alarms + Ledger + Permissions + Pause + Clone + Send + Sync + 'static> Cloud for T {}
+impl<T> Cloud for T where
+    T: Functions
+        + Deployments
+        + Alarms
+        + Ledger
+        + Permissions
+        + Metrics
+        + Workflow
+        + Pause
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// The tooling account's artifact store: releases kept by id, so promotion copies
 /// exactly the bytes that passed.

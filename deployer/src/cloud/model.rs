@@ -345,6 +345,37 @@ pub struct Decision {
     pub decision: String,
 }
 
+/// What CloudWatch says one version of a function served over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct VersionStats {
+    pub invocations: f64,
+    pub errors: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// Where a Step Functions execution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionState {
+    Running,
+    Succeeded,
+    /// Failed, timed out or aborted.
+    Failed,
+}
+
+/// The release the workflow's executions draw from while a release shifts: the
+/// state machine reads it once per execution (see the etl-workflow module's README).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    pub release_id: String,
+    pub record_id: String,
+    /// The share of executions on the new release, per mille.
+    pub weight_per_mille: u32,
+    /// Artifact name -> version, before and after the release.
+    pub old: std::collections::BTreeMap<String, String>,
+    pub new: std::collections::BTreeMap<String, String>,
+}
+
 /// Who holds an environment's release lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockInfo {

@@ -281,11 +281,27 @@ impl<C: Cloud> Engine<'_, C> {
                 s.functions.iter().map(|f| format!("{}:1", function(&f.function_name))).collect()
             }
             Scope::Roles => std::iter::once(s.deploy_role_arn.clone()).chain(hook_roles.values().cloned()).collect(),
-            Scope::Workflow => vec![Workload::of(s).state_machine_arn()],
             Scope::Dashboard => vec![Workload::of(s).dashboard_arn()],
             Scope::RunLedger => vec![Workload::of(s).run_ledger_arn()],
             Scope::WorkloadRoles => Workload::of(s).role_arns(),
             Scope::ReleaseLog => vec![Workload::of(s).release_log_stream_arn()],
+            Scope::StateMachine | Scope::Executions | Scope::RawBucket | Scope::SyntheticPartition => {
+                let Some(w) = &s.workflow else { return Vec::new() };
+                match scope {
+                    Scope::StateMachine => {
+                        vec![format!("arn:aws:states:{region}:{account}:stateMachine:{}", w.state_machine)]
+                    }
+                    Scope::Executions => {
+                        vec![format!("arn:aws:states:{region}:{account}:execution:{}:replay", w.state_machine)]
+                    }
+                    Scope::RawBucket => vec![format!("arn:aws:s3:::{}", w.raw_bucket)],
+                    _ => vec![format!(
+                        "arn:aws:s3:::{}/dt={}/synthetic.jsonl",
+                        w.raw_bucket,
+                        super::replay::SYNTHETIC_DATE
+                    )],
+                }
+            }
             Scope::Any => vec!["*".into()],
         }
     }

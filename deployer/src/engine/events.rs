@@ -103,6 +103,22 @@ pub enum Event<'a> {
         release_id: &'a str,
         changes: usize,
     },
+    /// A canary or linear step ended and its evidence was judged.
+    StepJudged {
+        evidence: &'a crate::ledger::StepEvidence,
+    },
+    /// The replay found no raw partition to run on, and replays synthetic records.
+    ReplayWithoutInput {
+        bucket: &'a str,
+    },
+    ReplayFailed {
+        execution: &'a str,
+    },
+    /// The routing record could not be written or removed (the workflow then invokes
+    /// the `live` aliases).
+    RoutingFailed {
+        error: &'a DeployError,
+    },
     NotInRelease {
         function: &'a str,
         release_id: &'a str,

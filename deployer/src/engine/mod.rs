@@ -13,6 +13,8 @@
 //! - [`inspect`]: `plan`, `status`, `history`, `prune`; [`doctor`]: the read-only
 //!   check before a first release;
 //! - [`policy`]: the rules, as pure functions returning typed refusals;
+//! - [`evidence`] and [`replay`]: no canary step passes on no evidence, and the dry
+//!   runs that bring it; [`routing`]: the record the workflow draws its release from;
 //! - [`reconcile`]: whether a call that failed happened anyway (a lost answer);
 //! - [`lock`], [`artifacts`], [`signals`], [`join`]: the release lock, the artifacts'
 //!   bytes, SIGINT/SIGTERM, concurrent calls;
@@ -22,6 +24,7 @@
 pub mod artifacts;
 mod doctor;
 pub mod events;
+mod evidence;
 mod inspect;
 pub mod join;
 mod lock;
@@ -30,7 +33,9 @@ pub mod policy;
 mod preflight;
 mod reconcile;
 mod release;
+pub mod replay;
 mod restore;
+mod routing;
 mod ship;
 pub mod signals;
 #[cfg(test)]

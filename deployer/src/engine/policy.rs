@@ -215,6 +215,7 @@ mod tests {
             rolled_back_from: None,
             deployment_config: None,
             stop: None,
+            evidence: Vec::new(),
             functions: BTreeMap::new(),
             hooks: BTreeMap::new(),
         }

@@ -159,6 +159,17 @@ impl<C: Cloud> Engine<'_, C> {
         if targets.is_empty() {
             return Ok(Shipped::Done);
         }
+        // Executions draw their release from the routing record from now on (all on
+        // the old one until CodeDeploy shifts), and the replay's inputs are ready
+        // before the first step.
+        self.route(record, 0).await;
+        let replay = match self.prepare_replay(&record.record_id).await {
+            Ok(replay) => replay,
+            Err(error) => {
+                self.tell(Event::RoutingFailed { error: &error });
+                None
+            }
+        };
         let started = self.start_deployments(&targets, record).await;
         let mut not_started = None;
         for (t, id) in targets.iter().zip(started) {
@@ -182,8 +193,11 @@ impl<C: Cloud> Engine<'_, C> {
             };
             return Ok(Shipped::Stopped(Box::new(self.abort_release(record, stop).await)));
         }
-        match self.watch(record).await {
-            WatchEnd::Succeeded => Ok(Shipped::Done),
+        match self.watch(record, replay).await {
+            WatchEnd::Succeeded => {
+                self.unroute().await;
+                Ok(Shipped::Done)
+            }
             WatchEnd::Stop(stop) => Ok(Shipped::Stopped(Box::new(self.abort_release(record, *stop).await))),
         }
     }

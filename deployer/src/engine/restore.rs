@@ -32,7 +32,10 @@ impl<C: Cloud> Engine<'_, C> {
     pub(crate) async fn abort_release(&self, record: &mut ReleaseRecord, stop: Stop) -> Stopped {
         let started = Instant::now();
         self.tell(Event::Stopping { reason: &stop.reason });
+        // New executions run the old release while the aliases go back.
+        self.route(record, 0).await;
         let unrestored = self.restore_release(record).await;
+        self.unroute().await;
         for f in record.functions.values_mut().filter(|f| f.changed) {
             f.outcome = if unrestored.contains(&f.function_name) {
                 FunctionOutcome::Failed
@@ -107,7 +110,9 @@ impl<C: Cloud> Engine<'_, C> {
             return Ok(None);
         };
         self.tell(Event::UnfinishedFound { record: &record });
+        self.route(&record, 0).await;
         let unrestored = self.restore_release(&record).await;
+        self.unroute().await;
         if !unrestored.is_empty() {
             return Err(DeployError::Cloud {
                 failure: Box::new(crate::error::CloudFailure {
@@ -197,6 +202,7 @@ impl<C: Cloud> Engine<'_, C> {
             changes: targets.len(),
         });
         let unrestored = self.restore(&in_flight, &targets).await;
+        self.unroute().await;
         for f in record.functions.values_mut() {
             if unrestored.contains(&f.function_name) {
                 f.outcome = FunctionOutcome::Failed;

@@ -11,7 +11,7 @@ use super::*;
 use crate::cloud::memory::{service_error, Behaviour, MemoryCloud};
 use crate::cloud::{artifact_key, AlarmState, FunctionConfig, Ledger as _, LockInfo};
 use crate::error::RefusalKind;
-use crate::ledger::{now_ms, rfc3339, Change, FunctionOutcome, RecordKind, Status, StopCause};
+use crate::ledger::{now_ms, rfc3339, Change, EvidenceVerdict, FunctionOutcome, RecordKind, Status, StopCause};
 use crate::release::{self, Artifact, ArtifactKind, Manifest, ZipBytes, FUNCTIONS, HOOKS, MANIFEST};
 use crate::settings::Settings;
 
@@ -771,4 +771,119 @@ async fn a_bootstrap_whose_alias_update_answer_was_lost_still_succeeds() {
     let r = dev.deploy(&MemoryCloud::default(), &package("first")).await;
     assert!(matches!(r.verdict, Verdict::Succeeded), "{:?}", r.verdict);
     assert_eq!(dev.versions(), all_on("dev", "1"));
+}
+
+/// Settings of `env` with an evidence rule and the workflow named.
+fn with_evidence(env: &Env, min: u32, required: bool, traffic: crate::settings::Traffic) -> Env {
+    let mut settings = env.settings.clone();
+    settings.evidence = crate::settings::Evidence { min_invocations: min, required, traffic, replay_days: 2 };
+    settings.workflow = Some(crate::settings::Workflow {
+        state_machine: format!("etl-{}-etl", settings.environment),
+        raw_bucket: format!("etl-{}-raw", settings.environment),
+    });
+    for f in &mut settings.functions {
+        f.min_invocations = if f.artifact == "compensate" { 0 } else { min };
+    }
+    Env { settings, cloud: env.cloud.clone(), events: Arc::default() }
+}
+
+fn slow_canaries(env: &Env, polls: u32) {
+    for f in FUNCTIONS {
+        let name = format!("etl-{}-{f}", env.settings.environment);
+        env.cloud.with(|w| w.behaviour.insert(name, Behaviour::SlowCanary(polls)));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_required_step_without_evidence_stops_and_rolls_back() {
+    let base = package("base");
+    let prod = with_evidence(&Env::new("prod", &base.0), 5, true, crate::settings::Traffic::None);
+    slow_canaries(&prod, 3);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::RolledBack), "{:?}", r.verdict);
+    match &r.record.stop {
+        Some(StopCause::NoEvidence { invocations, min_invocations, step_percent, .. }) => {
+            assert_eq!((*invocations, *min_invocations, *step_percent), (0.0, 5, 10.0));
+        }
+        other => panic!("stopped for no evidence, not {other:?}"),
+    }
+    assert!(r.record.reason.as_deref().is_some_and(|m| m.starts_with("no evidence")), "{:?}", r.record.reason);
+    assert_eq!(prod.versions(), all_on("prod", "1"));
+    assert!(prod.cloud.with(|w| w.routing.is_none()), "the routing record is gone");
+    let weights: Vec<u32> = prod.cloud.with(|w| w.routing_log.iter().map(|r| r.weight_per_mille).collect());
+    assert_eq!(weights.first(), Some(&0), "executions start on the old release");
+    assert_eq!(weights.last(), Some(&0), "and go back to it before the aliases do: {weights:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn replayed_dry_runs_bring_the_evidence_and_the_release_passes() {
+    let base = package("base");
+    let prod = with_evidence(&Env::new("prod", &base.0), 5, true, crate::settings::Traffic::Replay);
+    prod.cloud.with(|w| w.raw_dates = vec!["2026-11-20".into(), "2026-11-21".into(), "2026-11-22".into()]);
+    slow_canaries(&prod, 4);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    let judged: Vec<(&str, EvidenceVerdict)> =
+        r.record.evidence.iter().map(|e| (e.artifact.as_str(), e.verdict)).collect();
+    assert_eq!(judged.len(), 4, "one canary step per function: {judged:?}");
+    assert!(judged.iter().all(|(a, v)| if *a == "compensate" {
+        *v == EvidenceVerdict::Exempt
+    } else {
+        *v == EvidenceVerdict::Passed
+    }));
+    let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").unwrap();
+    assert!(extract.new.invocations >= 5.0 && extract.replay_executions >= 5, "{extract:?}");
+    assert_eq!((extract.step_percent, extract.replay_source.as_deref()), (10.0, Some("replay")));
+    // The dry runs ran the newest two partitions, pinned to the new release.
+    let inputs: Vec<String> = prod.cloud.with(|w| w.executions.values().map(|(i, _)| i.clone()).collect());
+    assert!(inputs.iter().all(|i| i.contains("\"pin\":\"new\"") && i.contains("\"dry_run\":true")), "{inputs:?}");
+    assert!(inputs.iter().all(|i| !i.contains("2026-11-20")), "only the newest replay_days partitions");
+    let weights: Vec<u32> = prod.cloud.with(|w| w.routing_log.iter().map(|r| r.weight_per_mille).collect());
+    assert!(weights.contains(&100), "the routing followed the canary's weight: {weights:?}");
+    assert!(prod.cloud.with(|w| w.routing.is_none()), "removed once every alias is on the new release");
+    assert_eq!(prod.versions(), all_on("prod", "2"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_without_evidence_where_it_is_not_required_passes_with_a_warning() {
+    let base = package("base");
+    let dev = with_evidence(&Env::new("test", &base.0), 5, false, crate::settings::Traffic::None);
+    slow_canaries(&dev, 2);
+    let r = dev.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?}", r.verdict);
+    assert!(r
+        .record
+        .evidence
+        .iter()
+        .filter(|e| e.artifact != "compensate")
+        .all(|e| e.verdict == EvidenceVerdict::Warned));
+    assert!(dev.events.saw("StepJudged"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn synthetic_traffic_writes_one_generated_partition_and_replays_it() {
+    let base = package("base");
+    let test = with_evidence(&Env::new("test", &base.0), 3, true, crate::settings::Traffic::Synthetic);
+    slow_canaries(&test, 4);
+    let r = test.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    let written = test.cloud.with(|w| w.raw_objects.clone());
+    let partition = written.get("dt=2000-01-01/synthetic.jsonl").expect("the synthetic partition");
+    assert!(partition.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() >= 100, "generated records");
+    let inputs: Vec<String> = test.cloud.with(|w| w.executions.values().map(|(i, _)| i.clone()).collect());
+    assert!(!inputs.is_empty() && inputs.iter().all(|i| i.contains("2000-01-01")), "{inputs:?}");
+    assert!(r.record.evidence.iter().any(|e| e.replay_source.as_deref() == Some("synthetic")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_with_nothing_recorded_yet_replays_synthetic_records() {
+    let base = package("base");
+    let prod = with_evidence(&Env::new("prod", &base.0), 3, true, crate::settings::Traffic::Replay);
+    slow_canaries(&prod, 4);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    assert!(prod.events.saw("ReplayWithoutInput"), "the fallback is told");
+    assert!(prod.cloud.with(|w| w.raw_objects.contains_key("dt=2000-01-01/synthetic.jsonl")));
+    let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").unwrap();
+    assert_eq!((extract.verdict, extract.replay_source.as_deref()), (EvidenceVerdict::Passed, Some("synthetic")));
 }

@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::events::FunctionProgress;
+use super::evidence::Steps;
+use super::replay::Replay;
 use super::{Engine, Event};
 use crate::cloud::{AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, Renewal};
 use crate::error::{DeployError, Result};
-use crate::ledger::{now_ms, FunctionOutcome, ReleaseRecord, StopCause};
+use crate::ledger::{now_ms, EvidenceVerdict, FunctionOutcome, ReleaseRecord, StopCause};
 use crate::settings::{format_duration, ALIAS};
 
 /// Polls in a row that may fail (after the SDK's own retries) before the release is
@@ -53,7 +55,7 @@ struct Reading {
 }
 
 impl<C: Cloud> Engine<'_, C> {
-    pub(crate) async fn watch(&self, record: &mut ReleaseRecord) -> WatchEnd {
+    pub(crate) async fn watch(&self, record: &mut ReleaseRecord, mut replay: Option<Replay>) -> WatchEnd {
         let s = self.settings;
         let watched: Vec<Watched> = record
             .functions
@@ -74,6 +76,15 @@ impl<C: Cloud> Engine<'_, C> {
         let mut failed_polls = 0;
         let mut unreadable_steps: BTreeSet<String> = BTreeSet::new();
         let mut last_rows: Vec<FunctionProgress> = Vec::new();
+        let mut steps = Steps::default();
+        let mut routed = 0;
+        // The replay aims at the largest minimum among the functions being shifted.
+        let wanted = watched
+            .iter()
+            .filter_map(|w| s.functions.iter().find(|f| f.artifact == w.artifact))
+            .map(|f| f.min_invocations)
+            .max()
+            .unwrap_or(0);
         loop {
             if self.interrupt.raised() {
                 return stop(
@@ -117,70 +128,33 @@ impl<C: Cloud> Engine<'_, C> {
             if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
                 return self.alarm_stop(alarm);
             }
-            for (w, r) in watched.iter().zip(&readings) {
-                if matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
-                    let message = r.view.error.clone().unwrap_or_else(|| "no reason given".into());
-                    return stop(
-                        format!(
-                            "deployment {} of {} ({}) {}: {message}",
-                            w.id,
-                            w.function,
-                            w.artifact,
-                            r.view.status.as_str()
-                        ),
-                        StopCause::DeploymentFailed {
-                            function: w.function.clone(),
-                            deployment_id: w.id.clone(),
-                            status: r.view.status.as_str().into(),
-                            message,
-                        },
-                    );
+            let stepped = match self.judge_steps(record, &watched, &readings, &mut steps, replay.as_ref()).await {
+                Ok(stepped) => stepped,
+                Err(end) => return end,
+            };
+            let weight = steps.release_weight();
+            if weight != routed {
+                self.route(record, weight).await;
+                routed = weight;
+            }
+            if let Some(replay) = replay.as_mut() {
+                if stepped {
+                    replay.begin_step();
                 }
-                if matches!(r.view.status, DeploymentStatus::Created | DeploymentStatus::Queued)
-                    && started.elapsed() > START_TIMEOUT
-                {
-                    return stop(
-                        format!(
-                            "deployment {} of {} is still {} after {}: it never started",
-                            w.id,
-                            w.function,
-                            r.view.status.as_str(),
-                            format_duration(START_TIMEOUT)
-                        ),
-                        StopCause::NotStarted {
-                            function: w.function.clone(),
-                            error: format!("still {} after {}", r.view.status.as_str(), format_duration(START_TIMEOUT)),
-                        },
-                    );
+                if steps.in_partial_step() {
+                    self.drive_replay(replay, wanted).await;
                 }
             }
-            for (w, r) in watched.iter().zip(&readings) {
-                if let Some(f) = record.functions.get_mut(&w.artifact) {
-                    if r.view.status == DeploymentStatus::Succeeded && f.outcome == FunctionOutcome::Deploying {
-                        f.outcome = FunctionOutcome::Succeeded;
-                        f.duration_ms = Some(now_ms().saturating_sub(record.started_ms));
-                    }
-                }
+            if let Some(end) = deployment_stop(&watched, &readings, started.elapsed()) {
+                return end;
             }
+            note_succeeded(record, &watched, &readings);
             if readings.iter().all(|r| r.view.status == DeploymentStatus::Succeeded) {
                 self.tell(Event::AllSucceeded { after: started.elapsed() });
                 return WatchEnd::Succeeded;
             }
-            if renewed.elapsed() > LOCK_RENEWAL {
-                match self.cloud.renew(&self.holder, s.lock_ttl).await {
-                    Ok(Renewal::Renewed) => renewed = Instant::now(),
-                    Ok(Renewal::Lost) => {
-                        return stop(
-                            format!(
-                                "the release lock of {} expired and another deployer took it: stopping this release",
-                                s.environment
-                            ),
-                            StopCause::LockLost,
-                        )
-                    }
-                    // Tried again at the next poll; the lock lasts lock_ttl.
-                    Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),
-                }
+            if let Some(end) = self.keep_lock(&mut renewed).await {
+                return end;
             }
             self.cloud.pause(s.poll_interval).await;
         }
@@ -247,6 +221,116 @@ impl<C: Cloud> Engine<'_, C> {
             },
             alarm: Some(alarm.clone()),
         }))
+    }
+}
+
+impl<C: Cloud> Engine<'_, C> {
+    /// Renews the lock once a minute; a stop when another deployer took it.
+    async fn keep_lock(&self, renewed: &mut Instant) -> Option<WatchEnd> {
+        if renewed.elapsed() <= LOCK_RENEWAL {
+            return None;
+        }
+        match self.cloud.renew(&self.holder, self.settings.lock_ttl).await {
+            Ok(Renewal::Renewed) => *renewed = Instant::now(),
+            Ok(Renewal::Lost) => {
+                return Some(stop(
+                    format!(
+                        "the release lock of {} expired and another deployer took it: stopping this release",
+                        self.settings.environment
+                    ),
+                    StopCause::LockLost,
+                ))
+            }
+            // Tried again at the next poll; the lock lasts lock_ttl.
+            Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),
+        }
+        None
+    }
+
+    /// Judges the steps that ended since the last poll; `Ok(true)` when one did, `Err`
+    /// when the release must stop for lack of evidence.
+    async fn judge_steps(
+        &self,
+        record: &mut ReleaseRecord,
+        watched: &[Watched],
+        readings: &[Reading],
+        steps: &mut Steps,
+        replay: Option<&Replay>,
+    ) -> std::result::Result<bool, WatchEnd> {
+        let mut stepped = false;
+        for (w, r) in watched.iter().zip(readings) {
+            let replays = replay.map_or(0, |r| r.succeeded);
+            let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays) else { continue };
+            stepped = true;
+            let Some(evidence) = self.judge_step(record, ended, replay.map(Replay::source)).await else { continue };
+            if evidence.verdict == EvidenceVerdict::NoEvidence {
+                return Err(stop(
+                    format!(
+                        "no evidence: {} served {} of the {} invocations its new version {} needed in its {:.0}% step ({} replay run(s)); this environment requires evidence",
+                        evidence.function_name,
+                        evidence.new.invocations,
+                        evidence.min_invocations,
+                        evidence.new_version,
+                        evidence.step_percent,
+                        evidence.replay_executions
+                    ),
+                    StopCause::NoEvidence {
+                        function: evidence.function_name.clone(),
+                        step_percent: evidence.step_percent,
+                        invocations: evidence.new.invocations,
+                        min_invocations: evidence.min_invocations,
+                    },
+                ));
+            }
+        }
+        Ok(stepped)
+    }
+}
+
+/// A deployment that failed, was stopped, or never started.
+fn deployment_stop(watched: &[Watched], readings: &[Reading], watching_for: Duration) -> Option<WatchEnd> {
+    for (w, r) in watched.iter().zip(readings) {
+        if matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
+            let message = r.view.error.clone().unwrap_or_else(|| "no reason given".into());
+            return Some(stop(
+                format!("deployment {} of {} ({}) {}: {message}", w.id, w.function, w.artifact, r.view.status.as_str()),
+                StopCause::DeploymentFailed {
+                    function: w.function.clone(),
+                    deployment_id: w.id.clone(),
+                    status: r.view.status.as_str().into(),
+                    message,
+                },
+            ));
+        }
+        if matches!(r.view.status, DeploymentStatus::Created | DeploymentStatus::Queued) && watching_for > START_TIMEOUT
+        {
+            return Some(stop(
+                format!(
+                    "deployment {} of {} is still {} after {}: it never started",
+                    w.id,
+                    w.function,
+                    r.view.status.as_str(),
+                    format_duration(START_TIMEOUT)
+                ),
+                StopCause::NotStarted {
+                    function: w.function.clone(),
+                    error: format!("still {} after {}", r.view.status.as_str(), format_duration(START_TIMEOUT)),
+                },
+            ));
+        }
+    }
+    None
+}
+
+/// Records each function whose deployment just succeeded, with its duration.
+fn note_succeeded(record: &mut ReleaseRecord, watched: &[Watched], readings: &[Reading]) {
+    for (w, r) in watched.iter().zip(readings) {
+        if let Some(f) = record.functions.get_mut(&w.artifact) {
+            if r.view.status == DeploymentStatus::Succeeded && f.outcome == FunctionOutcome::Deploying {
+                f.outcome = FunctionOutcome::Succeeded;
+                f.duration_ms = Some(now_ms().saturating_sub(record.started_ms));
+            }
+        }
     }
 }
 

@@ -138,6 +138,43 @@ pub enum StopCause {
     LockLost,
     /// The deployments could not be watched any more.
     WatchFailed { error: String },
+    /// A canary or linear step ended before the new version served its minimum.
+    NoEvidence { function: String, step_percent: f64, invocations: f64, min_invocations: u32 },
+}
+
+/// How a step's evidence was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceVerdict {
+    /// The new version served at least its minimum.
+    Passed,
+    /// It did not, and the environment does not require it: a warning.
+    Warned,
+    /// It did not, and the environment requires it: the release stopped.
+    NoEvidence,
+    /// The function has no minimum (it runs only when something fails).
+    Exempt,
+}
+
+/// What one function's new and old versions served during one step of its shift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepEvidence {
+    pub artifact: String,
+    pub function_name: String,
+    /// The share of traffic on the new version during the step.
+    pub step_percent: f64,
+    pub started_at: String,
+    pub ended_at: String,
+    pub new_version: String,
+    pub old_version: String,
+    pub new: crate::cloud::VersionStats,
+    pub old: crate::cloud::VersionStats,
+    /// Dry runs of the workflow the deployer ran on the new release during the step.
+    pub replay_executions: u32,
+    /// Where the replay's input came from: the newest raw partitions or the generator.
+    pub replay_source: Option<String>,
+    pub min_invocations: u32,
+    pub verdict: EvidenceVerdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,6 +201,9 @@ pub struct ReleaseRecord {
     pub deployment_config: Option<String>,
     #[serde(default)]
     pub stop: Option<StopCause>,
+    /// Each step's evidence, in the order the steps ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<StepEvidence>,
     /// Per artifact name.
     pub functions: BTreeMap<String, FunctionRecord>,
     pub hooks: BTreeMap<String, HookRecord>,
@@ -197,6 +237,7 @@ impl ReleaseRecord {
             rolled_back_from: None,
             deployment_config: None,
             stop: None,
+            evidence: Vec::new(),
             functions: BTreeMap::new(),
             hooks: BTreeMap::new(),
         }

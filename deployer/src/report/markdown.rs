@@ -44,6 +44,15 @@ impl Report {
                 ));
             }
         }
+        if !self.evidence.is_empty() {
+            out.push_str(
+                "\n| Function | Step | New version | Old version | Source | Verdict |\n|---|---|---|---|---|---|\n",
+            );
+            for e in &self.evidence {
+                let row = super::text::evidence_row(e);
+                out.push_str(&format!("| {} |\n", row.join(" | ")));
+            }
+        }
         if !self.checks.is_empty() {
             out.push_str("| Status | Check | Subject | Detail | Fix |\n|---|---|---|---|---|\n");
             for c in &self.checks {

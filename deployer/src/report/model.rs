@@ -9,7 +9,7 @@ use crate::engine::{
     CheckStatus, Finding, FunctionStatus, Outcome, PlanView, ReleaseOutcome, RollbackOutcome, StatusView, Verdict,
 };
 use crate::error::{exit, DeployError};
-use crate::ledger::{rfc3339, Change, ReleaseRecord, Status, StopCause};
+use crate::ledger::{rfc3339, Change, ReleaseRecord, Status, StepEvidence, StopCause};
 use crate::settings::{format_duration, Strategy};
 
 /// v2: typed `refusal`, `error` and `stop`; per-function `change`, status fields; the
@@ -57,6 +57,10 @@ pub struct Report {
     pub pruned: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockReport>,
+    /// Each canary or linear step's evidence: per function, the new and old versions'
+    /// invocations, errors and p50/p99 duration, the replay runs, the verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<StepEvidence>,
     /// `doctor`'s findings: `{check, subject, status: pass|warn|fail, detail, fix}`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Finding>,
@@ -214,6 +218,7 @@ impl Report {
             releases: Vec::new(),
             pruned: Vec::new(),
             lock: None,
+            evidence: Vec::new(),
             checks: Vec::new(),
             review: None,
         }
@@ -353,6 +358,7 @@ impl Report {
         self.source_environment.clone_from(&r.source_environment);
         self.deployment_config.clone_from(&r.deployment_config);
         self.stop.clone_from(&r.stop);
+        self.evidence.clone_from(&r.evidence);
         self.functions = record_functions(r);
         self.alarm = release.alarm.as_ref().map(|a| alarm_report(a, release.alarm_function.clone()));
         match &release.verdict {

@@ -27,6 +27,9 @@ impl Report {
             let rows: Vec<[String; 4]> = self.functions.iter().map(release_row).collect();
             out.push_str(&table(&["FUNCTION", "VERSION", "OUTCOME", "DEPLOYMENT"], &rows));
         }
+        if !self.evidence.is_empty() {
+            out.push_str(&table(&EVIDENCE_HEADER, &self.evidence.iter().map(evidence_row).collect::<Vec<_>>()));
+        }
         if !self.releases.is_empty() {
             let rows: Vec<[String; 7]> = self
                 .releases
@@ -109,6 +112,35 @@ impl Report {
         out.push_str(&table(&["FUNCTION", "STABLE", "CANARY", "STATE", "DEPLOYMENT", "ALARMS"], &rows));
         out
     }
+}
+
+pub(crate) const EVIDENCE_HEADER: [&str; 6] = ["FUNCTION", "STEP", "NEW VERSION", "OLD VERSION", "SOURCE", "VERDICT"];
+
+/// One step's evidence: invocations / errors / p50 / p99 of each version, where the
+/// traffic came from, and the verdict.
+pub(crate) fn evidence_row(e: &crate::ledger::StepEvidence) -> [String; 6] {
+    let stats = |version: &str, s: &crate::cloud::VersionStats| {
+        let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.0}"));
+        format!("v{version}: {} inv, {} err, p50 {} ms, p99 {} ms", s.invocations, s.errors, ms(s.p50_ms), ms(s.p99_ms))
+    };
+    let source = match (&e.replay_source, e.replay_executions) {
+        (Some(source), n) if n > 0 => format!("live + {source} ({n} runs)"),
+        _ => "live".into(),
+    };
+    let verdict = match e.verdict {
+        crate::ledger::EvidenceVerdict::Passed => format!("passed (min {})", e.min_invocations),
+        crate::ledger::EvidenceVerdict::Warned => format!("warning: under min {}", e.min_invocations),
+        crate::ledger::EvidenceVerdict::NoEvidence => format!("NO EVIDENCE (min {})", e.min_invocations),
+        crate::ledger::EvidenceVerdict::Exempt => "exempt".into(),
+    };
+    [
+        e.artifact.clone(),
+        format!("{:.0}%", e.step_percent),
+        stats(&e.new_version, &e.new),
+        stats(&e.old_version, &e.old),
+        source,
+        verdict,
+    ]
 }
 
 fn release_row(f: &FunctionReport) -> [String; 4] {

@@ -156,6 +156,37 @@ impl Observer for Ui {
             ),
             Event::RollingBack { environment, release_id, changes } => self
                 .say(Info, &format!("rolling {environment} back to release {release_id} ({changes} functions change)")),
+            Event::StepJudged { evidence } => {
+                use crate::ledger::EvidenceVerdict::{Exempt, NoEvidence, Passed, Warned};
+                let (level, verdict) = match evidence.verdict {
+                    Passed => (Info, "passed"),
+                    Exempt => (Detail, "exempt"),
+                    Warned => (Warn, "no evidence (not required here)"),
+                    NoEvidence => (Warn, "NO EVIDENCE"),
+                };
+                self.say(
+                    level,
+                    &format!(
+                        "{} step {:.0}% on v{}: {} invocations of the new version ({} errors), minimum {}, {} replay run(s): {verdict}",
+                        evidence.artifact,
+                        evidence.step_percent,
+                        evidence.new_version,
+                        evidence.new.invocations,
+                        evidence.new.errors,
+                        evidence.min_invocations,
+                        evidence.replay_executions
+                    ),
+                )
+            }
+            Event::ReplayWithoutInput { bucket } => self
+                .say(Warn, &format!("no raw partition in {bucket} to replay yet: replaying synthetic records instead")),
+            Event::ReplayFailed { execution } => {
+                self.say(Warn, &format!("a replay run on the new release failed: {execution}"))
+            }
+            Event::RoutingFailed { error } => self.say(
+                Warn,
+                &format!("the workflow's routing record: {error} (executions use the live aliases meanwhile)"),
+            ),
             Event::NotInRelease { function, release_id } => {
                 self.say(Warn, &format!("{function} is not in release {release_id}: left as it is"))
             }

@@ -25,10 +25,12 @@ impl<'a> Workload<'a> {
         &self.settings.application
     }
 
-    /// The ETL state machine (etl-workflow: `<prefix>-etl`).
+    /// The ETL state machine: deployer.yaml's `workflow.state_machine`, else the
+    /// etl-workflow module's name, `<prefix>-etl`.
     pub fn state_machine_arn(&self) -> String {
         let s = self.settings;
-        format!("arn:aws:states:{}:{}:stateMachine:{}-etl", s.region, s.account_id, self.prefix())
+        let name = s.workflow.as_ref().map_or_else(|| format!("{}-etl", self.prefix()), |w| w.state_machine.clone());
+        format!("arn:aws:states:{}:{}:stateMachine:{name}", s.region, s.account_id)
     }
 
     /// The CloudWatch dashboard (workload-account: named like the prefix).

@@ -1,5 +1,7 @@
 //! Where a run's objects live. Keys are deterministic, so re-running a batch rewrites
-//! the same keys; a dry run lives under `shadow/` and never touches production keys.
+//! the same keys. A dry run is shadow mode: it reads the day's real raw objects, and
+//! writes only under `shadow/`, never a production key; so replaying a recorded day on
+//! a new release (the deployer's evidence traffic) changes nothing real.
 
 use crate::events::Run;
 
@@ -11,9 +13,10 @@ fn shadow(run: &Run) -> &'static str {
     }
 }
 
-/// Raw objects of the run's date (in the raw bucket).
+/// Raw objects of the run's date (in the raw bucket): the same for a dry run, which
+/// only reads them.
 pub fn raw_prefix(run: &Run) -> String {
-    format!("{}dt={}/", shadow(run), run.run_date)
+    format!("dt={}/", run.run_date)
 }
 
 /// Everything this run stages (in the staging bucket).

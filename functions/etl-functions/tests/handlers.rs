@@ -251,15 +251,17 @@ async fn fault_injection_is_ignored_unless_allowed() {
 }
 
 #[tokio::test]
-async fn a_dry_run_stays_under_shadow_and_out_of_the_ledger() {
+async fn a_dry_run_reads_the_real_day_and_stays_under_shadow_and_out_of_the_ledger() {
     let (s, store, ledger) = (settings(false), Store::default(), Ledger::default());
-    day(&store, "shadow/");
+    day(&store, "");
+    let raw_before = store.keys("raw");
     let (manifest, loaded) = run_all(&s, &store, &ledger, request("2026-11-22", true, None)).await.unwrap();
     assert_eq!(manifest.run.run_id, "shadow-orders-2026-11-22");
     assert_eq!(loaded.records_out, 4);
     for bucket in ["staging", "curated", "quarantine"] {
         assert!(store.keys(bucket).iter().all(|k| k.starts_with("shadow/")), "{bucket}: {:?}", store.keys(bucket));
     }
+    assert_eq!(store.keys("raw"), raw_before, "the raw day is only read");
     assert!(ledger.0.lock().unwrap().is_empty(), "the ledger holds production runs only");
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Alarms, AwsError, ErrorQuery, Metrics};
+use super::{Alarms, AwsError, Metrics, VersionMetricQuery};
 
 /// DescribeAlarms takes at most 100 names per call.
 const ALARM_NAMES_PER_CALL: usize = 100;
@@ -62,29 +62,41 @@ impl CloudWatchMetrics {
 }
 
 impl Metrics for CloudWatchMetrics {
-    async fn error_sum(&self, query: &ErrorQuery) -> Result<f64, AwsError> {
+    async fn version_sum(&self, query: &VersionMetricQuery) -> Result<f64, AwsError> {
         use aws_sdk_cloudwatch::types::{Dimension, Statistic};
-        let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-        let out = self
-            .client
-            .get_metric_statistics()
-            .namespace("AWS/Lambda")
-            .metric_name("Errors")
-            .dimensions(dimension("FunctionName", &query.function_name))
-            .dimensions(dimension("Resource", &query.resource))
-            .dimensions(dimension("ExecutedVersion", &query.executed_version))
-            .start_time(query.start.into())
-            .end_time(query.end.into())
-            .period(query.period_seconds)
-            .statistics(Statistic::Sum)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(
-                    format!("reading the Errors of {} version {}", query.resource, query.executed_version),
-                    &e,
-                )
-            })?;
-        Ok(out.datapoints().iter().filter_map(|d| d.sum()).sum())
+        let mut total = 0.0;
+        for dimensions in query.dimension_sets() {
+            let out = self
+                .client
+                .get_metric_statistics()
+                .namespace("AWS/Lambda")
+                .metric_name(query.metric.name())
+                .set_dimensions(Some(
+                    dimensions
+                        .iter()
+                        .map(|(name, value)| Dimension::builder().name(*name).value(value).build())
+                        .collect(),
+                ))
+                .start_time(query.start.into())
+                .end_time(query.end.into())
+                .period(query.period_seconds)
+                .statistics(Statistic::Sum)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        format!(
+                            "reading the {} of {} version {} ({})",
+                            query.metric.name(),
+                            query.function_name,
+                            query.version,
+                            dimensions.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ")
+                        ),
+                        &e,
+                    )
+                })?;
+            total += out.datapoints().iter().filter_map(|d| d.sum()).sum::<f64>();
+        }
+        Ok(total)
     }
 }

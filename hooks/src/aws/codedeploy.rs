@@ -88,7 +88,13 @@ impl CodeDeployDeployments {
                     AwsError::from_sdk(format!("reading target {target_id} of deployment {deployment_id}"), &e)
                 })?;
             if let Some(lambda) = out.deployment_target().and_then(|t| t.lambda_target()) {
-                found.push((target_id.clone(), lambda.lambda_function_info().cloned()));
+                let traffic_since = lambda
+                    .lifecycle_events()
+                    .iter()
+                    .find(|e| e.lifecycle_event_name() == Some("BeforeAllowTraffic"))
+                    .and_then(|e| e.end_time())
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                found.push((target_id.clone(), (lambda.lambda_function_info().cloned(), traffic_since)));
             }
         }
         match found.as_slice() {
@@ -100,7 +106,9 @@ impl CodeDeployDeployments {
                     format!(" among {}", ids.join(", "))
                 },
             }),
-            [(target_id, info)] => from_function_info(deployment_id, target_id, info.as_ref()),
+            [(target_id, (info, traffic_since))] => {
+                from_function_info(deployment_id, target_id, info.as_ref(), *traffic_since)
+            }
             several => Err(TargetError::SeveralLambdaTargets {
                 deployment_id: deployment_id.to_owned(),
                 count: several.len(),
@@ -182,6 +190,7 @@ fn from_function_info(
     deployment_id: &str,
     target_id: &str,
     info: Option<&LambdaFunctionInfo>,
+    traffic_since: Option<std::time::SystemTime>,
 ) -> Result<LambdaTarget, TargetError> {
     let incomplete = |problem: String| TargetError::IncompleteTarget {
         deployment_id: deployment_id.to_owned(),
@@ -204,6 +213,7 @@ fn from_function_info(
         alias: field("functionAlias", info.function_alias())?,
         current_version: field("currentVersion", info.current_version())?,
         target_version: field("targetVersion", info.target_version())?,
+        traffic_since,
     };
     if !target.target_version.chars().all(|c| c.is_ascii_digit()) {
         return Err(incomplete(format!(

@@ -96,22 +96,57 @@ pub trait Alarms: Send + Sync {
     fn states(&self, names: &[String]) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
 }
 
-/// The `Errors` of one version of a function behind an alias, over a time range.
+/// The `AWS/Lambda` metrics the hooks count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaMetric {
+    Errors,
+    Invocations,
+}
+
+impl LambdaMetric {
+    pub fn name(self) -> &'static str {
+        match self {
+            LambdaMetric::Errors => "Errors",
+            LambdaMetric::Invocations => "Invocations",
+        }
+    }
+}
+
+/// One metric of one version of a function over a time range. Lambda reports an invoke
+/// through the alias under (FunctionName, Resource=`<name>:<alias>`, ExecutedVersion) and
+/// an invoke of the version's own ARN, as the workflow's Tasks make, under
+/// (FunctionName, Resource=`<name>:<version>`); the version's count is both.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorQuery {
+pub struct VersionMetricQuery {
+    pub metric: LambdaMetric,
     pub function_name: String,
-    /// `<name>:<alias>`
-    pub resource: String,
-    pub executed_version: String,
+    pub alias: String,
+    pub version: String,
     pub start: SystemTime,
     pub end: SystemTime,
     pub period_seconds: i32,
 }
 
+impl VersionMetricQuery {
+    /// The two dimension sets the version's data points are reported under.
+    pub fn dimension_sets(&self) -> [Vec<(&'static str, String)>; 2] {
+        let function = &self.function_name;
+        [
+            vec![
+                ("FunctionName", function.clone()),
+                ("Resource", format!("{function}:{}", self.alias)),
+                ("ExecutedVersion", self.version.clone()),
+            ],
+            vec![("FunctionName", function.clone()), ("Resource", format!("{function}:{}", self.version))],
+        ]
+    }
+}
+
 /// CloudWatch: metric statistics.
 pub trait Metrics: Send + Sync {
-    /// The sum of `AWS/Lambda` `Errors` over the query's range (0 when there are no data).
-    fn error_sum(&self, query: &ErrorQuery) -> impl Future<Output = Result<f64, AwsError>> + Send;
+    /// The sum of the metric over the query's range, through the alias and the version's
+    /// own ARN (0 when there are no data).
+    fn version_sum(&self, query: &VersionMetricQuery) -> impl Future<Output = Result<f64, AwsError>> + Send;
 }
 
 /// A Step Functions execution's state.

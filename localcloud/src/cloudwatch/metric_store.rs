@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::stats::Point;
 use super::wire::Out;
 use crate::api::{ApiError, ApiResult, Params};
+use crate::routing;
 
 /// Datapoints older than this (real time) are dropped.
 const RETENTION_SECS: f64 = 6.0 * 3600.0;
@@ -137,7 +138,11 @@ impl MetricStore {
     }
 
     /// Records one invoke as Lambda does: Invocations, Errors, Duration, Throttles under
-    /// (FunctionName), (FunctionName, Resource) and (FunctionName, Resource, ExecutedVersion).
+    /// (FunctionName); a qualified invoke also under (FunctionName, Resource=`fn:q`);
+    /// an alias invoke also under (FunctionName, Resource, ExecutedVersion). Lambda
+    /// developer guide, "Viewing metrics for Lambda functions": Resource is "a version
+    /// or alias of a function", ExecutedVersion "a combination of alias and version",
+    /// so an invoke of `fn:7` has no ExecutedVersion dimension.
     pub fn record_invoke(&mut self, invoke: &InvokeRecord, now: f64) {
         let mut dim_sets = vec![vec![("FunctionName".to_owned(), invoke.function.clone())]];
         if let Some(q) = &invoke.qualifier {
@@ -145,7 +150,7 @@ impl MetricStore {
                 ("FunctionName".to_owned(), invoke.function.clone()),
                 ("Resource".to_owned(), format!("{}:{q}", invoke.function)),
             ];
-            if let Some(v) = &invoke.executed_version {
+            if let Some(v) = invoke.executed_version.as_ref().filter(|_| routing::is_alias(q)) {
                 let mut with_version = resource.clone();
                 with_version.push(("ExecutedVersion".to_owned(), v.clone()));
                 dim_sets.push(with_version);
@@ -213,5 +218,37 @@ mod tests {
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].sum, 1.0);
         }
+    }
+
+    #[test]
+    fn a_version_invoke_has_no_executed_version_dimension() {
+        let mut store = MetricStore::default();
+        for qualifier in [Some("7"), Some("$LATEST"), None] {
+            let invoke = InvokeRecord {
+                function: "calc".into(),
+                qualifier: qualifier.map(str::to_owned),
+                executed_version: Some(qualifier.unwrap_or("$LATEST").to_owned()),
+                duration_ms: Some(3.0),
+                error: false,
+                throttled: false,
+            };
+            store.record_invoke(&invoke, 100.0);
+        }
+        let mut sets: Vec<Vec<String>> = store
+            .keys()
+            .filter(|k| k.name == "Invocations")
+            .map(|k| k.dims.iter().map(|(n, v)| format!("{n}={v}")).collect())
+            .collect();
+        sets.sort();
+        assert_eq!(
+            sets,
+            [
+                vec!["FunctionName=calc"],
+                vec!["FunctionName=calc", "Resource=calc:$LATEST"],
+                vec!["FunctionName=calc", "Resource=calc:7"],
+            ]
+        );
+        let all = MetricKey::new("AWS/Lambda", "Invocations", vec![("FunctionName".into(), "calc".into())]);
+        assert_eq!(store.points(&all).len(), 3, "every invoke counts under the function");
     }
 }

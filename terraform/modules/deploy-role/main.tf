@@ -30,11 +30,19 @@ locals {
 
   role_arn = "arn:${local.partition}:iam::${local.account}:role/${var.name}"
 
+  # A state machine ARN's name is its 7th field; its executions are
+  # arn:...:execution:<name>:<execution>.
+  workflow_executions = var.workflow == null ? null : "arn:${local.partition}:states:${local.region}:${local.account}:execution:${split(":", var.workflow.state_machine_arn)[6]}:*"
+
   # Every resource the policy names, for the same-account check below (IAM roles and
   # dashboards are global: their ARNs carry no region).
-  review_arns  = var.review == null ? [] : [var.review.state_machine_arn, var.review.run_ledger_arn, var.review.release_log_group_arn]
-  global_arns  = var.review == null ? [] : concat([var.review.dashboard_arn], var.review.role_arns)
-  granted_arns = concat(var.function_arns, var.hook_function_arns, var.alarm_arns, [var.release_table_arn], var.kms_key_arns, local.review_arns)
+  review_arns = var.review == null ? [] : [var.review.state_machine_arn, var.review.run_ledger_arn, var.review.release_log_group_arn]
+  global_arns = var.review == null ? [] : concat([var.review.dashboard_arn], var.review.role_arns)
+  granted_arns = concat(
+    var.function_arns, var.hook_function_arns, var.alarm_arns, [var.release_table_arn], var.kms_key_arns,
+    var.workflow == null ? [] : [var.workflow.state_machine_arn, var.workflow.data_key_arn],
+    local.review_arns,
+  )
   foreign_arns = concat(
     [for arn in local.granted_arns : arn if split(":", arn)[4] != local.account || split(":", arn)[3] != local.region],
     [for arn in local.global_arns : arn if split(":", arn)[4] != local.account],
@@ -177,6 +185,82 @@ data "aws_iam_policy_document" "this" {
       sid       = "WatchAlarms"
       actions   = ["cloudwatch:DescribeAlarms"]
       resources = var.alarm_arns
+    }
+  }
+
+  # Each canary or linear step's evidence: the old and the new version's invocations,
+  # errors and durations. GetMetricData has no resource-level permission (the Service
+  # Authorization Reference lists no resource type for it): "*".
+  statement {
+    sid       = "StepEvidence"
+    actions   = ["cloudwatch:GetMetricData"]
+    resources = ["*"]
+  }
+
+  # The evidence traffic: dry runs of the workflow pinned to the new release (replay),
+  # on the newest raw partitions or on a synthetic one the role writes.
+  dynamic "statement" {
+    for_each = var.workflow == null ? [] : [true]
+    content {
+      sid       = "ReplayRuns"
+      actions   = ["states:StartExecution"]
+      resources = [var.workflow.state_machine_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.workflow == null ? [] : [true]
+    content {
+      sid       = "WatchReplayRuns"
+      actions   = ["states:DescribeExecution"]
+      resources = [local.workflow_executions]
+    }
+  }
+
+  # Which days the raw bucket holds: the top-level dt= prefixes only, never a listing
+  # of the objects themselves.
+  dynamic "statement" {
+    for_each = var.workflow == null ? [] : [true]
+    content {
+      sid       = "ListRawPartitions"
+      actions   = ["s3:ListBucket"]
+      resources = [var.workflow.raw_bucket_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "s3:prefix"
+        values   = ["dt="]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "s3:delimiter"
+        values   = ["/"]
+      }
+    }
+  }
+
+  # Synthetic traffic's input: one partition on a date no real run has
+  # (deployer/src/engine/replay.rs, SYNTHETIC_DATE).
+  dynamic "statement" {
+    for_each = var.workflow == null ? [] : [true]
+    content {
+      sid       = "WriteSyntheticPartition"
+      actions   = ["s3:PutObject"]
+      resources = ["${var.workflow.raw_bucket_arn}/dt=2000-01-01/*"]
+    }
+  }
+
+  # The raw bucket's key, only as S3 uses it to encrypt the synthetic partition.
+  dynamic "statement" {
+    for_each = var.workflow == null ? [] : [true]
+    content {
+      sid       = "SyntheticPartitionKey"
+      actions   = ["kms:GenerateDataKey"]
+      resources = [var.workflow.data_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 

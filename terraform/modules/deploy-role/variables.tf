@@ -106,6 +106,36 @@ variable "kms_key_arns" {
   }
 }
 
+variable "workflow" {
+  description = <<-EOT
+    The workflow the functions serve, for the evidence traffic (deployer.yaml: workflow, evidence.traffic). The role may start the state machine's executions and read them (the replay's dry runs), list the raw bucket's dt= partitions, and write the synthetic partition (dt=2000-01-01/) with the data key through S3. null: no replay or synthetic traffic.
+    - state_machine_arn: the etl-workflow module's state machine.
+    - raw_bucket_arn: its raw bucket (arn:aws:s3:::NAME).
+    - data_key_arn: the KMS key that encrypts the raw bucket.
+  EOT
+  type = object({
+    state_machine_arn = string
+    raw_bucket_arn    = string
+    data_key_arn      = string
+  })
+  default = null
+
+  validation {
+    condition     = var.workflow == null ? true : can(regex("^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.workflow.state_machine_arn))
+    error_message = "workflow.state_machine_arn must be a Step Functions state machine ARN with a 12-digit account, such as arn:aws:states:us-east-1:111111111111:stateMachine:etl-dev-etl (no version or alias)."
+  }
+
+  validation {
+    condition     = var.workflow == null ? true : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.workflow.raw_bucket_arn))
+    error_message = "workflow.raw_bucket_arn must be an S3 bucket ARN, such as arn:aws:s3:::etl-dev-raw-111111111111 (the bucket, not an object)."
+  }
+
+  validation {
+    condition     = var.workflow == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$", var.workflow.data_key_arn))
+    error_message = "workflow.data_key_arn must be a KMS key ARN with a 12-digit account (a key, not an alias)."
+  }
+}
+
 variable "trusted_role_arns" {
   description = "Roles in the tooling account that may assume this role: the pipeline's CodeBuild roles and the per-environment GitHub Actions roles. Role ARNs only, never an account root: trusting a root would let every principal its administrators allow deploy."
   type        = list(string)

@@ -17,7 +17,7 @@ locals {
     inject_failure = null
   }
   hook_events = {
-    # A RunRequest: lists raw shadow/dt=2026-01-01/, writes nothing.
+    # A RunRequest: lists raw dt=2026-01-01/ (a day with no data), writes nothing.
     extract = [jsonencode({ run_date = "2026-01-01", execution_id = "pre-traffic-check", dry_run = true, inject_failure = null })]
     # A BatchRequest with no objects: stages an empty batch under shadow/ in the
     # staging bucket (staged output expires after 7 days).
@@ -106,6 +106,13 @@ module "deploy_role" {
     role_arns             = values(module.etl.role_arns)
     release_log_group_arn = module.traffic.release_log.arn
     release_log_stream    = module.traffic.release_log.stream
+  }
+
+  # The evidence traffic's dry runs and synthetic partition.
+  workflow = {
+    state_machine_arn = module.etl.state_machine_arn
+    raw_bucket_arn    = "arn:aws:s3:::${module.etl.buckets["raw"]}"
+    data_key_arn      = module.etl.kms_key_arn
   }
   tags = var.tags
 }

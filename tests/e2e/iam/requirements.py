@@ -109,8 +109,14 @@ SFN_LOG_DELIVERY = {
     "logs:DescribeLogGroups",
 }
 
-# The deployer's calls that go out with the tooling-side credentials (connect.rs).
-TOOLING_SIDE = {"s3", "sts"}
+# The deployer's calls that go out with the tooling-side credentials: who it is
+# (connect.rs) and the artifact store (cloud/sdk/store.rs). Its other S3 calls (the raw
+# bucket's partitions, cloud/sdk/workflow.rs) go out as the deploy role.
+TOOLING_SIDE_FILES = {"deployer/src/connect.rs", "deployer/src/cloud/sdk/store.rs"}
+
+
+def tooling_side(call: "Call") -> bool:
+    return call.where.split(":")[0] in TOOLING_SIDE_FILES
 
 BINARIES = {
     # artifact (= binary) -> (code base folder, main)
@@ -183,8 +189,8 @@ def add_code_needs(principal: Principal, calls: list[Call], shared: bool = False
 def principals(deployment: Deployment, settings: list[Settings], calls: dict[str, list[Call]]) -> list[Principal]:
     out = []
     deployer_calls = calls["deployer"]
-    workload_calls = [c for c in deployer_calls if c.action.split(":")[0] not in TOOLING_SIDE]
-    tooling_calls = [c for c in deployer_calls if c.action.split(":")[0] in TOOLING_SIDE]
+    workload_calls = [c for c in deployer_calls if not tooling_side(c)]
+    tooling_calls = [c for c in deployer_calls if tooling_side(c)]
     tooling_roles: set[str] = set()
     artifacts: dict[str, str] = {}
     for s in settings:

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::failure::{send, Failed};
 use super::SdkCloud;
-use crate::cloud::{Ledger, LockAttempt, LockInfo, Renewal};
+use crate::cloud::{Ledger, LockAttempt, LockInfo, Renewal, Routing};
 use crate::error::{DeployError, Result};
 use crate::ledger::{now_ms, rfc3339, ReleaseRecord};
 
@@ -170,6 +170,38 @@ impl Ledger for SdkCloud {
             Err(f) if f.code() == Some(CONDITION_FAILED) => Ok(Renewal::Lost),
             Err(f) => Err(self.ledger_error(f)),
         }
+    }
+
+    async fn put_routing(&self, routing: &Routing) -> Result<()> {
+        let versions = |m: &std::collections::BTreeMap<String, String>| {
+            AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), s(v))).collect())
+        };
+        send!(
+            self.ctx,
+            format!("PutItem {} (routing)", self.table),
+            self.dynamodb
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s("routing"))
+                .item("sk", s("routing"))
+                .item("release_id", s(&routing.release_id))
+                .item("record_id", s(&routing.record_id))
+                .item("weight", AttributeValue::N(routing.weight_per_mille.to_string()))
+                .item("old", versions(&routing.old))
+                .item("new", versions(&routing.new))
+        )
+        .map_err(|f| self.ledger_error(f))?;
+        Ok(())
+    }
+
+    async fn clear_routing(&self) -> Result<()> {
+        send!(
+            self.ctx,
+            format!("DeleteItem {} (routing)", self.table),
+            self.dynamodb.delete_item().table_name(&self.table).key("pk", s("routing")).key("sk", s("routing"))
+        )
+        .map_err(|f| self.ledger_error(f))?;
+        Ok(())
     }
 
     async fn unlock(&self, holder: &str) -> Result<()> {

@@ -8,9 +8,11 @@ pub mod failure;
 mod inventory;
 mod lambda;
 mod ledger;
+mod metrics;
 mod permissions;
 pub mod retry;
 mod store;
+mod workflow;
 
 use std::time::Duration;
 
@@ -38,8 +40,10 @@ pub struct SdkCloud {
     cloudwatch: aws_sdk_cloudwatch::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     iam: aws_sdk_iam::Client,
-    /// What `review` reads (the workflow, log groups) and the release log.
     sfn: aws_sdk_sfn::Client,
+    /// The environment's own buckets (the replay's raw partitions), not the tooling store.
+    s3: aws_sdk_s3::Client,
+    /// The log groups `review` reads and the release log the deployer writes.
     logs: aws_sdk_cloudwatchlogs::Client,
     /// The release ledger's table and the environment it belongs to.
     table: String,
@@ -48,6 +52,8 @@ pub struct SdkCloud {
 
 impl SdkCloud {
     pub fn new(config: &SdkConfig, ctx: Context, table: &str, environment: &str) -> Self {
+        // The local cloud serves S3 by path, not by virtual host.
+        let ctx_is_local = ctx.endpoint.starts_with("http://");
         // Every client retries as `retry` explains, in one partition with no retry quota.
         macro_rules! client {
             ($sdk:ident) => {
@@ -66,21 +72,35 @@ impl SdkCloud {
             environment,
         )
         .with_iam(client!(aws_sdk_iam))
-        .with_review_clients(client!(aws_sdk_sfn), client!(aws_sdk_cloudwatchlogs))
-    }
-
-    /// The Step Functions and CloudWatch Logs clients `review` and the release log use
-    /// (default: from a default configuration, unused until called).
-    pub fn with_review_clients(mut self, sfn: aws_sdk_sfn::Client, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
-        self.sfn = sfn;
-        self.logs = logs;
-        self
+        .with_workflow(
+            client!(aws_sdk_sfn),
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(ctx_is_local)
+                    .retry_partition(retry::retry_partition())
+                    .build(),
+            ),
+        )
+        .with_logs(client!(aws_sdk_cloudwatchlogs))
     }
 
     /// The IAM client `doctor` simulates policies with (default: one from a default
     /// configuration, unused until `doctor` runs).
     pub fn with_iam(mut self, iam: aws_sdk_iam::Client) -> Self {
         self.iam = iam;
+        self
+    }
+
+    /// The Step Functions and S3 clients the replay uses (same default as `with_iam`).
+    pub fn with_workflow(mut self, sfn: aws_sdk_sfn::Client, s3: aws_sdk_s3::Client) -> Self {
+        self.sfn = sfn;
+        self.s3 = s3;
+        self
+    }
+
+    /// The CloudWatch Logs client (same default as `with_iam`).
+    pub fn with_logs(mut self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        self.logs = logs;
         self
     }
 
@@ -100,6 +120,9 @@ impl SdkCloud {
         let sfn = aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::Config::builder().behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest()).build(),
         );
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build(),
+        );
         let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
             aws_sdk_cloudwatchlogs::Config::builder()
                 .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
@@ -113,6 +136,7 @@ impl SdkCloud {
             dynamodb,
             iam,
             sfn,
+            s3,
             logs,
             table: table.to_owned(),
             environment: environment.to_owned(),

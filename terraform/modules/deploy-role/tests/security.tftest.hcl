@@ -58,9 +58,9 @@ run "no_wildcard_action_and_no_wildcard_resource" {
   }
   assert {
     condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
-      for r in s.resources : r != "*" || (s.sid == "DeploymentsWithoutResourceLevelPermissions" && s.actions == toset(["codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"]))
+      for r in s.resources : r != "*" || (s.sid == "DeploymentsWithoutResourceLevelPermissions" && s.actions == toset(["codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment"])) || (s.sid == "StepEvidence" && s.actions == toset(["cloudwatch:GetMetricData"]))
     ]]))
-    error_message = "\"*\" only for ListDeploymentTargets, GetDeploymentTarget and StopDeployment, which IAM authorizes on nothing narrower"
+    error_message = "\"*\" only for ListDeploymentTargets, GetDeploymentTarget, StopDeployment and GetMetricData, which IAM authorizes on nothing narrower"
   }
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.this.statement : tolist(s.actions)])) == toset([
@@ -69,7 +69,7 @@ run "no_wildcard_action_and_no_wildcard_resource" {
       "codedeploy:GetDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
       "codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment", "codedeploy:ListDeployments",
       "codedeploy:GetDeploymentConfig", "codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision",
-      "cloudwatch:DescribeAlarms",
+      "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
       "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
       "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
       "iam:SimulatePrincipalPolicy",
@@ -124,6 +124,63 @@ run "each_action_on_exactly_its_resources" {
     ])])
     error_message = "the ledger's key is usable only through DynamoDB"
   }
+}
+
+run "the_evidence_traffic_runs_the_workflow_and_writes_only_the_synthetic_partition" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn    = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn      = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+    }
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ReplayRuns" && s.actions == toset(["states:StartExecution"]) && s.resources == toset([
+      "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl",
+    ])])
+    error_message = "executions are started on the workflow's state machine only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchReplayRuns" && s.actions == toset(["states:DescribeExecution"]) && s.resources == toset([
+      "arn:aws:states:us-east-1:333333333333:execution:etl-prod-etl:*",
+    ])])
+    error_message = "only that state machine's executions are read"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ListRawPartitions" && s.resources == toset(["arn:aws:s3:::etl-prod-raw-333333333333"]) && alltrue([
+      for v in ["s3:prefix", "s3:delimiter"] : anytrue([for c in s.condition : c.variable == v && c.test == "StringEquals"])
+    ])])
+    error_message = "the raw bucket is listed by its dt= prefixes only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WriteSyntheticPartition" && s.actions == toset(["s3:PutObject"]) && s.resources == toset([
+      "arn:aws:s3:::etl-prod-raw-333333333333/dt=2000-01-01/*",
+    ])])
+    error_message = "objects are written to the synthetic partition only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "SyntheticPartitionKey" && s.actions == toset(["kms:GenerateDataKey"]) && anytrue([
+      for c in s.condition : c.variable == "kms:ViaService" && toset(c.values) == toset(["s3.us-east-1.amazonaws.com"])
+    ])])
+    error_message = "the data key is usable only through S3, to encrypt"
+  }
+}
+
+run "rejects_a_workflow_that_is_not_a_state_machine_and_a_bucket" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn = "arn:aws:states:us-east-1:333333333333:execution:etl-prod-etl:x"
+      raw_bucket_arn    = "arn:aws:s3:::etl-prod-raw-333333333333/dt=*"
+      data_key_arn      = "alias/etl"
+    }
+  }
+
+  expect_failures = [var.workflow]
 }
 
 run "trust_is_pinned_to_the_pipeline_roles_and_one_github_environment" {

@@ -1,0 +1,75 @@
+//! [`Workflow`] over Step Functions and S3: the replay's dry runs and the raw
+//! partitions they read.
+
+use aws_sdk_sfn::types::ExecutionStatus;
+
+use super::failure::send;
+use super::SdkCloud;
+use crate::cloud::{ExecutionState, Workflow};
+use crate::error::Result;
+
+impl Workflow for SdkCloud {
+    async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> Result<String> {
+        match send!(
+            self.ctx,
+            format!("StartExecution {state_machine_arn} {name}"),
+            self.sfn.start_execution().state_machine_arn(state_machine_arn).name(name).input(input)
+        ) {
+            Ok(out) => Ok(out.execution_arn().to_owned()),
+            // The name is unique per replay: a retry whose first attempt started it
+            // finds its own execution.
+            Err(f) if f.code() == Some("ExecutionAlreadyExists") => {
+                Ok(format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1)))
+            }
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    async fn execution_state(&self, execution_arn: &str) -> Result<ExecutionState> {
+        let out = send!(
+            self.ctx,
+            format!("DescribeExecution {execution_arn}"),
+            self.sfn.describe_execution().execution_arn(execution_arn)
+        )
+        .map_err(super::failure::Failed::into_error)?;
+        Ok(match out.status() {
+            ExecutionStatus::Running | ExecutionStatus::PendingRedrive => ExecutionState::Running,
+            ExecutionStatus::Succeeded => ExecutionState::Succeeded,
+            _ => ExecutionState::Failed,
+        })
+    }
+
+    async fn raw_partitions(&self, bucket: &str) -> Result<Vec<String>> {
+        let mut dates = Vec::new();
+        let mut token = None;
+        loop {
+            let page = send!(
+                self.ctx,
+                format!("ListObjectsV2 s3://{bucket}/dt="),
+                self.s3.list_objects_v2().bucket(bucket).prefix("dt=").delimiter("/").set_continuation_token(token)
+            )
+            .map_err(super::failure::Failed::into_error)?;
+            for p in page.common_prefixes() {
+                if let Some(date) = p.prefix().and_then(|p| p.strip_prefix("dt=")).map(|d| d.trim_end_matches('/')) {
+                    dates.push(date.to_owned());
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        dates.sort();
+        Ok(dates)
+    }
+
+    async fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+        send!(
+            self.ctx,
+            format!("PutObject s3://{bucket}/{key}"),
+            self.s3.put_object().bucket(bucket).key(key).body(body.into())
+        )
+        .map_err(super::failure::Failed::into_error)?;
+        Ok(())
+    }
+}

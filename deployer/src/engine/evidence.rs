@@ -1,0 +1,135 @@
+//! No canary step passes on no evidence. Each function's shift is a series of steps
+//! (a canary's weight, each of a linear config's increments); when a step ends (the
+//! alias moves on), the new version must have served the environment's minimum of
+//! invocations during it, counted by CloudWatch per version (alias and
+//! version-qualified invokes) or by the deployer's own replay. A step without it stops
+//! and rolls back the release where the environment requires evidence, and is a
+//! warning where it does not.
+
+use std::collections::BTreeMap;
+
+use super::{Engine, Event};
+use crate::cloud::{Cloud, VersionStats};
+use crate::ledger::{now_ms, rfc3339, EvidenceVerdict, ReleaseRecord, StepEvidence};
+
+/// One function's step in progress.
+#[derive(Debug, Clone)]
+struct Step {
+    /// Tenths of a percent on the new version.
+    weight: i64,
+    started_ms: u64,
+    /// Replay executions that succeeded when the step began.
+    replays_at_start: u32,
+}
+
+/// The steps of every function being shifted.
+#[derive(Debug, Default)]
+pub(crate) struct Steps {
+    current: BTreeMap<String, Step>,
+}
+
+/// A step that just ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Ended {
+    pub artifact: String,
+    pub percent: f64,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    pub replays: u32,
+}
+
+impl Steps {
+    /// Notes `artifact`'s share on its new version now; answers the step that ended
+    /// if the share moved on from a canary or linear weight (strictly between 0 and 100 %).
+    pub fn observe(&mut self, artifact: &str, percent: Option<f64>, replays_so_far: u32) -> Option<Ended> {
+        let weight = (percent? * 10.0).round() as i64;
+        let now = now_ms();
+        match self.current.get(artifact) {
+            Some(step) if step.weight == weight => None,
+            previous => {
+                let ended = previous.filter(|s| s.weight > 0 && s.weight < 1000).map(|s| Ended {
+                    artifact: artifact.to_owned(),
+                    percent: s.weight as f64 / 10.0,
+                    started_ms: s.started_ms,
+                    ended_ms: now,
+                    replays: replays_so_far.saturating_sub(s.replays_at_start),
+                });
+                self.current
+                    .insert(artifact.to_owned(), Step { weight, started_ms: now, replays_at_start: replays_so_far });
+                ended
+            }
+        }
+    }
+
+    /// Whether some function is in a canary or linear step (the replay runs then).
+    pub fn in_partial_step(&self) -> bool {
+        self.current.values().any(|s| s.weight > 0 && s.weight < 1000)
+    }
+
+    /// The smallest share on the new release across the functions being shifted,
+    /// per mille: what the workflow's executions draw against.
+    pub fn release_weight(&self) -> u32 {
+        self.current.values().map(|s| s.weight.clamp(0, 1000) as u32).min().unwrap_or(0)
+    }
+}
+
+impl<C: Cloud> Engine<'_, C> {
+    /// Judges an ended step of one function: its evidence, recorded; `Some` when the
+    /// release must stop for lack of it.
+    pub(crate) async fn judge_step(
+        &self,
+        record: &mut ReleaseRecord,
+        ended: Ended,
+        replay_source: Option<&str>,
+    ) -> Option<StepEvidence> {
+        let s = self.settings;
+        let f = record.functions.get(&ended.artifact)?.clone();
+        let function = s.functions.iter().find(|x| x.artifact == ended.artifact)?;
+        let new_version = f.version.clone().unwrap_or_default();
+        let stats = |version: String| {
+            let (cloud, name) = (self.cloud.clone(), f.function_name.clone());
+            async move { cloud.version_stats(&name, &version, ended.started_ms, ended.ended_ms).await }
+        };
+        let (new, old) = tokio::join!(stats(new_version.clone()), stats(f.previous_version.clone()));
+        let new = new.unwrap_or_else(|error| {
+            self.tell(Event::PollFailed { error: &error, attempt: 1 });
+            VersionStats::default()
+        });
+        let old = old.unwrap_or_default();
+        // A replay that succeeded ran every function of the workflow (but the saga's
+        // compensation) on the new release: a floor under CloudWatch's count, which
+        // may lag a minute behind on AWS.
+        let counted = if function.artifact == "compensate" {
+            new.invocations
+        } else {
+            new.invocations.max(f64::from(ended.replays))
+        };
+        let verdict = if function.min_invocations == 0 {
+            EvidenceVerdict::Exempt
+        } else if counted >= f64::from(function.min_invocations) {
+            EvidenceVerdict::Passed
+        } else if s.evidence.required {
+            EvidenceVerdict::NoEvidence
+        } else {
+            EvidenceVerdict::Warned
+        };
+        let evidence = StepEvidence {
+            artifact: ended.artifact.clone(),
+            function_name: f.function_name.clone(),
+            step_percent: ended.percent,
+            started_at: rfc3339(ended.started_ms),
+            ended_at: rfc3339(ended.ended_ms),
+            new_version,
+            old_version: f.previous_version.clone(),
+            new: VersionStats { invocations: counted, ..new },
+            old,
+            replay_executions: ended.replays,
+            replay_source: replay_source.map(str::to_owned),
+            min_invocations: function.min_invocations,
+            verdict,
+        };
+        self.tell(Event::StepJudged { evidence: &evidence });
+        record.evidence.push(evidence.clone());
+        Some(evidence)
+    }
+}

@@ -1,0 +1,185 @@
+"""Tests of the launcher's seam: a fake localcloud (a loopback HTTP server) answers the
+invokes, and ministack's own stepfunctions module runs the Task dispatch around them.
+
+Run: .venv/bin/python -m unittest discover -s localcloud/python
+(localcloud/tests/launcher.rs runs it as part of the Rust suite).
+"""
+
+import http.server
+import json
+import socket
+import threading
+import types
+import unittest
+
+import ministack_launcher as launcher
+
+
+class FakeLocalcloud(http.server.ThreadingHTTPServer):
+    """Records each request and answers with the next canned (status, headers, body)."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests = []
+        self.answers = []
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self):
+        return launcher.Endpoint(f"http://127.0.0.1:{self.server_address[1]}")
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        self.server.requests.append((self.path, dict(self.headers), body))
+        status, headers, answer = self.server.answers.pop(0)
+        if answer is None:
+            # No answer at all: the connection closes, as localcloud's lost_reply does.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def payload(value):
+    return json.dumps(value).encode()
+
+
+class TaskResultTests(unittest.TestCase):
+    def test_a_result_is_the_parsed_payload(self):
+        self.assertEqual(launcher.task_result(200, {}, payload({"n": 4})), {"n": 4})
+        self.assertEqual(launcher.task_result(200, {}, b"null"), None)
+        self.assertEqual(launcher.task_result(200, {}, b"not json"), "not json")
+
+    def test_a_function_error_keeps_ministacks_error_and_cause(self):
+        error = {"errorType": "ValueError", "errorMessage": "bad input"}
+        with self.assertRaises(launcher.TaskFailure) as raised:
+            launcher.task_result(200, {"x-amz-function-error": "Unhandled"}, payload(error))
+        self.assertEqual(raised.exception.error, "ValueError")
+        # json.dumps of the payload, as stepfunctions._call_lambda builds the Cause.
+        self.assertEqual(raised.exception.cause, '{"errorType": "ValueError", "errorMessage": "bad input"}')
+        with self.assertRaises(launcher.TaskFailure) as raised:
+            launcher.task_result(200, {"x-amz-function-error": "Unhandled"}, payload({"errorMessage": "x"}))
+        self.assertEqual(raised.exception.error, "Lambda.Unknown")
+
+    def test_service_errors_are_named_as_step_functions_names_them(self):
+        cases = [
+            (429, {"x-amzn-errortype": "TooManyRequestsException"}, payload({"Type": "User", "message": "Rate exceeded"}),
+             "Lambda.TooManyRequestsException", "Rate exceeded"),
+            (404, {}, payload({"__type": "ResourceNotFoundException", "message": "Function not found: calc"}),
+             "Lambda.ResourceNotFoundException", "Function not found: calc"),
+            (500, {}, b"", "Lambda.ServiceException", "Status Code: 500"),
+            (400, {}, payload({"Type": "User"}), "Lambda.AWSLambdaException", "Status Code: 400"),
+        ]
+        for status, headers, body, error, in_cause in cases:
+            with self.subTest(status=status), self.assertRaises(launcher.TaskFailure) as raised:
+                launcher.task_result(status, headers, body)
+            self.assertEqual(raised.exception.error, error)
+            self.assertIn(in_cause, raised.exception.cause)
+
+    def test_the_endpoint_must_be_an_http_address(self):
+        for bad in ["", "127.0.0.1:4566", "https://127.0.0.1:4566", "http://127.0.0.1"]:
+            with self.subTest(url=bad), self.assertRaises(ValueError) as raised:
+                launcher.Endpoint(bad)
+            self.assertIn(launcher.ENDPOINT_ENV, str(raised.exception))
+
+
+class SeamTests(unittest.TestCase):
+    """The launcher installed into ministack's real stepfunctions module."""
+
+    def setUp(self):
+        from ministack.services import stepfunctions
+
+        self.sfn = stepfunctions
+        self.saved = (stepfunctions._call_lambda, stepfunctions._invoke_resource)
+        self.cloud = FakeLocalcloud()
+        launcher.install(stepfunctions, self.cloud.endpoint)
+
+    def tearDown(self):
+        self.sfn._call_lambda, self.sfn._invoke_resource = self.saved
+        self.cloud.stop()
+
+    def answer(self, version, value, function_error=None):
+        headers = {"Content-Type": "application/json", "X-Amz-Executed-Version": version}
+        if function_error:
+            headers["X-Amz-Function-Error"] = function_error
+        self.cloud.answers.append((200, headers, payload(value)))
+
+    def test_lambda_invoke_goes_through_localcloud_and_reports_the_executed_version(self):
+        self.answer("2", {"result": 4})
+        result = self.sfn._invoke_resource(
+            "arn:aws:states:::lambda:invoke", {"FunctionName": "calc:live", "Payload": {"n": 2}}
+        )
+        self.assertEqual(result, {"ExecutedVersion": "2", "StatusCode": 200, "Payload": {"result": 4}})
+        path, headers, body = self.cloud.requests[0]
+        self.assertEqual(path, "/2015-03-31/functions/calc%3Alive/invocations")
+        self.assertEqual(json.loads(body), {"n": 2})
+        # The execution's account (ministack's default outside a request) names the caller.
+        self.assertIn("Credential=000000000000/", headers["Authorization"])
+        self.assertIn("/us-east-1/lambda/aws4_request", headers["Authorization"])
+        self.assertEqual(headers["X-Amz-Invocation-Type"], "RequestResponse")
+
+    def test_a_lambda_arn_resource_returns_the_bare_payload(self):
+        self.answer("1", {"result": 4})
+        arn = "arn:aws:lambda:us-east-1:000000000000:function:calc:live"
+        self.assertEqual(self.sfn._invoke_resource(arn, {"n": 2}), {"result": 4})
+        self.assertEqual(
+            self.cloud.requests[0][0],
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Acalc%3Alive/invocations",
+        )
+
+    def test_a_function_error_fails_the_task(self):
+        self.answer("1", {"errorType": "&str", "errorMessage": "broken"}, function_error="Unhandled")
+        with self.assertRaises(self.sfn._ExecutionError) as raised:
+            self.sfn._invoke_resource("arn:aws:states:::lambda:invoke", {"FunctionName": "calc"})
+        self.assertEqual((raised.exception.error, raised.exception.cause),
+                         ("&str", '{"errorType": "&str", "errorMessage": "broken"}'))
+
+    def test_no_answer_is_an_sdk_client_exception(self):
+        self.cloud.answers.append((0, {}, None))
+        with self.assertRaises(self.sfn._ExecutionError) as raised:
+            self.sfn._invoke_resource("arn:aws:states:::lambda:invoke", {"FunctionName": "calc"})
+        self.assertEqual(raised.exception.error, "Lambda.SdkClientException")
+
+    def test_other_integrations_are_left_alone(self):
+        with self.assertRaises(self.sfn._ExecutionError) as raised:
+            self.sfn._invoke_resource("arn:aws:states:::nosuchservice:doIt", {})
+        self.assertIn("not yet implemented in MiniStack", raised.exception.cause)
+        self.assertEqual(self.cloud.requests, [], "nothing reached localcloud")
+
+
+class InstallTests(unittest.TestCase):
+    def test_a_ministack_without_the_seam_is_refused(self):
+        stranger = types.SimpleNamespace(_invoke_resource=lambda r, i: i)
+        with self.assertRaises(RuntimeError) as raised:
+            launcher.install(stranger, launcher.Endpoint("http://127.0.0.1:9"))
+        self.assertIn("_call_lambda", str(raised.exception))
+
+    def test_main_refuses_a_missing_endpoint(self):
+        import os
+        from unittest import mock
+
+        with mock.patch.dict(os.environ, {launcher.ENDPOINT_ENV: ""}), \
+                mock.patch("sys.stderr") as stderr:
+            self.assertEqual(launcher.main(), 2)
+        written = "".join(call.args[0] for call in stderr.write.call_args_list)
+        self.assertIn(launcher.ENDPOINT_ENV, written)
+
+
+if __name__ == "__main__":
+    unittest.main()
