@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
         let batch = &event.payload["batch"];
         let objects = batch["objects"].as_array().map_or(0, Vec::len);
         if objects > 0 {
-            return Err::<Value, Error>(format!("this release breaks on {objects} objects of real records on purpose").into());
+            return Err::<Value, Error>(
+                format!("this release breaks on {objects} objects of real records on purpose").into(),
+            );
         }
         Ok(json!({
             "batch_id": batch["batch_id"].as_u64().unwrap_or(0),
