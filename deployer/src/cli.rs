@@ -74,6 +74,10 @@ pub enum Command {
     /// functions fit the packaged artifacts, and (IAM's simulator) that every role may
     /// make every call it makes. Exit 0 only when every check passes.
     Doctor(EnvDist),
+    /// The Well-Architected review (Serverless Lens: OPS 1-2, REL 1-2, SEC 1-3, PERF 1,
+    /// COST 1): each practice ticked only on evidence read from the environment and
+    /// this repository, printed beside it. Read only.
+    Review(ReviewArgs),
 }
 
 impl Command {
@@ -88,6 +92,7 @@ impl Command {
             Self::History(_) => "history",
             Self::Prune(_) => "prune",
             Self::Doctor(_) => "doctor",
+            Self::Review(_) => "review",
         }
     }
 
@@ -100,6 +105,7 @@ impl Command {
             Self::Status(a) => Some(&a.env),
             Self::History(a) => Some(&a.env),
             Self::Prune(a) => Some(&a.env),
+            Self::Review(a) => Some(&a.env),
         }
     }
 }
@@ -187,6 +193,15 @@ pub struct HistoryArgs {
     /// How many releases to show.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[arg(long)]
+    pub env: String,
+    /// Also write the review as Markdown to FILE (the pipeline's summary).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -104,7 +104,10 @@ impl<'a> Session<'a> {
             Command::Rollback(args) => {
                 let settings = self.settings(&args.env)?;
                 let (_, cloud) = self.open(&settings, "rollback").await?;
-                Ok(Outcome::RolledBack(self.engine(&settings, cloud).rollback(args.to.as_deref()).await?))
+                let outcome =
+                    Outcome::RolledBack(self.engine(&settings, cloud.clone()).rollback(args.to.as_deref()).await?);
+                self.announce(&settings, &cloud, &outcome).await;
+                Ok(outcome)
             }
             Command::Status(args) => {
                 let settings = self.settings(&args.env)?;
@@ -117,6 +120,7 @@ impl<'a> Session<'a> {
                 Ok(Outcome::History(self.engine(&settings, cloud).history(args.limit).await?))
             }
             Command::Doctor(args) => self.doctor(&args.env, &args.dist).await,
+            Command::Review(args) => self.review(args).await,
             Command::Prune(args) => {
                 let settings = self.settings(&args.env)?;
                 let (_, cloud) = self.open(&settings, "prune").await?;
@@ -183,14 +187,33 @@ impl<'a> Session<'a> {
         Ok(Outcome::Doctor(findings))
     }
 
+    /// The Well-Architected review, read as the environment's deploy role.
+    async fn review(&self, args: &crate::cli::ReviewArgs) -> Result<Outcome> {
+        let settings = self.settings(&args.env)?;
+        let (_, cloud) = self.open(&settings, "review").await?;
+        let repo = crate::review::repository::RepositoryFacts::read(&self.root, &self.settings_dir);
+        let review = crate::review::review(&settings, &cloud, &repo, &release::git_commit(&self.root)).await;
+        if let Some(path) = &args.markdown {
+            std::fs::write(path, crate::report::review_markdown(&review)).map_err(|e| {
+                DeployError::internal(format!(
+                    "writing the review to {}: {e} (check that its folder exists)",
+                    path.display()
+                ))
+            })?;
+        }
+        Ok(Outcome::Review(review))
+    }
+
     async fn deploy(&self, env: &str, dist: &Option<PathBuf>) -> Result<Outcome> {
         let settings = self.settings(env)?;
         policy::deploy_allowed(&settings)?;
         let (manifest, zips, base, cloud) = self.load_and_open(&settings, self.dist(dist), "deploy").await?;
         let store = self.connection.artifact_store(&base, &settings.artifact_bucket);
         let incoming = Incoming { manifest, zips, kind: RecordKind::Deploy, source_environment: None };
-        let engine = self.engine(&settings, cloud).interruptible(Interrupt::listen());
-        Ok(Outcome::Released(engine.release(incoming, Some(&store)).await?))
+        let engine = self.engine(&settings, cloud.clone()).interruptible(Interrupt::listen());
+        let outcome = Outcome::Released(engine.release(incoming, Some(&store)).await?);
+        self.announce(&settings, &cloud, &outcome).await;
+        Ok(outcome)
     }
 
     async fn promote(&self, to: &str, from: Option<&str>) -> Result<Outcome> {
@@ -203,8 +226,33 @@ impl<'a> Session<'a> {
             kind: RecordKind::Promote,
             source_environment: Some(record.environment.clone()),
         };
-        let engine = self.engine(&settings, cloud).interruptible(Interrupt::listen());
-        Ok(Outcome::Released(engine.release(incoming, None::<&S3Store>).await?))
+        let engine = self.engine(&settings, cloud.clone()).interruptible(Interrupt::listen());
+        let outcome = Outcome::Released(engine.release(incoming, None::<&S3Store>).await?);
+        self.announce(&settings, &cloud, &outcome).await;
+        Ok(outcome)
+    }
+
+    /// Writes a finished release's verdict to the environment's release log, which its
+    /// dashboard shows. Best effort: the ledger holds the record and the verdict stands
+    /// whether this is written or not.
+    async fn announce(&self, settings: &Settings, cloud: &SdkCloud, outcome: &Outcome) {
+        use crate::cloud::ReleaseLog;
+        use crate::review::names::{Workload, RELEASE_LOG_STREAM};
+        let record = match outcome {
+            Outcome::Released(r) => &r.record,
+            Outcome::RolledBack(
+                crate::engine::RollbackOutcome::Restored(record)
+                | crate::engine::RollbackOutcome::Returned { record, .. },
+            ) => record,
+            _ => return,
+        };
+        let Some(event) = crate::ledger::release_log_event(record) else { return };
+        let group = Workload::of(settings).release_log();
+        if let Err(e) = cloud.append(&group, RELEASE_LOG_STREAM, &event).await {
+            self.ui.warn(&format!(
+                "the release log {group} was not written (the dashboard will not show this release): {e}"
+            ));
+        }
     }
 
     /// The release `target` would take from its source: the source's newest release,

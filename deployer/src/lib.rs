@@ -10,6 +10,7 @@
 //! - [`ledger`] holds the release records and the lock holder;
 //! - [`engine`] is the release logic, generic over the cloud;
 //! - [`report`] shows progress, and the final report in text, JSON and Markdown;
+//! - [`review`] is the Well-Architected review, every tick with its evidence;
 //! - [`error`] is the one error type.
 
 pub mod cli;
@@ -21,4 +22,5 @@ pub mod error;
 pub mod ledger;
 pub mod release;
 pub mod report;
+pub mod review;
 pub mod settings;

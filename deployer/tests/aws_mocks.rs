@@ -505,3 +505,120 @@ async fn a_role_that_does_not_trust_the_caller_is_named_as_that() {
         "{text}"
     );
 }
+
+/// An environment whose IAM, Step Functions, CloudWatch Logs, CloudWatch, DynamoDB and
+/// Lambda answer what `review` reads.
+fn review_cloud(
+    lambda: &[&Rule],
+    cloudwatch: &[&Rule],
+    dynamodb: &[&Rule],
+    iam: &[&Rule],
+    sfn: &[&Rule],
+    logs: &[&Rule],
+) -> SdkCloud {
+    cloud(lambda, &[], cloudwatch, dynamodb)
+        .with_iam(client!(aws_sdk_iam, iam))
+        .with_workflow(
+            client!(aws_sdk_sfn, sfn),
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build(),
+            ),
+        )
+        .with_logs(client!(aws_sdk_cloudwatchlogs, logs))
+}
+
+#[tokio::test]
+async fn review_reads_a_roles_url_encoded_policies_across_pages() {
+    use aws_sdk_iam::operation::get_role::GetRoleOutput;
+    use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+    use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+    use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+    use deployer::cloud::Inventory;
+
+    // IAM answers documents URL-encoded (RFC 3986).
+    let trust = "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%7D%5D%7D";
+    let role = aws_sdk_iam::types::Role::builder()
+        .path("/")
+        .role_name("etl-prod-load")
+        .role_id("AROAEXAMPLE")
+        .arn("arn:aws:iam::333333333333:role/etl-prod-load")
+        .create_date(aws_smithy_types::DateTime::from_secs(0))
+        .assume_role_policy_document(trust)
+        .build()
+        .unwrap();
+    let get_role = mock!(aws_sdk_iam::Client::get_role)
+        .match_requests(|r| r.role_name() == Some("etl-prod-load"))
+        .then_output(move || GetRoleOutput::builder().role(role.clone()).build());
+    let first_page =
+        mock!(aws_sdk_iam::Client::list_role_policies).match_requests(|r| r.marker().is_none()).then_output(|| {
+            ListRolePoliciesOutput::builder().policy_names("etl-load").is_truncated(true).marker("m1").build().unwrap()
+        });
+    let second_page = mock!(aws_sdk_iam::Client::list_role_policies)
+        .match_requests(|r| r.marker() == Some("m1"))
+        .then_output(|| ListRolePoliciesOutput::builder().policy_names("extra").is_truncated(false).build().unwrap());
+    let policy = |name: &'static str| {
+        mock!(aws_sdk_iam::Client::get_role_policy).match_requests(move |r| r.policy_name() == Some(name)).then_output(
+            move || {
+                GetRolePolicyOutput::builder()
+                    .role_name("etl-prod-load")
+                    .policy_name(name)
+                    .policy_document(format!("%7B%22Sid%22%3A%22{name}%22%7D"))
+                    .build()
+                    .unwrap()
+            },
+        )
+    };
+    let (load, extra) = (policy("etl-load"), policy("extra"));
+    let attached = mock!(aws_sdk_iam::Client::list_attached_role_policies)
+        .then_output(|| ListAttachedRolePoliciesOutput::builder().build());
+    let cloud =
+        review_cloud(&[], &[], &[], &[&get_role, &first_page, &second_page, &load, &extra, &attached], &[], &[]);
+    let view = cloud.role("etl-prod-load").await.unwrap().expect("the role exists");
+    assert_eq!(view.trust_policy, r#"{"Statement":[{"Effect":"Allow"}]}"#);
+    assert_eq!(
+        view.inline_policies,
+        vec![
+            ("etl-load".to_owned(), r#"{"Sid":"etl-load"}"#.to_owned()),
+            ("extra".to_owned(), r#"{"Sid":"extra"}"#.to_owned())
+        ],
+        "both pages, each document decoded"
+    );
+    assert!(view.attached_policies.is_empty());
+}
+
+#[tokio::test]
+async fn review_reads_a_missing_resource_as_absent_and_a_refusal_as_an_error() {
+    use deployer::cloud::Inventory;
+    let missing = |code_name: &'static str| ErrorMetadata::builder().code(code_name).message("not found").build();
+    let dashboard = mock!(aws_sdk_cloudwatch::Client::get_dashboard).then_error(move || {
+        aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError::generic(missing("ResourceNotFound"))
+    });
+    let policy = mock!(aws_sdk_lambda::Client::get_policy).then_error(move || {
+        aws_sdk_lambda::operation::get_policy::GetPolicyError::generic(missing("ResourceNotFoundException"))
+    });
+    let table = mock!(aws_sdk_dynamodb::Client::describe_table).then_error(move || {
+        aws_sdk_dynamodb::operation::describe_table::DescribeTableError::generic(missing("ResourceNotFoundException"))
+    });
+    let role = mock!(aws_sdk_iam::Client::get_role)
+        .then_error(move || aws_sdk_iam::operation::get_role::GetRoleError::generic(missing("NoSuchEntity")));
+    let machine = mock!(aws_sdk_sfn::Client::describe_state_machine).then_error(move || {
+        aws_sdk_sfn::operation::describe_state_machine::DescribeStateMachineError::generic(missing(
+            "StateMachineDoesNotExist",
+        ))
+    });
+    let groups = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_error(|| {
+        aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build(),
+        )
+    });
+    let cloud = review_cloud(&[&policy], &[&dashboard], &[&table], &[&role], &[&machine], &[&groups]);
+    assert_eq!(cloud.dashboard("etl-prod").await.unwrap(), None);
+    assert_eq!(cloud.function_policy("etl-prod-load").await.unwrap(), None);
+    assert_eq!(cloud.table("etl-prod-runs").await.unwrap(), None);
+    assert_eq!(cloud.role("etl-prod-load").await.unwrap(), None);
+    assert_eq!(cloud.workflow("arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl").await.unwrap(), None);
+    // A read the role may not make is not "absent": the review says it could not read.
+    let denied = cloud.log_groups("/aws/lambda/etl-prod-").await.unwrap_err();
+    assert_eq!(denied.exit_code(), exit::CREDENTIALS, "{denied}");
+    assert!(denied.to_string().contains("DescribeLogGroups"), "{denied}");
+}

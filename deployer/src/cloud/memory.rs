@@ -95,6 +95,18 @@ pub struct World {
     pub group_views: BTreeMap<String, GroupView>,
     /// (principal, action) pairs IAM denies.
     pub denied: BTreeSet<(String, String)>,
+    /// Alarms' metric names (absent: Errors).
+    pub alarm_metrics: BTreeMap<String, String>,
+    /// What `review` reads: state machines by ARN, log groups, dashboards' bodies,
+    /// tables, roles, functions' resource policies.
+    pub workflows: BTreeMap<String, WorkflowView>,
+    pub log_groups: Vec<LogGroupView>,
+    pub dashboards: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, TableView>,
+    pub roles: BTreeMap<String, RoleView>,
+    pub function_policies: BTreeMap<String, String>,
+    /// The release log's events: (group, stream, event).
+    pub release_log: Vec<(String, String, ReleaseLogEvent)>,
     /// The routing record the workflow draws its release from.
     pub routing: Option<Routing>,
     /// Every routing record written, in order (the weights a release went through).
@@ -605,7 +617,7 @@ impl Alarms for MemoryCloud {
                         name: n.clone(),
                         state,
                         reason: format!("{n} is {}", state.as_str()),
-                        metric: Some("Errors".into()),
+                        metric: Some(w.alarm_metrics.get(n).cloned().unwrap_or_else(|| "Errors".into())),
                         threshold: Some(1.0),
                         value: (state == AlarmState::Alarm).then_some(3.0),
                         function_dimension: None,
@@ -706,6 +718,49 @@ impl Permissions for MemoryCloud {
             }
             out
         }))
+    }
+}
+
+impl Inventory for MemoryCloud {
+    async fn workflow(&self, arn: &str) -> Result<Option<WorkflowView>> {
+        self.call("DescribeStateMachine", arn)?;
+        Ok(self.with(|w| w.workflows.get(arn).cloned()))
+    }
+
+    async fn log_groups(&self, prefix: &str) -> Result<Vec<LogGroupView>> {
+        self.call("DescribeLogGroups", prefix)?;
+        Ok(self.with(|w| w.log_groups.iter().filter(|g| g.name.starts_with(prefix)).cloned().collect()))
+    }
+
+    async fn dashboard(&self, name: &str) -> Result<Option<String>> {
+        self.call("GetDashboard", name)?;
+        Ok(self.with(|w| w.dashboards.get(name).cloned()))
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<TableView>> {
+        self.call("DescribeTable", name)?;
+        Ok(self.with(|w| w.tables.get(name).cloned()))
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<RoleView>> {
+        self.call("GetRole", name)?;
+        Ok(self.with(|w| w.roles.get(name).cloned()))
+    }
+
+    async fn function_policy(&self, function: &str) -> Result<Option<String>> {
+        self.call("GetPolicy", function)?;
+        self.with(|w| {
+            w.function(function)?;
+            Ok(w.function_policies.get(function).cloned())
+        })
+    }
+}
+
+impl ReleaseLog for MemoryCloud {
+    async fn append(&self, group: &str, stream: &str, event: &ReleaseLogEvent) -> Result<()> {
+        self.call("PutLogEvents", group)?;
+        self.with(|w| w.release_log.push((group.to_owned(), stream.to_owned(), event.clone())));
+        Ok(())
     }
 }
 

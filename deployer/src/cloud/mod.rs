@@ -7,6 +7,7 @@
 //! Time spent in the cloud is measured inside the adapters ([`meter`]).
 
 pub mod iam;
+pub mod inventory;
 #[cfg(test)]
 pub mod memory;
 pub mod meter;
@@ -16,6 +17,7 @@ pub mod sdk;
 use std::future::Future;
 use std::time::Duration;
 
+pub use inventory::*;
 pub use model::*;
 
 use crate::error::Result;
@@ -143,6 +145,30 @@ pub trait Permissions: Send + Sync {
         actions: &[String],
         resources: &[String],
     ) -> impl Future<Output = Result<Vec<Decision>>> + Send;
+}
+
+/// What `review` reads of the workload beyond the release's own calls. Read only; a
+/// resource that does not exist answers None (or an empty list) where the review can
+/// say so, an error where it cannot judge without it.
+pub trait Inventory: Send + Sync {
+    /// The state machine `arn` (DescribeStateMachine).
+    fn workflow(&self, arn: &str) -> impl Future<Output = Result<Option<WorkflowView>>> + Send;
+    /// Log groups whose name starts with `prefix` (DescribeLogGroups).
+    fn log_groups(&self, prefix: &str) -> impl Future<Output = Result<Vec<LogGroupView>>> + Send;
+    /// A CloudWatch dashboard's body, JSON text (GetDashboard).
+    fn dashboard(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// A DynamoDB table (DescribeTable).
+    fn table(&self, name: &str) -> impl Future<Output = Result<Option<TableView>>> + Send;
+    /// A role with its trust policy and policies.
+    fn role(&self, name: &str) -> impl Future<Output = Result<Option<RoleView>>> + Send;
+    /// A function's resource-based policy, JSON text (GetPolicy); None when it has none.
+    fn function_policy(&self, function: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+}
+
+/// The environment's release log (CloudWatch Logs), which its dashboard shows: one
+/// event per finished release.
+pub trait ReleaseLog: Send + Sync {
+    fn append(&self, group: &str, stream: &str, event: &ReleaseLogEvent) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Waiting between polls: time the release spends on the cloud's pace, counted as

@@ -9,6 +9,7 @@ use super::{preflight, Engine, UNRELEASED};
 use crate::cloud::iam::{Scope, DEPLOY_ROLE, HOOKS};
 use crate::cloud::{AlarmState, Cloud};
 use crate::release::Manifest;
+use crate::review::names::Workload;
 use crate::settings::ALIAS;
 
 /// The rollback events a deployment group must have for one verdict per release.
@@ -280,6 +281,10 @@ impl<C: Cloud> Engine<'_, C> {
                 s.functions.iter().map(|f| format!("{}:1", function(&f.function_name))).collect()
             }
             Scope::Roles => std::iter::once(s.deploy_role_arn.clone()).chain(hook_roles.values().cloned()).collect(),
+            Scope::Dashboard => vec![Workload::of(s).dashboard_arn()],
+            Scope::RunLedger => vec![Workload::of(s).run_ledger_arn()],
+            Scope::WorkloadRoles => Workload::of(s).role_arns(),
+            Scope::ReleaseLog => vec![Workload::of(s).release_log_stream_arn()],
             Scope::StateMachine | Scope::Executions | Scope::RawBucket | Scope::SyntheticPartition => {
                 let Some(w) = &s.workflow else { return Vec::new() };
                 match scope {

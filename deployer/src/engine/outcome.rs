@@ -200,6 +200,7 @@ pub enum Outcome {
     History(Vec<ReleaseRecord>),
     Pruned(Vec<String>),
     Doctor(Vec<Finding>),
+    Review(crate::review::Review),
 }
 
 impl Outcome {

@@ -5,10 +5,12 @@
 //! table lives in the account it describes, so the deploy role's permissions name one
 //! table there; point-in-time recovery keeps the history.
 
+mod announce;
 mod clock;
 mod holder;
 mod record;
 
+pub use announce::release_log_event;
 pub use clock::{now_ms, rfc3339};
 pub use holder::{holder_died_here, holder_id};
 pub use record::*;

@@ -66,6 +66,9 @@ impl Report {
                 ));
             }
         }
+        if let Some(review) = &self.review {
+            out.push_str(&super::review::markdown(review));
+        }
         out.push_str(&format!(
             "\nDuration {:.1}s, deployer overhead {} ms, commit `{}`.\n",
             self.duration_ms as f64 / 1000.0,

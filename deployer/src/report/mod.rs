@@ -5,12 +5,14 @@
 
 mod markdown;
 pub mod model;
+mod review;
 mod text;
 pub mod ui;
 
 use std::io::Write;
 
 pub use model::{Report, Timings, REPORT_SCHEMA};
+pub use review::markdown as review_markdown;
 pub use ui::{Format, Ui};
 
 impl Report {

@@ -64,6 +64,11 @@ pub struct Report {
     /// `doctor`'s findings: `{check, subject, status: pass|warn|fail, detail, fix}`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Finding>,
+    /// `review`: `{lens, environment, account_id, git_commit, questions: [{id, title,
+    /// items: [{id, level, practice, ticked, note, evidence: [{source, subject,
+    /// detail}], to_meet}]}]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -215,6 +220,7 @@ impl Report {
             lock: None,
             evidence: Vec::new(),
             checks: Vec::new(),
+            review: None,
         }
     }
 
@@ -257,6 +263,21 @@ impl Report {
                     if fail == 0 { "; ready for a release" } else { "; fix them before releasing" }
                 ));
                 self.checks.clone_from(findings);
+            }
+            Outcome::Review(review) => {
+                let (ticked, total) = review.score();
+                let unmet = review.unmet_required();
+                self.outcome = "ok".into();
+                self.git_commit = Some(review.git_commit.clone());
+                self.message = Some(format!(
+                    "{ticked} of {total} practices met{}",
+                    if unmet.is_empty() {
+                        ", every Required one among them".to_owned()
+                    } else {
+                        format!("; Required and not met: {}", unmet.join("; "))
+                    }
+                ));
+                self.review = Some(review.clone());
             }
             Outcome::Pruned(pruned) => {
                 self.message = Some("kept the newest versions of each function and every version in use".into());

@@ -64,6 +64,9 @@ impl Report {
                 out.push_str(&format!("{} {}: fix: {}\n", c.check, c.subject, c.fix.as_deref().unwrap_or_default()));
             }
         }
+        if let Some(review) = &self.review {
+            out.push_str(&super::review::text(review));
+        }
         if !self.pruned.is_empty() {
             out.push_str(&format!("deleted versions: {}\n", self.pruned.join(", ")));
         }

@@ -39,6 +39,11 @@ impl Ui {
         Self { verbosity, tty, rows: Mutex::new(Rows::default()) }
     }
 
+    /// A warning outside the engine's events (always shown).
+    pub fn warn(&self, text: &str) {
+        self.say(Level::Warn, text);
+    }
+
     fn say(&self, level: Level, text: &str) {
         let shown = match level {
             Level::Detail => self.verbosity > 0,

@@ -44,4 +44,8 @@ run "plans_with_its_deployer_yaml_and_tfvars" {
     condition     = output.github_subject == "repo:acme/serverless-etl-delivery:environment:prod"
     error_message = "GitHub jobs bound to the prod environment, and no other, may assume the deploy role"
   }
+  assert {
+    condition     = alltrue([for mode in values(output.environment.tracing.functions) : mode == "Active"]) && output.environment.tracing.state_machine
+    error_message = "X-Ray traces every function and the state machine in a real environment"
+  }
 }

@@ -16,14 +16,21 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// One EMF record on stdout: CloudWatch Logs turns it into metrics in namespace ETL.
+/// Real runs' metrics: what the dashboard shows as the business's counts.
+pub const NAMESPACE: &str = "ETL";
+/// Dry runs' metrics (the traffic hooks' checks, the smoke test): kept apart, so that
+/// a release's checks never count as records curated.
+pub const DRY_RUN_NAMESPACE: &str = "ETL/DryRun";
+
+/// One EMF record on stdout: CloudWatch Logs turns it into metrics in namespace ETL
+/// (ETL/DryRun for a dry run).
 pub fn emit_metrics(function: &str, run: &Run, metrics: &[(&str, f64)]) {
     emit(function, &run.run_id, &run.execution_id, run.dry_run, metrics, "Count");
 }
 
 /// The stage's duration, as an EMF metric in milliseconds.
-pub fn emit_duration(function: &str, run_id: &str, execution_id: &str, milliseconds: f64) {
-    emit(function, run_id, execution_id, false, &[("DurationMs", milliseconds)], "Milliseconds");
+pub fn emit_duration(function: &str, run_id: &str, execution_id: &str, dry_run: bool, milliseconds: f64) {
+    emit(function, run_id, execution_id, dry_run, &[("DurationMs", milliseconds)], "Milliseconds");
 }
 
 fn emit(function: &str, run_id: &str, execution_id: &str, dry_run: bool, metrics: &[(&str, f64)], unit: &str) {
@@ -44,7 +51,7 @@ pub fn emf_record(
         "_aws": {
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
-                "Namespace": "ETL",
+                "Namespace": if dry_run { DRY_RUN_NAMESPACE } else { NAMESPACE },
                 "Dimensions": [["Function"]],
                 "Metrics": metrics.iter().map(|(name, _)| serde_json::json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
@@ -73,12 +80,15 @@ mod tests {
             "Count",
         );
         let definitions = &record["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(definitions["Namespace"], "ETL");
         assert_eq!(definitions["Dimensions"], serde_json::json!([["Function"]]));
         let names: Vec<&str> =
             definitions["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
         assert_eq!(names, ["RecordsIn", "RecordsOut"]);
         assert_eq!((record["RecordsIn"].as_f64(), record["RecordsOut"].as_f64()), (Some(10.0), Some(9.0)));
+        // A dry run's counts go to their own namespace: the business metrics stay real.
+        assert_eq!(definitions["Namespace"], "ETL/DryRun");
+        let real = super::emf_record("load", "orders-2026-11-22", "exec-1", false, &[("RecordsOut", 9.0)], "Count");
+        assert_eq!(real["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ETL");
         assert_eq!(
             (record["Function"].as_str(), record["run_id"].as_str(), record["dry_run"].as_bool()),
             (Some("transform"), Some("orders-2026-11-22"), Some(true))

@@ -61,7 +61,18 @@ where
         let ids =
             |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("-").to_owned();
         let (run_id, execution_id) = (ids(&event.payload, "run_id"), ids(&event.payload, "execution_id"));
-        let span = tracing::info_span!("run", function, %run_id, %execution_id, request_id = %event.context.request_id);
+        let dry_run = event.payload.get("dry_run").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        // With active tracing Lambda hands each invocation its X-Ray trace id: on every
+        // line, it leads from a log line to the trace of the whole run and back.
+        let trace_id = event.context.xray_trace_id.clone().unwrap_or_else(|| "-".into());
+        let span = tracing::info_span!(
+            "run",
+            function,
+            %run_id,
+            %execution_id,
+            request_id = %event.context.request_id,
+            %trace_id
+        );
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let result = match decode::<T>(event) {
@@ -70,7 +81,7 @@ where
         };
         let elapsed = started.elapsed();
         tracing::info!(duration_ms = elapsed.as_millis() as u64, ok = result.is_ok(), "done");
-        crate::observability::emit_duration(function, &run_id, &execution_id, elapsed.as_secs_f64() * 1000.0);
+        crate::observability::emit_duration(function, &run_id, &execution_id, dry_run, elapsed.as_secs_f64() * 1000.0);
         result.map_err(|err| {
             tracing::error!(error_type = err.error_type(), error = %err, "failed");
             diagnostic(&err)

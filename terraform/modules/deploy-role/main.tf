@@ -28,16 +28,25 @@ locals {
 
   github_subject = var.oidc_provider_arn == null ? null : "repo:${var.github_repository}:environment:${var.github_environment}"
 
+  role_arn = "arn:${local.partition}:iam::${local.account}:role/${var.name}"
+
   # A state machine ARN's name is its 7th field; its executions are
   # arn:...:execution:<name>:<execution>.
   workflow_executions = var.workflow == null ? null : "arn:${local.partition}:states:${local.region}:${local.account}:execution:${split(":", var.workflow.state_machine_arn)[6]}:*"
 
-  # Every resource the policy names, for the same-account check below.
+  # Every resource the policy names, for the same-account check below (IAM roles and
+  # dashboards are global: their ARNs carry no region).
+  review_arns = var.review == null ? [] : [var.review.state_machine_arn, var.review.run_ledger_arn, var.review.release_log_group_arn]
+  global_arns = var.review == null ? [] : concat([var.review.dashboard_arn], var.review.role_arns)
   granted_arns = concat(
     var.function_arns, var.hook_function_arns, var.alarm_arns, [var.release_table_arn], var.kms_key_arns,
     var.workflow == null ? [] : [var.workflow.state_machine_arn, var.workflow.data_key_arn],
+    local.review_arns,
   )
-  foreign_arns = [for arn in local.granted_arns : arn if split(":", arn)[4] != local.account || split(":", arn)[3] != local.region]
+  foreign_arns = concat(
+    [for arn in local.granted_arns : arn if split(":", arn)[4] != local.account || split(":", arn)[3] != local.region],
+    [for arn in local.global_arns : arn if split(":", arn)[4] != local.account],
+  )
 }
 
 # --- who may assume it ------------------------------------------------------------
@@ -266,6 +275,76 @@ data "aws_iam_policy_document" "this" {
       "dynamodb:Query",
     ]
     resources = [var.release_table_arn]
+  }
+
+  # `deployer review`, read only: the functions' resource policies (nobody outside
+  # may invoke them), the workflow's definition, the dashboard, the run ledger's
+  # table, and the policies of the workload's roles and of this one.
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewFunctions"
+      actions   = ["lambda:GetPolicy"]
+      resources = var.function_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewWorkflow"
+      actions   = ["states:DescribeStateMachine"]
+      resources = [statement.value.state_machine_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewDashboard"
+      actions   = ["cloudwatch:GetDashboard"]
+      resources = [statement.value.dashboard_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewRunLedger"
+      actions   = ["dynamodb:DescribeTable"]
+      resources = [statement.value.run_ledger_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewRoles"
+      actions   = ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"]
+      resources = distinct(concat(statement.value.role_arns, [local.role_arn]))
+    }
+  }
+
+  # Log groups' retention. The Service Authorization Reference lists no resource type
+  # for logs:DescribeLogGroups, so IAM authorizes it only on "*"; it reads names and
+  # settings, never events.
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReviewLogGroups"
+      actions   = ["logs:DescribeLogGroups"]
+      resources = ["*"]
+    }
+  }
+
+  # One event per finished release, on the release log's own stream.
+  dynamic "statement" {
+    for_each = var.review == null ? [] : [var.review]
+    content {
+      sid       = "ReleaseLog"
+      actions   = ["logs:PutLogEvents"]
+      resources = ["${statement.value.release_log_group_arn}:log-stream:${statement.value.release_log_stream}"]
+    }
   }
 
   # The ledger's key, only as DynamoDB uses it on the role's behalf.

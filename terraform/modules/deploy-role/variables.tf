@@ -206,6 +206,31 @@ variable "max_session_duration_seconds" {
   }
 }
 
+variable "review" {
+  description = "What `deployer review` reads, read only, and the release log the deployer writes each release's verdict to: the ETL state machine, the environment's dashboard, the run ledger table, the workload's roles (the functions' and the state machine's; the deploy role reads itself), the release log group and its stream. All in this account. null: the role can neither review nor write the release log."
+  type = object({
+    state_machine_arn     = string
+    dashboard_arn         = string
+    run_ledger_arn        = string
+    role_arns             = list(string)
+    release_log_group_arn = string
+    release_log_stream    = string
+  })
+  default = null
+
+  validation {
+    condition = var.review == null ? true : alltrue([
+      can(regex("^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.review.state_machine_arn)),
+      can(regex("^arn:aws[a-z-]*:cloudwatch::[0-9]{12}:dashboard/[A-Za-z0-9_-]{1,255}$", var.review.dashboard_arn)),
+      can(regex("^arn:aws[a-z-]*:dynamodb:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.review.run_ledger_arn)),
+      alltrue([for r in var.review.role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,64}$", r))]),
+      can(regex("^arn:aws[a-z-]*:logs:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:log-group:[A-Za-z0-9_/.#-]{1,512}$", var.review.release_log_group_arn)),
+      can(regex("^[^:*]{1,512}$", var.review.release_log_stream)),
+    ])
+    error_message = "review: state_machine_arn must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME), dashboard_arn a dashboard ARN without region (arn:aws:cloudwatch::ACCOUNT:dashboard/NAME), run_ledger_arn a DynamoDB table ARN, role_arns IAM role ARNs, release_log_group_arn a log group ARN without :* (arn:aws:logs:REGION:ACCOUNT:log-group:NAME), release_log_stream a stream name (no : or *)."
+  }
+}
+
 variable "tags" {
   description = "Tags for the role."
   type        = map(string)

@@ -166,7 +166,7 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   dynamic "statement" {
-    for_each = var.enable_tracing ? [true] : []
+    for_each = var.enable_state_machine_tracing ? [true] : []
     content {
       sid       = "Tracing"
       actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]

@@ -332,7 +332,7 @@ resource "aws_sfn_state_machine" "this" {
   }
 
   dynamic "tracing_configuration" {
-    for_each = var.enable_tracing ? [true] : []
+    for_each = var.enable_state_machine_tracing ? [true] : []
     content {
       enabled = true
     }

@@ -33,6 +33,16 @@ output "ledger_table" {
   value       = aws_dynamodb_table.runs.name
 }
 
+output "ledger_table_arn" {
+  description = "The run ledger's ARN (deployer review reads its key and billing)."
+  value       = aws_dynamodb_table.runs.arn
+}
+
+output "role_arns" {
+  description = "The roles the workflow runs as: each function's (by step) and the state machine's (state_machine). deployer review reads their policies."
+  value       = merge({ for f in local.functions : f => aws_iam_role.function[f].arn }, { state_machine = aws_iam_role.state_machine.arn })
+}
+
 output "alert_topic_arn" {
   description = "The SNS topic for failed runs and alarms."
   value       = aws_sns_topic.alerts.arn
@@ -46,4 +56,12 @@ output "kms_key_arn" {
 output "architectures" {
   description = "Each function's instruction set, as Lambda is told (extract, transform, load, compensate)."
   value       = { for step, f in aws_lambda_function.this : step => one(f.architectures) }
+}
+
+output "tracing" {
+  description = "X-Ray tracing as configured: each function's mode (Active or PassThrough, by step) and whether the state machine traces."
+  value = {
+    functions     = { for step, f in aws_lambda_function.this : step => f.tracing_config[0].mode }
+    state_machine = length(aws_sfn_state_machine.this.tracing_configuration) > 0 && alltrue([for t in aws_sfn_state_machine.this.tracing_configuration : t.enabled])
+  }
 }

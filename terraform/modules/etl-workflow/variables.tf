@@ -175,7 +175,13 @@ variable "p99_duration_threshold_ms" {
 }
 
 variable "enable_tracing" {
-  description = "X-Ray tracing for the functions and the state machine. Off only where the platform cannot report it (the local cloud)."
+  description = "X-Ray active tracing of the functions. On in every real environment; each log line then carries its invocation's trace id."
+  type        = bool
+  default     = true
+}
+
+variable "enable_state_machine_tracing" {
+  description = "X-Ray tracing of the state machine, which joins the functions' traces into one per run. Off only where the platform cannot report it back (the local cloud: a permanent plan diff)."
   type        = bool
   default     = true
 }

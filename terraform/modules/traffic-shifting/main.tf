@@ -36,6 +36,11 @@ locals {
   # released yet: run deployer"; the deployer ships their code before the first
   # deployment that runs them. It is part of the module, so a plan needs no build.
   placeholder = "${path.module}/placeholder/bootstrap.zip"
+
+  # The release log: the deployer writes one event per finished release to its
+  # stream, and the environment's dashboard shows the newest as the current release.
+  release_log_group  = "/${var.name_prefix}/releases"
+  release_log_stream = "deployer"
 }
 
 # --- encryption -------------------------------------------------------------------
@@ -62,11 +67,11 @@ data "aws_iam_policy_document" "key" {
       type        = "Service"
       identifiers = ["logs.${local.region}.amazonaws.com"]
     }
-    # Only the hooks' two log groups.
+    # Only the hooks' two log groups and the release log.
     condition {
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [for g in values(local.hook_log_group) : "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${g}"]
+      values   = [for g in concat(values(local.hook_log_group), [local.release_log_group]) : "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${g}"]
     }
   }
 }
@@ -197,6 +202,21 @@ resource "aws_dynamodb_table" "releases" {
   }
 
   tags = local.tags
+}
+
+# --- release log ------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "releases" {
+  name              = local.release_log_group
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+  tags              = local.tags
+}
+
+# Created here, so that the deploy role needs only logs:PutLogEvents on it.
+resource "aws_cloudwatch_log_stream" "releases" {
+  name           = local.release_log_stream
+  log_group_name = aws_cloudwatch_log_group.releases.name
 }
 
 # --- hooks --------------------------------------------------------------------------

@@ -47,3 +47,12 @@ output "hook_role_arns" {
   description = "ARNs of the hooks' roles, keyed pre_traffic / post_traffic (the deployer's doctor simulates their policies)."
   value       = { for k, r in aws_iam_role.hook : k => r.arn }
 }
+
+output "release_log" {
+  description = "The release log: the log group (name, arn) and the stream the deployer writes one event per release to; the dashboard shows the newest."
+  value = {
+    name   = aws_cloudwatch_log_group.releases.name
+    arn    = aws_cloudwatch_log_group.releases.arn
+    stream = aws_cloudwatch_log_stream.releases.name
+  }
+}

@@ -53,15 +53,16 @@ module "etl" {
   # ledger; the state machine reads it once per execution.
   release_ledger = { table_name = module.traffic.release_table_name, kms_key_arn = module.traffic.kms_key_arn }
 
-  name_prefix              = local.name_prefix
-  architecture             = local.architecture
-  function_architectures   = local.function_architectures
-  map_max_concurrency      = var.map_max_concurrency
-  enable_tracing           = var.enable_tracing
-  allow_fault_injection    = var.allow_fault_injection
-  force_destroy_buckets    = var.force_destroy_buckets
-  kms_deletion_window_days = var.kms_deletion_window_days
-  tags                     = var.tags
+  name_prefix                  = local.name_prefix
+  architecture                 = local.architecture
+  function_architectures       = local.function_architectures
+  map_max_concurrency          = var.map_max_concurrency
+  enable_tracing               = var.enable_tracing
+  enable_state_machine_tracing = var.enable_state_machine_tracing
+  allow_fault_injection        = var.allow_fault_injection
+  force_destroy_buckets        = var.force_destroy_buckets
+  kms_deletion_window_days     = var.kms_deletion_window_days
+  tags                         = var.tags
 }
 
 module "traffic" {
@@ -104,7 +105,15 @@ module "deploy_role" {
   oidc_provider_arn       = module.github_oidc.provider_arn
   github_repository       = var.github_repository
   github_environment      = var.environment
-  tags                    = var.tags
+  # What `deployer review` reads, and the release log it writes to.
+  review = {
+    state_machine_arn     = module.etl.state_machine_arn
+    dashboard_arn         = "arn:aws:cloudwatch::${var.account_id}:dashboard/${local.name_prefix}"
+    run_ledger_arn        = module.etl.ledger_table_arn
+    role_arns             = values(module.etl.role_arns)
+    release_log_group_arn = module.traffic.release_log.arn
+    release_log_stream    = module.traffic.release_log.stream
+  }
 
   # The evidence traffic's dry runs and synthetic partition.
   workflow = {
@@ -112,4 +121,5 @@ module "deploy_role" {
     raw_bucket_arn    = "arn:aws:s3:::${module.etl.buckets["raw"]}"
     data_key_arn      = module.etl.kms_key_arn
   }
+  tags = var.tags
 }

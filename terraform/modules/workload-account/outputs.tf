@@ -25,6 +25,9 @@ output "environment" {
     function_names         = module.etl.function_names
     alarm_names            = module.etl.alarm_names
     state_machine_arn      = module.etl.state_machine_arn
+    dashboard_name         = aws_cloudwatch_dashboard.this.dashboard_name
+    tracing                = module.etl.tracing
+    release_log            = module.traffic.release_log.name
   }
 }
 

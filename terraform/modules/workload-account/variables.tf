@@ -132,7 +132,13 @@ variable "map_max_concurrency" {
 }
 
 variable "enable_tracing" {
-  description = "X-Ray tracing of the state machine and the functions. Off only where the platform cannot report it (the local cloud); the hooks keep it on."
+  description = "X-Ray active tracing of the functions (the hooks always trace). On in every real environment."
+  type        = bool
+  default     = true
+}
+
+variable "enable_state_machine_tracing" {
+  description = "X-Ray tracing of the state machine, which joins a run's traces into one. Off only where the platform cannot report it back (the local cloud: a permanent plan diff)."
   type        = bool
   default     = true
 }

@@ -325,10 +325,16 @@ def binary_calls(
                 services = [s for s, methods in sdk_methods.items() if name in methods]
                 close = body.index(")", m.end())
                 if services and (chain_sends(body, close + 1) or inside_sending_macro(body, m.start(), base.sending_macros)):
+                    # An operation two services share (lambda and iam both have
+                    # get_policy) is told apart by a client named after its crate
+                    # (`self.lambda.get_policy()`).
+                    receiver = re.search(r"(\w+)\s*\.$", before)
+                    if len(services) > 1 and receiver and receiver.group(1) in services:
+                        services = [receiver.group(1)]
                     if len(services) > 1:
                         raise ValueError(
                             f"{fn.file}:{fn.line}: .{name}() is an operation of {' and '.join(services)}, "
-                            "which this code base both uses: the scanner cannot tell which it calls"
+                            "which this code base both uses, on a client not named after either: the scanner cannot tell which it calls"
                         )
                     line = base.files[fn.file].count("\n", 0, fn.body_start + m.start()) + 1
                     calls.append(SdkCall(services[0], name, fn.file, line, fn.name))

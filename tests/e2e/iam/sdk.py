@@ -19,6 +19,7 @@ from pathlib import Path
 # The IAM service prefix of each SDK crate (the crate is aws-sdk-<key>).
 SERVICE_PREFIX = {
     "cloudwatch": "cloudwatch",
+    "cloudwatchlogs": "logs",
     "codedeploy": "codedeploy",
     "dynamodb": "dynamodb",
     "iam": "iam",

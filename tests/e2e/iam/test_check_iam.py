@@ -103,9 +103,17 @@ pub async fn sent_by_macro(c: &Client) {
         )
         self.assertEqual({(c.crate, c.method) for c in calls}, {("lambda", "get_alias"), ("sts", "assume_role")})
 
-    def test_an_operation_of_two_services_is_refused(self):
-        with self.assertRaisesRegex(ValueError, "lambda and codedeploy"):
-            rust_source.binary_calls(self.base, self.dir / "src" / "bin" / "pre.rs", {**SDK, "codedeploy": {"invoke"}})
+    def test_an_operation_of_two_services_is_told_apart_by_its_client(self):
+        # `c.lambda.invoke()`: the client is named after the lambda crate.
+        sdk = {**SDK, "codedeploy": {"invoke", "stop_deployment"}}
+        calls = rust_source.binary_calls(self.base, self.dir / "src" / "bin" / "pre.rs", sdk)
+        self.assertEqual({(c.crate, c.method) for c in calls}, {("lambda", "invoke")})
+
+    def test_an_operation_of_two_services_on_another_client_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "sfn and codedeploy"):
+            rust_source.binary_calls(
+                self.base, self.dir / "src" / "bin" / "pre.rs", {"sfn": {"invoke"}, "codedeploy": {"invoke"}}
+            )
 
 
 class ReferenceTests(unittest.TestCase):

@@ -6,6 +6,7 @@ pub mod fixture;
 pub mod inbox;
 pub mod lambda;
 pub mod releases;
+pub mod review;
 
 use std::path::{Path, PathBuf};
 

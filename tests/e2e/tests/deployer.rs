@@ -4,7 +4,8 @@
 //! fails under traffic, rolled back on its alarm; promotion refused after it; a
 //! failing pre-traffic hook that never lets traffic shift; a second deployer refused
 //! by the lock; a deployer killed mid-shift followed by a rollback that restores every
-//! alias; rollback, history and prune.
+//! alias; rollback, history and prune; the Well-Architected review of prod and test,
+//! each tick's evidence, and a tick that goes when its evidence does.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ use e2e::deployer::{package_release, spawn_release_package, Deployer};
 use e2e::releases::{
     expect, manifest_code, script, synthetic_traffic, versions, wait_for_alarms_ok, Accounts, FUNCTIONS,
 };
-use e2e::{succeeded, TEST};
+use e2e::review::{item, items, unticked};
+use e2e::{account_config, succeeded, PROD, TEST};
 use localcloud::testing::LocalCloud;
 use serde_json::Value;
 
@@ -218,6 +220,10 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     ensure!(run.message().contains("did not succeed"), "{}", run.message());
     ensure!(versions(&accounts.aliases("prod").await?) == prod_good);
 
+    // The Well-Architected review of prod and test, read from the applied environments
+    // and this repository; an alarm unwired from a group unticks the rollout item.
+    reviews(&deployer, &accounts, &endpoint, &dir, good["release_id"].as_str().unwrap_or_default()).await?;
+
     // A failing pre-traffic hook: transform fails its dry-run check, so no traffic
     // ever shifts and the release's other functions return too.
     let dev_bad = versions(&accounts.aliases("dev").await?);
@@ -402,5 +408,141 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     ensure!(drifted["drift"]["recorded_version"] == recorded.as_str(), "{drifted:#}");
     drop(cloud);
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `deployer review` on the applied environments: in prod every practice the local
+/// cloud can show is ticked, each on the evidence it read (the two it cannot show stay
+/// unticked, saying why); the release log holds the promotion; test's review shows its
+/// rolled-back release; an alarm unwired from prod's extract group unticks the rollout
+/// item until it is wired again.
+async fn reviews(
+    deployer: &Deployer,
+    accounts: &Accounts,
+    endpoint: &str,
+    dir: &std::path::Path,
+    good: &str,
+) -> Result<()> {
+    let markdown = dir.join("review-prod.md");
+    let run = deployer.run(&["review", "--env", "prod", "--markdown", &markdown.to_string_lossy()])?;
+    expect(&run, 0, "review of prod")?;
+    let prod = items(&run.report)?;
+    // The local cloud cannot report a state machine's tracing back (so Terraform leaves
+    // it off there), and it runs the host's x86_64 binaries.
+    ensure!(unticked(&prod) == ["ops1-tracing", "cost1-configuration"], "{:#?}", prod);
+    ensure!(
+        item(&prod, "ops1-tracing")?.note == "state machine etl-prod-etl: tracing off",
+        "{:#?}",
+        item(&prod, "ops1-tracing")?
+    );
+    ensure!(item(&prod, "ops1-tracing")?.evidence.contains("environment etl-prod-extract: X-Ray tracing Active"));
+    ensure!(item(&prod, "cost1-configuration")?.note.contains("etl-prod-extract runs on x86_64"));
+    let expect_evidence = [
+        ("ops1-alarms", "environment etl-prod-extract: etl-prod-extract-errors on Errors (OK)"),
+        ("ops1-alarms", "repository terraform/modules/etl-workflow/main.tf"),
+        ("ops1-logging", "environment /aws/lambda/etl-prod-load: retention 365 days, KMS-encrypted; LOG_LEVEL info"),
+        ("ops1-metrics", "environment dashboard etl-prod: per-version errors of etl-prod-transform: \"transform: errors by version\""),
+        ("ops1-metrics", "environment dashboard etl-prod: current release: \"Current release\""),
+        ("ops1-metrics", "environment dashboard etl-prod: records curated per run: \"Records per run: curated and quarantined\""),
+        ("ops2-iac", "repository environments/prod: Terraform root (workload-account module), account 333333333333"),
+        ("ops2-iac", "environment arn:aws:iam::333333333333:role/deployer: the review ran as it"),
+        ("ops2-rollout", "environment CodeDeployDefault.LambdaCanary10Percent5Minutes: exists: canary 10% for 5m, then all"),
+        ("ops2-rollout", "environment etl-prod/etl-prod-extract: 3 alarm(s) wired"),
+        ("ops2-rollout", &format!("environment etl-prod-releases: last verdicts: {good} promote succeeded")),
+        ("ops2-cicd", "repository .github/workflows/release.yml: deploy-dev (environment dev) -> promote-test (environment test) -> promote-prod (environment prod)"),
+        ("ops2-cicd", &format!("environment etl-prod-releases: newest promotion: {good} from test (succeeded)")),
+        ("rel1-concurrency", "environment etl-prod-etl: Map Transform: MaxConcurrency 4"),
+        ("rel1-throttles", "environment etl-prod-load: etl-prod-load-throttles (OK)"),
+        ("rel2-failures", "environment etl-prod-etl: Extract: catches States.ALL -> CompensateExtract"),
+        ("rel2-idempotency", "environment etl-prod-runs: run ledger keyed by run_id"),
+        ("rel2-saga", "environment etl-prod-etl: Load -> CompensateLoad -> RunFailed"),
+        ("sec1-no-public", "environment etl-prod-extract: no resource-based policy"),
+        ("sec1-scoped-callers", "environment etl-prod-etl-state-machine: etl-state-machine: lambda:InvokeFunction on the live aliases only"),
+        ("sec1-identity", "environment deployer: web identity only for repo:"),
+        ("sec2-temporary-credentials", "environment etl-prod-transform: runs as arn:aws:iam::333333333333:role/etl-prod-transform"),
+        ("sec2-least-privilege", "environment etl-prod-load: etl-prod-load's own role"),
+        ("sec3-validate", "environment etl-prod-transform: quarantines into etl-prod-quarantine-333333333333"),
+        ("sec3-dependencies", "repository scripts/test.sh: `make test` checks licenses, bans and sources"),
+        ("perf1-capacity", "environment etl-prod-transform: 1024 MB"),
+        ("perf1-orchestration", "etl-prod-transform:live"),
+        ("cost1-logging", "environment /aws/vendedlogs/states/etl-prod-etl: retention 365 days"),
+        ("cost1-patterns", "environment etl-prod-runs: billed per request"),
+    ];
+    for (id, needle) in expect_evidence {
+        let i = item(&prod, id)?;
+        ensure!(i.ticked && i.evidence.contains(needle), "{id}: {needle:?} not in its evidence:\n{}", i.evidence);
+    }
+    let text = std::fs::read_to_string(&markdown)?;
+    for needle in [
+        "## Well-Architected review: prod (account 333333333333)",
+        "| ⬜ | Good | Use distributed tracing and code is instrumented with additional context | state machine etl-prod-etl: tracing off **To meet it:**",
+        "| ✅ | Good | Use a rollout deployment mechanism |",
+    ] {
+        ensure!(text.contains(needle), "the Markdown review lacks {needle:?}:\n{text}");
+    }
+
+    // The release log holds prod's promotion, which the dashboard shows as current.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&account_config(endpoint, PROD).await);
+    let events = logs.get_log_events().log_group_name("/etl-prod/releases").log_stream_name("deployer").send().await?;
+    let verdicts: Vec<Value> =
+        events.events().iter().filter_map(|e| e.message()).filter_map(|m| serde_json::from_str(m).ok()).collect();
+    ensure!(
+        verdicts.iter().any(|v| v["release_id"] == good
+            && v["kind"] == "promote"
+            && v["status"] == "succeeded"
+            && v["source_environment"] == "test"),
+        "the release log of prod: {verdicts:#?}"
+    );
+
+    // test: its last verdict is the bad release, rolled back on its alarm.
+    let run = deployer.run(&["review", "--env", "test"])?;
+    expect(&run, 0, "review of test")?;
+    let test = items(&run.report)?;
+    let rollout = item(&test, "ops2-rollout")?;
+    ensure!(
+        rollout.ticked && rollout.evidence.contains("promote rolled_back (alarm etl-test-extract-errors"),
+        "{rollout:#?}"
+    );
+    ensure!(
+        rollout.evidence.contains("environment etl-test-canary-10pct-1min: exists: canary 10% for 1m, then all"),
+        "{rollout:#?}"
+    );
+
+    // Unwire prod's extract errors alarm: the rollout item goes, naming it; wire it back.
+    let codedeploy = &accounts.codedeploy["prod"];
+    let group = codedeploy
+        .get_deployment_group()
+        .application_name("etl-prod")
+        .deployment_group_name("etl-prod-extract")
+        .send()
+        .await?;
+    let wired =
+        group.deployment_group_info().and_then(|g| g.alarm_configuration()).cloned().context("the group's alarms")?;
+    let without: Vec<aws_sdk_codedeploy::types::Alarm> =
+        wired.alarms().iter().filter(|a| a.name() != Some("etl-prod-extract-errors")).cloned().collect();
+    let update = |alarms: Vec<aws_sdk_codedeploy::types::Alarm>| {
+        codedeploy
+            .update_deployment_group()
+            .application_name("etl-prod")
+            .current_deployment_group_name("etl-prod-extract")
+            .alarm_configuration(
+                aws_sdk_codedeploy::types::AlarmConfiguration::builder()
+                    .enabled(wired.enabled())
+                    .ignore_poll_alarm_failure(wired.ignore_poll_alarm_failure())
+                    .set_alarms(Some(alarms))
+                    .build(),
+            )
+            .send()
+    };
+    update(without).await?;
+    let run = deployer.run(&["review", "--env", "prod"])?;
+    expect(&run, 0, "review of prod with an alarm unwired")?;
+    let after = items(&run.report)?;
+    ensure!(unticked(&after) == ["ops1-tracing", "ops2-rollout", "cost1-configuration"], "{:#?}", unticked(&after));
+    let rollout = item(&after, "ops2-rollout")?;
+    ensure!(rollout.note == "etl-prod/etl-prod-extract: alarm(s) not wired: etl-prod-extract-errors", "{rollout:#?}");
+    update(wired.alarms().to_vec()).await?;
+    let run = deployer.run(&["review", "--env", "prod"])?;
+    ensure!(item(&items(&run.report)?, "ops2-rollout")?.ticked, "wired again, ticked again: {:#}", run.report);
     Ok(())
 }

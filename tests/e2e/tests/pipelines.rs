@@ -2,8 +2,9 @@
 //! merge workflow holds no logic the local rehearsal skips (every `run:` is a stage
 //! script of pipelines/scripts, in the rehearsal's order); and the rehearsal itself,
 //! on a private local cloud with time compressed 30x, takes a release dev -> test ->
-//! prod, then stops at the stage that fails (a rejected approval, a missing role, a
-//! failed dev deployment), says why in its summary, and never changes prod.
+//! prod (publishing prod's Well-Architected review), then stops at the stage that
+//! fails (a rejected approval, a missing role, a failed dev deployment), says why in
+//! its summary, and never changes prod.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -413,6 +414,16 @@ async fn rehearsal_runs_the_merge_pipeline_and_stops_at_a_failed_stage() -> Resu
     ensure!(
         run.summary.contains(&format!("**Done**: release {release} went dev -> test -> prod")),
         "the summary says prod is done:\n{}",
+        run.summary
+    );
+    // The promotion to prod publishes prod's Well-Architected review with its reports.
+    let review = run.report("review-prod")?;
+    ensure!(review["command"] == "review" && review["exit_code"] == 0, "{review:#}");
+    let markdown = std::fs::read_to_string(run.reports.join("review-prod.md")).context("review-prod.md")?;
+    ensure!(markdown.contains("## Well-Architected review: prod (account 333333333333)"), "{markdown}");
+    ensure!(
+        run.summary.contains("**Well-Architected review of prod**: 23 of 25 practices met (`review-prod.md`)"),
+        "the summary gives the review's score:\n{}",
         run.summary
     );
     let packaged = packaged_code(&package);

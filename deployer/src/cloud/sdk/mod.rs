@@ -5,6 +5,7 @@
 mod cloudwatch;
 mod codedeploy;
 pub mod failure;
+mod inventory;
 mod lambda;
 mod ledger;
 mod metrics;
@@ -42,6 +43,8 @@ pub struct SdkCloud {
     sfn: aws_sdk_sfn::Client,
     /// The environment's own buckets (the replay's raw partitions), not the tooling store.
     s3: aws_sdk_s3::Client,
+    /// The log groups `review` reads and the release log the deployer writes.
+    logs: aws_sdk_cloudwatchlogs::Client,
     /// The release ledger's table and the environment it belongs to.
     table: String,
     environment: String,
@@ -78,6 +81,7 @@ impl SdkCloud {
                     .build(),
             ),
         )
+        .with_logs(client!(aws_sdk_cloudwatchlogs))
     }
 
     /// The IAM client `doctor` simulates policies with (default: one from a default
@@ -91,6 +95,12 @@ impl SdkCloud {
     pub fn with_workflow(mut self, sfn: aws_sdk_sfn::Client, s3: aws_sdk_s3::Client) -> Self {
         self.sfn = sfn;
         self.s3 = s3;
+        self
+    }
+
+    /// The CloudWatch Logs client (same default as `with_iam`).
+    pub fn with_logs(mut self, logs: aws_sdk_cloudwatchlogs::Client) -> Self {
+        self.logs = logs;
         self
     }
 
@@ -113,6 +123,11 @@ impl SdkCloud {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build(),
         );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::Config::builder()
+                .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+                .build(),
+        );
         Self {
             ctx,
             lambda,
@@ -122,6 +137,7 @@ impl SdkCloud {
             iam,
             sfn,
             s3,
+            logs,
             table: table.to_owned(),
             environment: environment.to_owned(),
         }

@@ -346,3 +346,69 @@ run "rejects_a_session_longer_than_iam_allows" {
   }
   expect_failures = [var.max_session_duration_seconds]
 }
+
+run "review_reads_exactly_the_workload_and_writes_only_the_release_log" {
+  command = plan
+  variables {
+    review = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      dashboard_arn         = "arn:aws:cloudwatch::333333333333:dashboard/etl-prod"
+      run_ledger_arn        = "arn:aws:dynamodb:us-east-1:333333333333:table/etl-prod-runs"
+      role_arns             = ["arn:aws:iam::333333333333:role/etl-prod-extract", "arn:aws:iam::333333333333:role/etl-prod-etl-state-machine"]
+      release_log_group_arn = "arn:aws:logs:us-east-1:333333333333:log-group:/etl-prod/releases"
+      release_log_stream    = "deployer"
+    }
+  }
+
+  assert {
+    condition = jsonencode({ for s in data.aws_iam_policy_document.this.statement : s.sid => [sort(tolist(s.actions)), sort(tolist(s.resources))] if startswith(s.sid, "Review") || s.sid == "ReleaseLog" }) == jsonencode({
+      ReviewFunctions = [["lambda:GetPolicy"], ["arn:aws:lambda:us-east-1:333333333333:function:etl-prod-extract", "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-load"]]
+      ReviewWorkflow  = [["states:DescribeStateMachine"], ["arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"]]
+      ReviewDashboard = [["cloudwatch:GetDashboard"], ["arn:aws:cloudwatch::333333333333:dashboard/etl-prod"]]
+      ReviewRunLedger = [["dynamodb:DescribeTable"], ["arn:aws:dynamodb:us-east-1:333333333333:table/etl-prod-runs"]]
+      ReviewRoles = [
+        ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+        ["arn:aws:iam::333333333333:role/deployer", "arn:aws:iam::333333333333:role/etl-prod-etl-state-machine", "arn:aws:iam::333333333333:role/etl-prod-extract"],
+      ]
+      ReviewLogGroups = [["logs:DescribeLogGroups"], ["*"]]
+      ReleaseLog      = [["logs:PutLogEvents"], ["arn:aws:logs:us-east-1:333333333333:log-group:/etl-prod/releases:log-stream:deployer"]]
+    })
+    error_message = "review reads each workload resource by its ARN (DescribeLogGroups on \"*\", which IAM authorizes on nothing narrower) and writes only the release log's stream"
+  }
+  assert {
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
+      for a in s.actions : !contains(["lambda:AddPermission", "iam:PutRolePolicy", "states:UpdateStateMachine", "cloudwatch:PutDashboard", "logs:DeleteLogGroup"], a)
+    ]]))
+    error_message = "review changes nothing it reads"
+  }
+}
+
+run "rejects_a_review_resource_of_another_account" {
+  command = plan
+  variables {
+    review = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      dashboard_arn         = "arn:aws:cloudwatch::111111111111:dashboard/etl-dev"
+      run_ledger_arn        = "arn:aws:dynamodb:us-east-1:333333333333:table/etl-prod-runs"
+      role_arns             = []
+      release_log_group_arn = "arn:aws:logs:us-east-1:333333333333:log-group:/etl-prod/releases"
+      release_log_stream    = "deployer"
+    }
+  }
+  expect_failures = [aws_iam_role_policy.this]
+}
+
+run "rejects_a_dashboard_arn_with_a_region" {
+  command = plan
+  variables {
+    review = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      dashboard_arn         = "arn:aws:cloudwatch:us-east-1:333333333333:dashboard/etl-prod"
+      run_ledger_arn        = "arn:aws:dynamodb:us-east-1:333333333333:table/etl-prod-runs"
+      role_arns             = []
+      release_log_group_arn = "arn:aws:logs:us-east-1:333333333333:log-group:/etl-prod/releases"
+      release_log_stream    = "deployer"
+    }
+  }
+  expect_failures = [var.review]
+}

@@ -211,7 +211,8 @@ run "extra_environment_cannot_override_the_modules_settings" {
 run "no_xray_permission_without_tracing" {
   command = plan
   variables {
-    enable_tracing = false
+    enable_tracing               = false
+    enable_state_machine_tracing = false
   }
 
   assert {
@@ -219,6 +220,28 @@ run "no_xray_permission_without_tracing" {
       for s in d.statement : [for a in s.actions : startswith(a, "xray:")]
     ]]))
     error_message = "without tracing, no role may send traces"
+  }
+}
+
+run "functions_trace_where_the_state_machine_cannot" {
+  command = plan
+  variables {
+    enable_state_machine_tracing = false
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.this : f.tracing_config[0].mode == "Active"])
+    error_message = "the functions trace (Active) even where the state machine does not"
+  }
+  assert {
+    condition     = length(aws_sfn_state_machine.this.tracing_configuration) == 0
+    error_message = "the state machine's tracing follows enable_state_machine_tracing"
+  }
+  assert {
+    condition = alltrue([for d in values(data.aws_iam_policy_document.function) : anytrue([for s in d.statement : contains(s.actions, "xray:PutTraceSegments")])]) && !anytrue(flatten([
+      for s in data.aws_iam_policy_document.state_machine.statement : [for a in s.actions : startswith(a, "xray:")]
+    ]))
+    error_message = "each role may send traces only where its own tracing is on"
   }
 }
 

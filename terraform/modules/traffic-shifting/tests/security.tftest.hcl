@@ -93,8 +93,26 @@ run "hook_settings_and_logs_are_encrypted_and_kept" {
       s.sid == "LogsEncrypt" && anytrue([for c in s.condition : c.variable == "kms:EncryptionContext:aws:logs:arn" && toset(c.values) == toset([
         "arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/etl-test-pre-traffic",
         "arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/etl-test-post-traffic",
+        "arn:aws:logs:us-east-1:111111111111:log-group:/etl-test/releases",
     ])])])
-    error_message = "CloudWatch Logs may use the key for the hooks' two log groups only"
+    error_message = "CloudWatch Logs may use the key for the hooks' two log groups and the release log only"
+  }
+}
+
+run "the_release_log_is_encrypted_kept_and_has_the_deployers_stream" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudwatch_log_group.releases.name == "/etl-test/releases" && aws_cloudwatch_log_group.releases.retention_in_days == 365 && aws_cloudwatch_log_group.releases.kms_key_id == aws_kms_key.this.arn
+    error_message = "the release log /<name_prefix>/releases is encrypted with the module's key and kept for log_retention_days"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_stream.releases.name == "deployer" && aws_cloudwatch_log_stream.releases.log_group_name == "/etl-test/releases"
+    error_message = "the deployer writes to the stream deployer, created with the group"
+  }
+  assert {
+    condition     = output.release_log.name == "/etl-test/releases" && output.release_log.stream == "deployer"
+    error_message = "the release log is an output, for the deploy role and the dashboard"
   }
 }
 

@@ -63,6 +63,49 @@ variables {
   allow_fault_injection      = true
 }
 
+run "one_dashboard_shows_records_runs_versions_alarms_and_the_current_release" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "etl-dev" && output.environment.dashboard_name == "etl-dev"
+    error_message = "the environment's dashboard is named like its prefix, which deployer review reads"
+  }
+  assert {
+    condition = alltrue([for needles in [
+      ["\"ETL\"", "RecordsOut", "\"load\""],
+      ["\"ETL\"", "RecordsQuarantined"],
+      ["AWS/States", "ExecutionsSucceeded", "ExecutionsFailed", "arn:aws:states:us-east-1:111111111111:stateMachine:etl-dev-etl"],
+      ["AWS/States", "ExecutionTime"],
+      ] : anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+        alltrue([for n in needles : strcontains(jsonencode(w.properties), n)])
+    ])])
+    error_message = "the dashboard shows records curated and quarantined per run (namespace ETL), and the runs' outcome and duration"
+  }
+  assert {
+    condition = alltrue(flatten([for f in ["extract", "transform", "load", "compensate"] : [for metric in ["Errors", "Duration"] :
+      anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+        strcontains(jsonencode(w.properties), "FunctionName=\\\"etl-dev-${f}\\\"") && strcontains(jsonencode(w.properties), "ExecutedVersion") && strcontains(jsonencode(w.properties), metric)
+    ])]]))
+    error_message = "every function's errors and duration are shown per executed version"
+  }
+  assert {
+    condition = anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+      w.type == "log" && strcontains(try(w.properties.query, ""), "SOURCE '/etl-dev/releases'") && strcontains(try(w.properties.query, ""), "status = \"succeeded\"")
+    ])
+    error_message = "the current release is the newest succeeded event of the release log /etl-dev/releases"
+  }
+  assert {
+    condition = anytrue([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+      w.type == "alarm" && length(try(w.properties.alarms, [])) == 12
+    ])
+    error_message = "the twelve live-alias alarms are on the dashboard"
+  }
+  assert {
+    condition     = output.environment.release_log == "/etl-dev/releases"
+    error_message = "the release log is named after the environment"
+  }
+}
+
 run "names_everything_after_the_environment" {
   command = plan
 
