@@ -6,7 +6,8 @@
 //! Read only.
 //!
 //! - [`environment`]: what is read of the account; [`repository`]: of the repository;
-//! - [`checklist`]: the questions and their items, judged on those facts (pure);
+//! - [`checklist`]: the questions and their items, judged on those facts (pure; a file
+//!   per pillar);
 //! - [`workflow`], [`policy`], [`dashboard`]: readings of a state machine definition,
 //!   IAM policy documents and a dashboard body;
 //! - [`names`]: where the workload's resources are, after Terraform's naming;

@@ -15,9 +15,74 @@ pub struct State {
     pub body: Value,
 }
 
+/// Which version of a function a Task invokes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Qualifier {
+    /// None: Lambda runs `$LATEST`, whatever was last uploaded.
+    Unqualified,
+    /// A version or alias written in the definition (`live`, `7`).
+    Fixed(String),
+    /// Formed per execution from its data (`States.Format('<function>:{}', ...)`): the
+    /// release the execution drew from the routing record.
+    PerExecution,
+}
+
+/// The function a Task state invokes, by name, and at which qualifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub function: String,
+    pub qualifier: Qualifier,
+}
+
+impl Invocation {
+    /// `arn:aws:lambda:R:A:function:NAME[:QUALIFIER]`, a bare `NAME[:QUALIFIER]`, or an
+    /// intrinsic's template (`...:function:NAME:{}`).
+    fn parse(target: &str) -> Self {
+        let tail = target.rsplit_once(":function:").map_or(target, |(_, tail)| tail);
+        let (function, qualifier) = match tail.split_once(':') {
+            Some((name, "{}")) => (name, Qualifier::PerExecution),
+            Some((name, q)) => (name, Qualifier::Fixed(q.to_owned())),
+            None => (tail, Qualifier::Unqualified),
+        };
+        Invocation { function: function.to_owned(), qualifier }
+    }
+}
+
+impl std::fmt::Display for Invocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.qualifier {
+            Qualifier::Unqualified => write!(f, "{} ($LATEST)", self.function),
+            Qualifier::Fixed(q) => write!(f, "{}:{q}", self.function),
+            Qualifier::PerExecution => write!(f, "{}:<the execution's release>", self.function),
+        }
+    }
+}
+
 impl State {
     pub fn resource(&self) -> Option<&str> {
         self.body.get("Resource").and_then(Value::as_str)
+    }
+
+    /// The Lambda function this Task invokes: a function ARN as its Resource (the older
+    /// form), or the `lambda:invoke` integration's `FunctionName` (a literal, or
+    /// `States.Format` over a literal template). None for other integrations, or a
+    /// `FunctionName` taken from the input as a whole, which cannot be read here.
+    pub fn invocation(&self) -> Option<Invocation> {
+        let resource = self.resource()?;
+        if resource.starts_with("arn:aws:lambda:") || resource.starts_with("arn:aws-") && resource.contains(":lambda:")
+        {
+            return Some(Invocation::parse(resource));
+        }
+        if !resource.starts_with("arn:aws:states:::lambda:invoke") {
+            return None;
+        }
+        let parameters = self.body.get("Parameters")?;
+        if let Some(name) = parameters.get("FunctionName").and_then(Value::as_str) {
+            return Some(Invocation::parse(name));
+        }
+        let expression = parameters.get("FunctionName.$").and_then(Value::as_str)?;
+        let template = expression.strip_prefix("States.Format('")?.split('\'').next()?;
+        Some(Invocation::parse(template))
     }
 
     fn next(&self) -> Option<&str> {
@@ -174,6 +239,7 @@ mod tests {
         assert_eq!(d.maps(), vec![("Fan", Some(4))]);
         let inner = d.state("T", Some("Fan")).unwrap();
         assert_eq!(inner.resource(), Some("arn:aws:lambda:r:1:function:x-transform:live"));
+        assert_eq!(inner.invocation().unwrap().to_string(), "x-transform:live");
         let extract = d.state("Extract", None).unwrap();
         assert_eq!(extract.retries(), vec![(vec!["Retryable".to_owned()], 3, 2.0)]);
         assert_eq!(extract.catches(), vec![(vec!["States.ALL".to_owned()], "Undo".to_owned())]);
@@ -181,5 +247,53 @@ mod tests {
         assert_eq!(path, ["Undo", "Failed"]);
         assert_eq!(d.duplicate_guard(), Some(("Dup", "$.manifest.duplicate".to_owned())));
         assert!(Definition::parse("{}").is_err() && Definition::parse("not json").is_err());
+    }
+
+    fn task(body: serde_json::Value) -> State {
+        State { name: "T".into(), inside: None, kind: "Task".into(), body }
+    }
+
+    #[test]
+    fn the_function_a_task_invokes_is_read_from_each_form() {
+        let arn = "arn:aws:lambda:us-east-1:1:function:etl-load";
+        let integration = |parameters: serde_json::Value| {
+            task(serde_json::json!({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": parameters}))
+        };
+        let cases = [
+            (task(serde_json::json!({"Resource": format!("{arn}:live")})), "etl-load", Qualifier::Fixed("live".into())),
+            (task(serde_json::json!({"Resource": arn})), "etl-load", Qualifier::Unqualified),
+            (
+                integration(serde_json::json!({"FunctionName": format!("{arn}:7")})),
+                "etl-load",
+                Qualifier::Fixed("7".into()),
+            ),
+            (integration(serde_json::json!({"FunctionName": "etl-load"})), "etl-load", Qualifier::Unqualified),
+            (
+                integration(
+                    serde_json::json!({"FunctionName.$": format!("States.Format('{arn}:{{}}', $.versions.load)")}),
+                ),
+                "etl-load",
+                Qualifier::PerExecution,
+            ),
+        ];
+        for (state, function, qualifier) in cases {
+            assert_eq!(
+                state.invocation(),
+                Some(Invocation { function: function.into(), qualifier }),
+                "{:?}",
+                state.body
+            );
+        }
+        let item = task(serde_json::json!({"Resource": "arn:aws:states:::dynamodb:getItem", "Parameters": {}}));
+        assert_eq!(item.invocation(), None);
+        let whole = integration(serde_json::json!({"FunctionName.$": "$.function"}));
+        assert_eq!(whole.invocation(), None);
+        assert_eq!(
+            integration(serde_json::json!({"FunctionName.$": format!("States.Format('{arn}:{{}}', $.v)")}))
+                .invocation()
+                .unwrap()
+                .to_string(),
+            "etl-load:<the execution's release>"
+        );
     }
 }
