@@ -75,12 +75,13 @@ impl Deployer {
     }
 
     pub fn run(&self, args: &[&str]) -> Result<Run> {
-        let out = self.command(args).output().context("running the deployer")?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let report = serde_json::from_str(&stdout)
-            .with_context(|| format!("deployer {args:?} printed no JSON report\nstdout: {stdout}\nstderr: {stderr}"))?;
-        Ok(Run { code: out.status.code().unwrap_or(-1), report, stderr })
+        finish(self.command(args), args)
+    }
+
+    /// Runs in a thread, for a test that acts on the cloud while the deployer works.
+    pub fn run_in_background(&self, args: &[&str]) -> std::thread::JoinHandle<Result<Run>> {
+        let (command, args) = (self.command(args), args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>());
+        std::thread::spawn(move || finish(command, &args.iter().map(String::as_str).collect::<Vec<_>>()))
     }
 
     /// Starts a run in the background (its output goes to `log`).
@@ -88,6 +89,15 @@ impl Deployer {
         let file = std::fs::File::create(log)?;
         Ok(self.command(args).stdout(Stdio::null()).stderr(file).spawn()?)
     }
+}
+
+fn finish(mut command: Command, args: &[&str]) -> Result<Run> {
+    let out = command.output().context("running the deployer")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_str(&stdout)
+        .with_context(|| format!("deployer {args:?} printed no JSON report\nstdout: {stdout}\nstderr: {stderr}"))?;
+    Ok(Run { code: out.status.code().unwrap_or(-1), report, stderr })
 }
 
 /// Packages a release from `bins` (artifact name -> binary) into `dist`, appending

@@ -7,6 +7,7 @@ pub mod inbox;
 pub mod lambda;
 pub mod releases;
 pub mod review;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,220 @@
+//! Releases that suit a daily batch, on a private local cloud with time compressed
+//! 10x (issue 15): test holds every canary step to three invocations of the new
+//! version and replays its recorded days to bring them.
+//!
+//! - A good release passes on stated evidence, and executions started during its
+//!   canary each run one release from first Task to last, split near the weight.
+//! - A step with no traffic and evidence required stops on "no evidence" and rolls back.
+//! - A release whose new transform fails on real records is rolled back by its replay.
+//! - Nothing the replays do changes curated data or the run ledger.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Result};
+use aws_sdk_codedeploy::types::{ComputePlatform, TimeBasedCanary, TrafficRoutingConfig, TrafficRoutingType};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sfn::types::ExecutionStatus;
+use e2e::deployer::{package_release, Deployer};
+use e2e::releases::{expect, script, Accounts};
+use e2e::workflow::{Workflow, RUN_STEPS};
+use e2e::{succeeded, TEST};
+use localcloud::testing::workspace_root;
+use localcloud::testing::LocalCloud;
+use serde_json::{json, Value};
+
+/// Executions started during the canary, each drawing its release.
+const SPLIT: usize = 40;
+/// The canary of the split: half the traffic, for 10 (compressed) minutes.
+const HALF: (u32, u32) = (50, 10);
+
+/// A copy of the environments' settings with test's deployment config and evidence
+/// rule replaced, for the deployer's `--settings-dir`.
+fn settings(dir: &Path, canary: Option<(u32, u32)>, evidence: Value) -> Result<PathBuf> {
+    let out = dir.join("settings");
+    for env in ["dev", "test", "prod"] {
+        let text = std::fs::read_to_string(workspace_root().join("environments").join(env).join("deployer.yaml"))?;
+        let mut yaml: serde_yaml::Value = serde_yaml::from_str(&text)?;
+        if env == "test" {
+            if let Some((percentage, minutes)) = canary {
+                yaml["deployment_config"] = serde_yaml::to_value(
+                    json!({"type": "canary", "percentage": percentage, "interval_minutes": minutes}),
+                )?;
+            }
+            yaml["local"]["evidence"] = serde_yaml::to_value(&evidence)?;
+        }
+        std::fs::create_dir_all(out.join(env))?;
+        std::fs::write(out.join(env).join("deployer.yaml"), serde_yaml::to_string(&yaml)?)?;
+    }
+    Ok(out)
+}
+
+/// The routing item of test's release ledger, once its weight is `weight` per mille:
+/// each function's old and new version.
+async fn routing_at(w: &Workflow, weight: u32, within: Duration) -> Result<(Value, Value)> {
+    let deadline = Instant::now() + within;
+    loop {
+        let item = w
+            .ddb
+            .get_item()
+            .table_name(w.release_table())
+            .key("pk", AttributeValue::S("routing".into()))
+            .key("sk", AttributeValue::S("routing".into()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        if let Some(item) = item.item() {
+            let n = item.get("weight").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
+            if n == weight.to_string() {
+                let versions = |side: &str| -> Value {
+                    item.get(side)
+                        .and_then(|v| v.as_m().ok())
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), json!(v.as_s().ok()))).collect())
+                        .unwrap_or_default()
+                };
+                return Ok((versions("old"), versions("new")));
+            }
+        }
+        ensure!(Instant::now() < deadline, "the routing item never reached weight {weight}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The keys whose value differs between two production states, for a failure's message.
+fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> String {
+    let keys: std::collections::BTreeSet<_> = before.keys().chain(after.keys()).collect();
+    let differ: Vec<_> = keys.into_iter().filter(|k| before.get(*k) != after.get(*k)).collect();
+    format!("{differ:?}")
+}
+
+/// The report's evidence of `artifact`'s steps.
+fn steps<'a>(report: &'a Value, artifact: &str) -> Vec<&'a Value> {
+    report["evidence"].as_array().map(|e| e.iter().filter(|s| s["artifact"] == artifact).collect()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Result<()> {
+    let cloud = LocalCloud::start_scaled("deployer-evidence", 10.0)?;
+    let dir = e2e::scratch_dir("deployer-evidence")?;
+    let endpoint = cloud.endpoint();
+    let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    package_release(&dir.join("base"), "", &[])?;
+    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    let accounts = Accounts::new(&endpoint).await;
+    let test = Workflow::new(&endpoint, "test", TEST).await;
+    let mut deployer = Deployer::new(&cloud);
+
+    // The base release everywhere it goes (bootstrapped: no steps yet).
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?, 0, "base in dev")?;
+    expect(&deployer.run(&["promote", "--to", "test"])?, 0, "base in test")?;
+
+    // Two recorded days in test, and a real run of the first: the curated data and
+    // run ledger the replays must leave alone.
+    for (day, seed) in [("2026-11-20", 20), ("2026-11-21", 21)] {
+        test.record_day(day, seed, 2, 60).await?;
+    }
+    let real = test
+        .start("real-2026-11-20", json!({"run_date": "2026-11-20", "dry_run": false, "inject_failure": null}))
+        .await?;
+    ensure!(test.finished(&real, Duration::from_secs(180)).await? == ExecutionStatus::Succeeded, "the real run");
+    let production = test.production_state().await?;
+    ensure!(production.keys().any(|k| k.starts_with("curated/dt=2026-11-20/")), "{production:?}");
+    ensure!(production.keys().any(|k| k.starts_with("ledger/")), "{production:?}");
+
+    // --- A good release, replayed into evidence, split per execution. ---
+    let (percentage, minutes) = HALF;
+    accounts.codedeploy["test"]
+        .create_deployment_config()
+        .deployment_config_name(format!("etl-test-canary-{percentage}pct-{minutes}min"))
+        .compute_platform(ComputePlatform::Lambda)
+        .traffic_routing_config(
+            TrafficRoutingConfig::builder()
+                .r#type(TrafficRoutingType::TimeBasedCanary)
+                .time_based_canary(
+                    TimeBasedCanary::builder()
+                        .canary_percentage(percentage as i32)
+                        .canary_interval(minutes as i32)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    deployer.settings_dir =
+        settings(&dir, Some(HALF), json!({"min_invocations": 3, "required": true, "traffic": "replay"}))?;
+    package_release(&dir.join("good"), "good", &[])?;
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?, 0, "the good release in dev")?;
+    let promotion = deployer.run_in_background(&["promote", "--to", "test"]);
+    let (old, new) = routing_at(&test, percentage * 10, Duration::from_secs(120)).await?;
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis();
+    let mut split = Vec::new();
+    for i in 0..SPLIT {
+        let name = format!("split-{i}-{stamp}");
+        let input = json!({"run_date": "2026-11-21", "dry_run": true, "inject_failure": null});
+        split.push((name.clone(), test.start(&name, input).await?));
+    }
+    let run = promotion.join().expect("the deployer's thread")?;
+    expect(&run, 0, "the good release in test, on replayed evidence")?;
+    for artifact in RUN_STEPS {
+        let judged = steps(&run.report, artifact);
+        ensure!(!judged.is_empty(), "{artifact}'s step was judged: {:#}", run.report["evidence"]);
+        for step in judged {
+            ensure!(step["verdict"] == "passed" && step["step_percent"] == 50.0, "{artifact}: {step:#}");
+            ensure!(step["new"]["invocations"].as_f64() >= Some(3.0), "{artifact}: {step:#}");
+            ensure!(step["replay_source"] == "replay" && step["replay_executions"].as_u64() >= Some(3), "{step:#}");
+        }
+    }
+    ensure!(steps(&run.report, "compensate").iter().all(|s| s["verdict"] == "exempt"), "{:#}", run.report);
+
+    // Each split execution ran one release, and about half ran the new one.
+    let mut on_new = 0;
+    for (name, arn) in &split {
+        ensure!(test.finished(arn, Duration::from_secs(180)).await? == ExecutionStatus::Succeeded, "{name}");
+        let ran = test.executed_versions(name).await?;
+        ensure!(RUN_STEPS.iter().all(|s| ran.contains_key(*s)), "{name} ran every step: {ran:?}");
+        let side = |versions: &Value| {
+            RUN_STEPS.iter().all(|s| ran[*s].len() == 1 && ran[*s].contains(versions[*s].as_str().unwrap_or("?")))
+        };
+        match (side(&new), side(&old)) {
+            (true, false) => on_new += 1,
+            (false, true) => {}
+            _ => anyhow::bail!("{name} mixed releases: ran {ran:?}; old {old}, new {new}"),
+        }
+    }
+    // Binomial(40, 0.5): 9..=31 holds with probability above 0.9995.
+    ensure!((9..=31).contains(&on_new), "{on_new} of {SPLIT} executions on the new release at weight 50 %");
+    let after = test.production_state().await?;
+    ensure!(after == production, "the replays and dry runs changed production data: {}", changed(&production, &after));
+    let good = accounts.settled("test").await?;
+
+    // --- No traffic, evidence required: the step stops on "no evidence". ---
+    deployer.settings_dir = settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "none"}))?;
+    package_release(&dir.join("quiet"), "quiet", &[])?;
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("quiet")])?, 0, "the quiet release in dev")?;
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 2, "a required step without traffic")?;
+    ensure!(run.report["stop"]["kind"] == "no_evidence", "{:#}", run.report);
+    ensure!(run.message().starts_with("no evidence"), "{}", run.message());
+    ensure!(accounts.settled("test").await? == good, "every function back on the good release");
+
+    // --- Replayed records break the new transform: the release is rolled back. ---
+    deployer.settings_dir = settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "replay"}))?;
+    package_release(&dir.join("bad"), "bad", &[("transform", "fixture-transform-fails-on-data")])?;
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("bad")])?, 0, "the bad release in dev")?;
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 2, "a release that fails on replayed records")?;
+    let transform = steps(&run.report, "transform");
+    let failed_replays = transform.iter().any(|s| s["new"]["errors"].as_f64() > Some(0.0));
+    ensure!(
+        failed_replays || run.report["stop"]["kind"] == "alarm",
+        "rolled back for the replays' errors: {:#}",
+        run.report
+    );
+    ensure!(accounts.settled("test").await? == good, "every function back on the good release");
+    let after = test.production_state().await?;
+    ensure!(after == production, "the replays changed production data: {}", changed(&production, &after));
+
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
