@@ -19,6 +19,7 @@ pub mod commands;
 pub mod connect;
 pub mod engine;
 pub mod error;
+pub mod judge;
 pub mod ledger;
 pub mod release;
 pub mod report;

@@ -113,6 +113,9 @@ pub struct World {
     pub routing_log: Vec<Routing>,
     /// Invocations CloudWatch counted: (function, version, at ms, error).
     pub invocations: Vec<(String, String, u64, bool)>,
+    /// What a version serves in any window read, besides `invocations`: (function,
+    /// version) -> (invocations, errors). The live callers on the old release.
+    pub steady_traffic: BTreeMap<(String, String), (u32, u32)>,
     /// The workflow's executions: ARN -> (input, polls so far).
     pub executions: BTreeMap<String, (String, u32)>,
     /// Executions of the workflow fail (a release whose new versions error on replay).
@@ -774,11 +777,14 @@ impl Metrics for MemoryCloud {
                 .filter(|(f, v, at, _)| f == function && v == version && (from_ms..=to_ms).contains(at))
                 .map(|(_, _, _, error)| *error)
                 .collect();
+            let (steady, steady_errors) =
+                w.steady_traffic.get(&(function.to_owned(), version.to_owned())).copied().unwrap_or_default();
+            let invocations = seen.len() as f64 + f64::from(steady);
             VersionStats {
-                invocations: seen.len() as f64,
-                errors: seen.iter().filter(|e| **e).count() as f64,
-                p50_ms: (!seen.is_empty()).then_some(20.0),
-                p99_ms: (!seen.is_empty()).then_some(40.0),
+                invocations,
+                errors: seen.iter().filter(|e| **e).count() as f64 + f64::from(steady_errors),
+                p50_ms: (invocations > 0.0).then_some(20.0),
+                p99_ms: (invocations > 0.0).then_some(40.0),
             }
         }))
     }

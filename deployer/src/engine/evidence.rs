@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, Event};
 use crate::cloud::{Cloud, VersionStats};
+use crate::judge::Judgment;
 use crate::ledger::{now_ms, rfc3339, EvidenceVerdict, ReleaseRecord, StepEvidence};
 
 /// One function's step in progress.
@@ -127,6 +128,9 @@ impl<C: Cloud> Engine<'_, C> {
             replay_source: replay_source.map(str::to_owned),
             min_invocations: function.min_invocations,
             verdict,
+            // CloudWatch's figures as read, replays included: both versions over the
+            // same window.
+            judgment: Some(Judgment::of(&s.judge, &new, &old)),
         };
         self.tell(Event::StepJudged { evidence: &evidence });
         record.evidence.push(evidence.clone());

@@ -13,6 +13,7 @@ use super::replay::Replay;
 use super::{Engine, Event};
 use crate::cloud::{AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, Renewal};
 use crate::error::{DeployError, Result};
+use crate::judge::Verdict;
 use crate::ledger::{now_ms, EvidenceVerdict, FunctionOutcome, ReleaseRecord, StopCause};
 use crate::settings::{format_duration, ALIAS};
 
@@ -263,6 +264,23 @@ impl<C: Cloud> Engine<'_, C> {
             let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays) else { continue };
             stepped = true;
             let Some(evidence) = self.judge_step(record, ended, replay.map(Replay::source)).await else { continue };
+            if let Some(judgment) = evidence.judgment.as_ref().filter(|j| j.verdict == Verdict::Fail) {
+                return Err(stop(
+                    format!(
+                        "the judge failed {} version {} in its {:.0}% step against version {}: {}",
+                        evidence.function_name,
+                        evidence.new_version,
+                        evidence.step_percent,
+                        evidence.old_version,
+                        judgment.summary()
+                    ),
+                    StopCause::Judged {
+                        function: evidence.function_name.clone(),
+                        step_percent: evidence.step_percent,
+                        judgment: judgment.clone(),
+                    },
+                ));
+            }
             if evidence.verdict == EvidenceVerdict::NoEvidence {
                 return Err(stop(
                     format!(

@@ -140,6 +140,9 @@ pub enum StopCause {
     WatchFailed { error: String },
     /// A canary or linear step ended before the new version served its minimum.
     NoEvidence { function: String, step_percent: f64, invocations: f64, min_invocations: u32 },
+    /// The judge found the new version worse than the old over a step, beyond the
+    /// environment's bounds.
+    Judged { function: String, step_percent: f64, judgment: crate::judge::Judgment },
 }
 
 /// How a step's evidence was judged.
@@ -175,6 +178,10 @@ pub struct StepEvidence {
     pub replay_source: Option<String>,
     pub min_invocations: u32,
     pub verdict: EvidenceVerdict,
+    /// The judge's comparison of the new version with the old over the step (absent in
+    /// records written before the judge).
+    #[serde(default)]
+    pub judgment: Option<crate::judge::Judgment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -46,7 +46,7 @@ impl Report {
         }
         if !self.evidence.is_empty() {
             out.push_str(
-                "\n| Function | Step | New version | Old version | Source | Verdict |\n|---|---|---|---|---|---|\n",
+                "\n| Function | Step | New version | Old version | Source | Verdict | Judge (new vs old) |\n|---|---|---|---|---|---|---|\n",
             );
             for e in &self.evidence {
                 let row = super::text::evidence_row(e);

@@ -114,11 +114,12 @@ impl Report {
     }
 }
 
-pub(crate) const EVIDENCE_HEADER: [&str; 6] = ["FUNCTION", "STEP", "NEW VERSION", "OLD VERSION", "SOURCE", "VERDICT"];
+pub(crate) const EVIDENCE_HEADER: [&str; 7] =
+    ["FUNCTION", "STEP", "NEW VERSION", "OLD VERSION", "SOURCE", "VERDICT", "JUDGE (NEW VS OLD)"];
 
 /// One step's evidence: invocations / errors / p50 / p99 of each version, where the
-/// traffic came from, and the verdict.
-pub(crate) fn evidence_row(e: &crate::ledger::StepEvidence) -> [String; 6] {
+/// traffic came from, the verdict, and the judge's.
+pub(crate) fn evidence_row(e: &crate::ledger::StepEvidence) -> [String; 7] {
     let stats = |version: &str, s: &crate::cloud::VersionStats| {
         let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.0}"));
         format!("v{version}: {} inv, {} err, p50 {} ms, p99 {} ms", s.invocations, s.errors, ms(s.p50_ms), ms(s.p99_ms))
@@ -140,6 +141,7 @@ pub(crate) fn evidence_row(e: &crate::ledger::StepEvidence) -> [String; 6] {
         stats(&e.old_version, &e.old),
         source,
         verdict,
+        e.judgment.as_ref().map_or_else(|| "-".into(), |j| format!("{}: {}", j.verdict.as_str(), j.summary())),
     ]
 }
 

@@ -176,7 +176,24 @@ impl Observer for Ui {
                         evidence.min_invocations,
                         evidence.replay_executions
                     ),
-                )
+                );
+                if let Some(j) = evidence.judgment.as_ref().filter(|j| j.verdict != crate::judge::Verdict::NotJudged) {
+                    let level = match j.verdict {
+                        crate::judge::Verdict::Fail | crate::judge::Verdict::Marginal => Warn,
+                        _ => Detail,
+                    };
+                    self.say(
+                        level,
+                        &format!(
+                            "{} step {:.0}%: the judge, v{} against v{}: {}",
+                            evidence.artifact,
+                            evidence.step_percent,
+                            evidence.new_version,
+                            evidence.old_version,
+                            j.summary()
+                        ),
+                    );
+                }
             }
             Event::ReplayWithoutInput { bucket } => self
                 .say(Warn, &format!("no raw partition in {bucket} to replay yet: replaying synthetic records instead")),

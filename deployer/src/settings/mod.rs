@@ -4,6 +4,7 @@
 //! names the file, the field and the fix.
 
 mod duration;
+mod judge;
 mod raw;
 
 use std::path::{Path, PathBuf};
@@ -205,6 +206,8 @@ pub struct Settings {
     pub architecture: Architecture,
     pub workflow: Option<Workflow>,
     pub evidence: Evidence,
+    /// The bounds each step's new version is judged by against the old.
+    pub judge: crate::judge::Rule,
     pub functions: Vec<Function>,
 }
 
@@ -240,6 +243,7 @@ impl Settings {
         check.names(&raw)?;
         let architecture = overrides.architecture.or(raw.architecture).unwrap_or_default();
         let evidence = check.evidence(&raw, &overrides)?;
+        let judge = check.judge(raw.judge.as_ref())?;
         let functions = check.functions(&raw, &overrides, architecture, &evidence)?;
         Ok(Self {
             environment: raw.environment,
@@ -261,6 +265,7 @@ impl Settings {
             architecture,
             workflow: raw.workflow.map(|w| Workflow { state_machine: w.state_machine, raw_bucket: w.raw_bucket }),
             evidence,
+            judge,
             functions,
         })
     }
@@ -705,6 +710,26 @@ local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
         assert!(e.contains("evidence.required") && e.contains("fix:"), "{e}");
         let e = error_of(&text.replace("workflow: {state_machine: etl-test-etl, raw_bucket: etl-test-raw}\n", ""));
         assert!(e.contains("evidence.traffic") && e.contains("workflow:"), "{e}");
+    }
+
+    #[test]
+    fn the_judge_takes_its_defaults_and_refuses_bounds_that_cannot_work() {
+        assert_eq!(parse(GOOD, false).unwrap().judge, crate::judge::Rule::default());
+        let with =
+            |judge: &str| GOOD.replace("architecture: arm64\n", &format!("architecture: arm64\njudge: {judge}\n"));
+        let s = parse(&with("{alpha: 0.001, max_p99_ratio: 2.0}"), false).unwrap();
+        assert_eq!((s.judge.alpha, s.judge.max_p99_ratio, s.judge.marginal_alpha), (0.001, 2.0, 0.05));
+        for (judge, field, fix) in [
+            ("{alpha: 1.5}", "judge.alpha", "0.01"),
+            ("{alpha: 0.1, marginal_alpha: 0.05}", "judge.marginal_alpha", "at least alpha"),
+            ("{max_error_rate_increase: 2}", "judge.max_error_rate_increase", "one point"),
+            ("{max_p99_ratio: 1.1, marginal_p99_ratio: 1.2}", "judge.max_p99_ratio", "1.2"),
+            ("{min_p99_slowdown_ms: -1}", "judge.min_p99_slowdown_ms", "50"),
+        ] {
+            let e = error_of(&with(judge));
+            assert!(e.contains(field) && e.contains("fix:") && e.contains(fix), "{judge}: {e}");
+        }
+        assert!(error_of(&with("{alpah: 0.01}")).contains("unknown field"), "a typo is an error");
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub(super) struct RawSettings {
     /// What a canary or linear step must see before it passes.
     #[serde(default)]
     pub evidence: Option<RawEvidence>,
+    /// The bounds of the judge (the new version against the old, at each step).
+    #[serde(default)]
+    pub judge: Option<super::judge::RawJudge>,
     /// What differs on the local cloud (`--local`): only these fields may change.
     #[serde(default)]
     pub local: Option<LocalOverrides>,

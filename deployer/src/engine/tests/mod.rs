@@ -887,3 +887,5 @@ async fn a_replay_with_nothing_recorded_yet_replays_synthetic_records() {
     let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").unwrap();
     assert_eq!((extract.verdict, extract.replay_source.as_deref()), (EvidenceVerdict::Passed, Some("synthetic")));
 }
+
+mod judge;

@@ -1,0 +1,71 @@
+//! The judge in the release: a step whose new version is surely worse than the old
+//! stops and rolls back with the judge's numbers; the old version's errors never roll a
+//! good release back.
+
+use super::*;
+
+/// `function`'s `version` serves `n` invocations in every window, `errors` of them
+/// failed: the live traffic the other side of the split serves during a step.
+fn served(env: &Env, artifact: &str, version: &str, n: u32, errors: u32) {
+    let function = format!("etl-{}-{artifact}", env.settings.environment);
+    env.cloud.with(|w| w.steady_traffic.insert((function, version.into()), (n, errors)));
+}
+
+fn replaying(env: &Env) -> Env {
+    let env = with_evidence(env, 3, true, crate::settings::Traffic::Replay);
+    env.cloud.with(|w| w.raw_dates = vec!["2026-11-21".into(), "2026-11-22".into()]);
+    slow_canaries(&env, 4);
+    env
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_version_that_fails_where_the_old_did_not_is_stopped_by_the_judge() {
+    let base = package("base");
+    let prod = replaying(&Env::new("prod", &base.0));
+    served(&prod, "transform", "1", 200, 0);
+    // Every replay fails on the new release: its invocations are errors.
+    prod.cloud.with(|w| w.executions_fail = true);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::RolledBack), "{:?} {:?}", r.verdict, r.record.reason);
+    let Some(StopCause::Judged { function, step_percent, judgment }) = &r.record.stop else {
+        panic!("stopped by the judge, not {:?}", r.record.stop)
+    };
+    assert_eq!((function.as_str(), *step_percent), ("etl-prod-transform", 10.0));
+    assert_eq!(judgment.verdict, crate::judge::Verdict::Fail);
+    assert_eq!((judgment.errors.old_errors, judgment.errors.old_invocations), (0, 200));
+    assert!(judgment.errors.new_errors >= 3 && judgment.errors.new_errors == judgment.errors.new_invocations);
+    assert!(judgment.errors.p_value.is_some_and(|p| p < 1e-4), "{judgment:?}");
+    let reason = r.record.reason.clone().unwrap_or_default();
+    assert!(reason.starts_with("the judge failed etl-prod-transform version 2"), "{reason}");
+    assert!(reason.contains("on the old (+100.0 points, p = 0.0000): fail"), "{reason}");
+    assert_eq!(prod.versions(), all_on("prod", "1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_old_versions_errors_do_not_roll_a_good_release_back() {
+    let base = package("base");
+    let prod = replaying(&Env::new("prod", &base.0));
+    for artifact in ["extract", "transform", "load"] {
+        served(&prod, artifact, "1", 100, 30);
+    }
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    let transform = r.record.evidence.iter().find(|e| e.artifact == "transform").expect("transform's step");
+    let judgment = transform.judgment.as_ref().expect("judged");
+    assert_eq!(judgment.verdict, crate::judge::Verdict::Pass, "{judgment:?}");
+    assert_eq!((judgment.errors.old_errors, judgment.errors.new_errors), (30, 0));
+    assert_eq!(prod.versions(), all_on("prod", "2"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_judge_off_the_same_failures_are_left_to_the_alarms() {
+    let base = package("base");
+    let mut prod = replaying(&Env::new("prod", &base.0));
+    prod.settings.judge.enabled = false;
+    served(&prod, "transform", "1", 200, 0);
+    prod.cloud.with(|w| w.executions_fail = true);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(!matches!(r.record.stop, Some(StopCause::Judged { .. })), "{:?}", r.record.stop);
+    let transform = r.record.evidence.iter().find(|e| e.artifact == "transform").expect("transform's step");
+    assert_eq!(transform.judgment.as_ref().map(|j| j.verdict), Some(crate::judge::Verdict::NotJudged));
+}
