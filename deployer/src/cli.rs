@@ -137,6 +137,21 @@ pub struct PackageArgs {
     /// (repeatable; default: the binary named like the artifact).
     #[arg(long = "cargo-bin", value_name = "NAME=BIN", value_parser = parse_pair, requires = "release")]
     pub cargo_bins: Vec<(String, String)>,
+    /// A curated field (for example amount_minor) this release changes on purpose
+    /// (repeatable): the shadow diff allows records that differ only there.
+    #[arg(long = "expect-output-change", value_name = "FIELD", value_parser = parse_field)]
+    pub expected_output_changes: Vec<String>,
+}
+
+/// A curated record's field name, as Load writes them.
+fn parse_field(text: &str) -> Result<String, String> {
+    const FIELDS: [&str; 8] =
+        ["order_id", "customer_id", "occurred_at", "amount_minor", "currency", "country", "status", "items"];
+    if FIELDS.contains(&text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not a field of a curated record: use one of {}", FIELDS.join(", ")))
+    }
 }
 
 fn parse_bin(text: &str) -> Result<(String, PathBuf), String> {

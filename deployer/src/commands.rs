@@ -311,6 +311,8 @@ impl<'a> Session<'a> {
             }
             PackagePlan::new(&args.bin_dir.clone().unwrap_or_else(|| target.join("debug")), &args.bins)
         };
+        let mut plan = plan;
+        plan.expected_output_changes.clone_from(&args.expected_output_changes);
         let dist = args.dist.clone().unwrap_or_else(|| root.join("dist"));
         let manifest = release::package(&plan, &dist, &release::git_commit(root))?;
         Ok(Outcome::Packaged { manifest, manifest_path: dist.join(MANIFEST) })

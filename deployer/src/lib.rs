@@ -25,3 +25,4 @@ pub mod release;
 pub mod report;
 pub mod review;
 pub mod settings;
+pub mod shadow;

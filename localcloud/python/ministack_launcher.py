@@ -21,6 +21,14 @@ This launcher changes that one seam, and nothing else, before it runs ministack'
   "StatusCode", ...}``, Step Functions developer guide, "Invoke Lambda with Step
   Functions"), taken from the ``X-Amz-Executed-Version`` header of the invoke.
 
+And one seam of IAM's policy simulator (``iam._extract_simulate_params`` and
+``iam._build_simulate_results_real``), which ministack evaluates against the first of
+the ``ResourceArns`` only and without the request's ``ContextEntries``: the launcher
+evaluates every resource, with the context keys set (``s3:prefix`` and the like, which
+a conditioned grant needs to match, as on AWS), and answers several resources with
+``ResourceSpecificResults``, as the IAM API reference describes
+SimulatePrincipalPolicy's ``EvaluationResult``.
+
 Every other caller of ministack (SDK invokes, event sources, other integrations) goes
 the way it went before. If ministack's code no longer has the seam, the launcher refuses
 to start rather than run without it.
@@ -189,13 +197,119 @@ def install(stepfunctions, endpoint):
     stepfunctions._invoke_resource = invoke_resource
 
 
+class SimulateRequest:
+    """The simulator's parameters: actions, every resource, the context keys."""
+
+    def __init__(self, actions, resources, context):
+        self.actions = actions
+        self.resources = resources
+        self.context = context
+
+
+def simulate_request(p, param):
+    """Reads ``ActionNames``, ``ResourceArns`` and ``ContextEntries`` with ``param(p, name)``."""
+
+    def members(prefix):
+        out, i = [], 1
+        while True:
+            value = param(p, f"{prefix}.member.{i}")
+            if not value:
+                return out
+            out.append(value)
+            i += 1
+
+    actions = members("ActionNames") or ["sts:AssumeRole"]
+    resources = members("ResourceArns") or ["*"]
+    context, i = {}, 1
+    while param(p, f"ContextEntries.member.{i}.ContextKeyName"):
+        name = param(p, f"ContextEntries.member.{i}.ContextKeyName").lower()
+        values = members(f"ContextEntries.member.{i}.ContextKeyValues")
+        context[name] = values[0] if len(values) == 1 else values
+        i += 1
+    return SimulateRequest(actions, resources, context)
+
+
+def simulate_results(request, principal_arn, account_id, policies, evaluator, region):
+    """The EvaluationResults members: per action, per resource when there are several."""
+    decisions = {"Allow": "allowed", "Deny": "explicitDeny"}
+
+    def decide(action, resource):
+        if not policies:
+            return "implicitDeny"
+        ctx = evaluator.EvalContext(
+            principal_arn=principal_arn,
+            principal_type="User",
+            principal_account=account_id,
+            action=action,
+            resource_arn=resource,
+            region=region,
+            source_ip="127.0.0.1",
+            secure_transport=True,
+            service_context=dict(request.context),
+        )
+        return decisions.get(evaluator.evaluate(ctx, policies).decision, "implicitDeny")
+
+    members = ""
+    for action in request.actions:
+        per_resource = [(r, decide(action, r)) for r in request.resources]
+        if len(per_resource) == 1:
+            resource, decision = per_resource[0]
+            members += (
+                f"<member><EvalActionName>{action}</EvalActionName>"
+                f"<EvalResourceName>{resource}</EvalResourceName>"
+                f"<EvalDecision>{decision}</EvalDecision>"
+                "<MatchedStatements></MatchedStatements><MissingContextValues></MissingContextValues></member>"
+            )
+            continue
+        # The action's decision: allowed only where every resource is.
+        overall = next((d for _, d in per_resource if d != "allowed"), "allowed")
+        specific = "".join(
+            f"<member><EvalResourceName>{r}</EvalResourceName><EvalResourceDecision>{d}</EvalResourceDecision>"
+            "<MatchedStatements></MatchedStatements><MissingContextValues></MissingContextValues></member>"
+            for r, d in per_resource
+        )
+        members += (
+            f"<member><EvalActionName>{action}</EvalActionName><EvalResourceName>*</EvalResourceName>"
+            f"<EvalDecision>{overall}</EvalDecision>"
+            f"<ResourceSpecificResults>{specific}</ResourceSpecificResults>"
+            "<MatchedStatements></MatchedStatements><MissingContextValues></MissingContextValues></member>"
+        )
+    return members
+
+
+def install_simulator(iam, evaluator):
+    """Makes ``iam``'s simulator evaluate every resource with the request's context."""
+    for seam in ("_extract_simulate_params", "_build_simulate_results_real", "_p", "get_region"):
+        if not hasattr(iam, seam):
+            raise RuntimeError(
+                f"ministack's iam module has no {seam}: this ministack is not the one "
+                "the launcher was written for. Install the pinned version (make setup)."
+            )
+    current = contextvars.ContextVar("localcloud_simulate_request", default=None)
+
+    def extract(p):
+        request = simulate_request(p, iam._p)
+        current.set(request)
+        return request.actions, request.resources[0]
+
+    def build(actions, resource_arn, principal_arn, account_id, policies):
+        request = current.get() or SimulateRequest(actions, [resource_arn], {})
+        return simulate_results(request, principal_arn, account_id, policies, evaluator, iam.get_region())
+
+    iam._extract_simulate_params = extract
+    iam._build_simulate_results_real = build
+
+
 def main():
     url = os.environ.get(ENDPOINT_ENV, "")
     try:
         endpoint = Endpoint(url)
         from ministack.services import stepfunctions
+        from ministack.services import iam
+        from ministack.core import iam_evaluator
 
         install(stepfunctions, endpoint)
+        install_simulator(iam, iam_evaluator)
     except (ValueError, RuntimeError, ImportError) as err:
         print(f"ministack_launcher: {err}", file=sys.stderr)
         return 2

@@ -163,12 +163,67 @@ class SeamTests(unittest.TestCase):
         self.assertEqual(self.cloud.requests, [], "nothing reached localcloud")
 
 
+class SimulatorTests(unittest.TestCase):
+    """IAM's simulator with ministack's own evaluator: every resource, and the context."""
+
+    POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::raw",
+         "Condition": {"StringEquals": {"s3:prefix": "dt=", "s3:delimiter": "/"}}},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/dt=*"},
+    ]})
+
+    def results(self, actions, resources, context):
+        from ministack.core import iam_evaluator
+
+        policies = [iam_evaluator.parse_policy_document(self.POLICY)]
+        request = launcher.SimulateRequest(actions, resources, context)
+        return launcher.simulate_results(request, "arn:aws:iam::1:role/r", "1", policies, iam_evaluator, "us-east-1")
+
+    def test_a_conditioned_grant_matches_only_with_its_context_keys(self):
+        allowed = self.results(["s3:ListBucket"], ["arn:aws:s3:::raw"], {"s3:prefix": "dt=", "s3:delimiter": "/"})
+        self.assertIn("<EvalDecision>allowed</EvalDecision>", allowed)
+        bare = self.results(["s3:ListBucket"], ["arn:aws:s3:::raw"], {})
+        self.assertIn("<EvalDecision>implicitDeny</EvalDecision>", bare)
+        other = self.results(["s3:ListBucket"], ["arn:aws:s3:::raw"], {"s3:prefix": "", "s3:delimiter": "/"})
+        self.assertIn("<EvalDecision>implicitDeny</EvalDecision>", other)
+
+    def test_every_resource_is_evaluated(self):
+        answer = self.results(["s3:GetObject"], ["arn:aws:s3:::out/dt=1/a", "arn:aws:s3:::out/x"], {})
+        self.assertIn("<ResourceSpecificResults>", answer)
+        self.assertIn(
+            "<EvalResourceName>arn:aws:s3:::out/dt=1/a</EvalResourceName><EvalResourceDecision>allowed", answer
+        )
+        self.assertIn(
+            "<EvalResourceName>arn:aws:s3:::out/x</EvalResourceName><EvalResourceDecision>implicitDeny", answer
+        )
+        self.assertIn("<EvalDecision>implicitDeny</EvalDecision>", answer, "not every resource is allowed")
+
+    def test_the_request_is_read_as_the_query_protocol_sends_it(self):
+        params = {
+            "ActionNames.member.1": "s3:ListBucket",
+            "ResourceArns.member.1": "arn:aws:s3:::a",
+            "ResourceArns.member.2": "arn:aws:s3:::b",
+            "ContextEntries.member.1.ContextKeyName": "s3:Prefix",
+            "ContextEntries.member.1.ContextKeyValues.member.1": "dt=",
+            "ContextEntries.member.1.ContextKeyType": "string",
+        }
+        request = launcher.simulate_request(params, lambda p, name: p.get(name))
+        self.assertEqual(request.actions, ["s3:ListBucket"])
+        self.assertEqual(request.resources, ["arn:aws:s3:::a", "arn:aws:s3:::b"])
+        self.assertEqual(request.context, {"s3:prefix": "dt="})
+
+
 class InstallTests(unittest.TestCase):
     def test_a_ministack_without_the_seam_is_refused(self):
         stranger = types.SimpleNamespace(_invoke_resource=lambda r, i: i)
         with self.assertRaises(RuntimeError) as raised:
             launcher.install(stranger, launcher.Endpoint("http://127.0.0.1:9"))
         self.assertIn("_call_lambda", str(raised.exception))
+
+    def test_a_ministack_without_the_simulator_seam_is_refused(self):
+        with self.assertRaises(RuntimeError) as raised:
+            launcher.install_simulator(types.SimpleNamespace(_p=None), None)
+        self.assertIn("_extract_simulate_params", str(raised.exception))
 
     def test_main_refuses_a_missing_endpoint(self):
         import os

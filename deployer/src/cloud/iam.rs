@@ -39,12 +39,31 @@ pub enum Scope {
     StateMachine,
     /// Its executions (`arn:aws:states:R:A:execution:NAME:*`).
     Executions,
-    /// The raw bucket (`arn:aws:s3:::NAME`): the replay lists its partitions.
+    /// The raw bucket (`arn:aws:s3:::NAME`): the replay lists its `dt=` partitions.
     RawBucket,
+    /// The curated bucket: the shadow diff lists its `dt=` partitions.
+    CuratedBucket,
+    /// The quarantine bucket: the shadow diff lists a day's quarantine.
+    QuarantineBucket,
+    /// The curated and quarantine output the shadow diff reads (`arn:aws:s3:::NAME/dt=...`
+    /// and `.../shadow/...`).
+    OutputObjects,
     /// The synthetic partition's objects (`arn:aws:s3:::NAME/dt=2000-01-01/*`).
     SyntheticPartition,
     /// No resource-level permission: `*`.
     Any,
+}
+
+impl Scope {
+    /// The condition keys the call sets, as the grant's conditions read them: a
+    /// simulation without them is denied (IAM evaluates a missing key as no match).
+    pub fn context(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Scope::RawBucket | Scope::CuratedBucket => vec![("s3:prefix", "dt="), ("s3:delimiter", "/")],
+            Scope::QuarantineBucket => vec![("s3:prefix", "quarantine/dt=2000-01-01/")],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Every action the deploy role makes (the SDK adapter's calls, `cloud/sdk/*.rs`).
@@ -86,7 +105,10 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("states:StartExecution", Scope::StateMachine),
     ("states:DescribeExecution", Scope::Executions),
     ("s3:ListBucket", Scope::RawBucket),
+    ("s3:ListBucket", Scope::CuratedBucket),
+    ("s3:ListBucket", Scope::QuarantineBucket),
     ("s3:PutObject", Scope::SyntheticPartition),
+    ("s3:GetObject", Scope::OutputObjects),
 ];
 
 /// What both hooks call on CodeDeploy: the target, and their answer. GetDeployment
@@ -159,6 +181,8 @@ mod tests {
         };
         let mut listed: Vec<String> = DEPLOY_ROLE.iter().map(|(a, _)| (*a).to_owned()).collect();
         listed.sort();
+        // An action made on several kinds of resource is listed once per kind.
+        listed.dedup();
         assert_eq!(called, listed, "cloud/iam.rs DEPLOY_ROLE must list exactly the adapter's calls");
     }
 }

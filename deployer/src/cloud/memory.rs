@@ -122,6 +122,11 @@ pub struct World {
     pub executions_fail: bool,
     /// The raw bucket's partitions (dates) and objects written to it.
     pub raw_dates: Vec<String>,
+    /// Other buckets' objects: (bucket, key) -> body (the curated and quarantine output).
+    pub objects: BTreeMap<(String, String), Vec<u8>>,
+    /// What a dry run pinned to the new release writes when it finishes: (bucket, key,
+    /// body), `{execution}` in a body replaced by the execution's name.
+    pub shadow_output: Vec<(String, String, String)>,
     pub raw_objects: BTreeMap<String, Vec<u8>>,
     /// Every call, as `Op subject`.
     pub calls: Vec<String>,
@@ -703,7 +708,13 @@ impl Ledger for MemoryCloud {
 }
 
 impl Permissions for MemoryCloud {
-    async fn simulate(&self, principal: &str, actions: &[String], resources: &[String]) -> Result<Vec<Decision>> {
+    async fn simulate(
+        &self,
+        principal: &str,
+        actions: &[String],
+        resources: &[String],
+        _context: &[(&str, &str)],
+    ) -> Result<Vec<Decision>> {
         self.call("SimulatePrincipalPolicy", principal)?;
         Ok(self.with(|w| {
             let mut out = Vec::new();
@@ -826,13 +837,44 @@ impl Workflow for MemoryCloud {
                     }
                 }
             }
+            if first && pinned_new && !fail {
+                let name = execution_arn.rsplit(':').next().unwrap_or_default().to_owned();
+                for (bucket, key, body) in w.shadow_output.clone() {
+                    w.objects.insert((bucket, key), body.replace("{execution}", &name).into_bytes());
+                }
+            }
             Ok(if fail { ExecutionState::Failed } else { ExecutionState::Succeeded })
         })
     }
 
     async fn raw_partitions(&self, bucket: &str) -> Result<Vec<String>> {
         self.call("ListObjectsV2", bucket)?;
-        Ok(self.with(|w| w.raw_dates.clone()))
+        Ok(self.with(|w| {
+            let mut dates: Vec<String> = w
+                .objects
+                .keys()
+                .filter(|(b, _)| b == bucket)
+                .filter_map(|(_, k)| k.strip_prefix("dt=")?.split('/').next().map(str::to_owned))
+                .collect();
+            if bucket.ends_with("-raw") {
+                dates.extend(w.raw_dates.iter().cloned());
+            }
+            dates.sort();
+            dates.dedup();
+            dates
+        }))
+    }
+
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        self.call("ListObjectsV2", bucket)?;
+        Ok(self.with(|w| {
+            w.objects.keys().filter(|(b, k)| b == bucket && k.starts_with(prefix)).map(|(_, k)| k.clone()).collect()
+        }))
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.call("GetObject", key)?;
+        Ok(self.with(|w| w.objects.get(&(bucket.to_owned(), key.to_owned())).cloned()))
     }
 
     async fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {

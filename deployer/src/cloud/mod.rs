@@ -129,21 +129,27 @@ pub trait Workflow: Send + Sync {
         input: &str,
     ) -> impl Future<Output = Result<String>> + Send;
     fn execution_state(&self, execution_arn: &str) -> impl Future<Output = Result<ExecutionState>> + Send;
-    /// The dates (`YYYY-MM-DD`) of the raw bucket's `dt=` partitions.
+    /// The dates (`YYYY-MM-DD`) of a bucket's `dt=` partitions, oldest first.
     fn raw_partitions(&self, bucket: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Writes an object to the raw bucket (the synthetic partition).
     fn put_raw(&self, bucket: &str, key: &str, body: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
+    /// Every key under `prefix` (the shadow diff's outputs), sorted.
+    fn list_keys(&self, bucket: &str, prefix: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// An object's bytes; None when there is no such key.
+    fn get_object(&self, bucket: &str, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
 }
 
 /// IAM's policy simulator, for `doctor`.
 pub trait Permissions: Send + Sync {
     /// Whether `principal` (a role ARN) may make each of `actions` on each of
-    /// `resources` (`*` for actions that support no resource-level permission).
+    /// `resources` (`*` for actions that support no resource-level permission), with
+    /// `context`'s condition keys set as the calls set them.
     fn simulate(
         &self,
         principal: &str,
         actions: &[String],
         resources: &[String],
+        context: &[(&str, &str)],
     ) -> impl Future<Output = Result<Vec<Decision>>> + Send;
 }
 

@@ -200,14 +200,16 @@ impl<C: Cloud> Engine<'_, C> {
         }
         let mut out = Vec::new();
         for (principal, actions, what) in principals {
-            let mut by_scope: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+            type Context = Vec<(&'static str, &'static str)>;
+            let mut by_scope: BTreeMap<(Vec<String>, Context), Vec<String>> = BTreeMap::new();
             for (action, scope) in actions {
-                by_scope.entry(self.resources(*scope, hook_roles)).or_default().push((*action).to_owned());
+                let key = (self.resources(*scope, hook_roles), scope.context());
+                by_scope.entry(key).or_default().push((*action).to_owned());
             }
             let mut denied = Vec::new();
             let mut checked = 0;
-            for (resources, actions) in by_scope.into_iter().filter(|(r, _)| !r.is_empty()) {
-                match self.cloud.simulate(&principal, &actions, &resources).await {
+            for ((resources, context), actions) in by_scope.into_iter().filter(|((r, _), _)| !r.is_empty()) {
+                match self.cloud.simulate(&principal, &actions, &resources, &context).await {
                     Ok(decisions) => {
                         checked += decisions.len();
                         denied.extend(
@@ -285,7 +287,13 @@ impl<C: Cloud> Engine<'_, C> {
             Scope::RunLedger => vec![Workload::of(s).run_ledger_arn()],
             Scope::WorkloadRoles => Workload::of(s).role_arns(),
             Scope::ReleaseLog => vec![Workload::of(s).release_log_stream_arn()],
-            Scope::StateMachine | Scope::Executions | Scope::RawBucket | Scope::SyntheticPartition => {
+            Scope::StateMachine
+            | Scope::Executions
+            | Scope::RawBucket
+            | Scope::CuratedBucket
+            | Scope::QuarantineBucket
+            | Scope::SyntheticPartition
+            | Scope::OutputObjects => {
                 let Some(w) = &s.workflow else { return Vec::new() };
                 match scope {
                     Scope::StateMachine => {
@@ -295,6 +303,26 @@ impl<C: Cloud> Engine<'_, C> {
                         vec![format!("arn:aws:states:{region}:{account}:execution:{}:replay", w.state_machine)]
                     }
                     Scope::RawBucket => vec![format!("arn:aws:s3:::{}", w.raw_bucket)],
+                    Scope::CuratedBucket => w.curated_bucket.iter().map(|b| format!("arn:aws:s3:::{b}")).collect(),
+                    Scope::QuarantineBucket => {
+                        w.quarantine_bucket.iter().map(|b| format!("arn:aws:s3:::{b}")).collect()
+                    }
+                    Scope::OutputObjects => {
+                        let day = super::replay::SYNTHETIC_DATE;
+                        let curated = w.curated_bucket.iter().flat_map(|b| {
+                            [
+                                format!("arn:aws:s3:::{b}/dt={day}/_SUCCESS"),
+                                format!("arn:aws:s3:::{b}/shadow/dt={day}/_SUCCESS"),
+                            ]
+                        });
+                        let quarantine = w.quarantine_bucket.iter().flat_map(|b| {
+                            [
+                                format!("arn:aws:s3:::{b}/quarantine/dt={day}/batch-00000.jsonl"),
+                                format!("arn:aws:s3:::{b}/shadow/quarantine/dt={day}/batch-00000.jsonl"),
+                            ]
+                        });
+                        curated.chain(quarantine).collect()
+                    }
                     _ => vec![format!(
                         "arn:aws:s3:::{}/dt={}/synthetic.jsonl",
                         w.raw_bucket,

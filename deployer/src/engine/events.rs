@@ -107,6 +107,15 @@ pub enum Event<'a> {
     StepJudged {
         evidence: &'a crate::ledger::StepEvidence,
     },
+    /// The shadow run on the new release started, over the day of the last real run.
+    ShadowStarted {
+        run_date: &'a str,
+        execution: &'a str,
+    },
+    /// The shadow run's output was compared with production's (or could not be).
+    ShadowCompared {
+        diff: &'a crate::shadow::ShadowDiff,
+    },
     /// The replay found no raw partition to run on, and replays synthetic records.
     ReplayWithoutInput {
         bucket: &'a str,

@@ -36,6 +36,7 @@ mod release;
 pub mod replay;
 mod restore;
 mod routing;
+mod shadow_run;
 mod ship;
 pub mod signals;
 #[cfg(test)]

@@ -216,6 +216,7 @@ mod tests {
             deployment_config: None,
             stop: None,
             evidence: Vec::new(),
+            shadow: None,
             functions: BTreeMap::new(),
             hooks: BTreeMap::new(),
         }

@@ -163,6 +163,10 @@ impl<C: Cloud> Engine<'_, C> {
         // the old one until CodeDeploy shifts), and the replay's inputs are ready
         // before the first step.
         self.route(record, 0).await;
+        if let Some(stop) = self.shadow_run(record, &targets, &manifest.expected_output_changes).await {
+            self.cloud.put(record).await?;
+            return Ok(Shipped::Stopped(Box::new(self.abort_release(record, stop).await)));
+        }
         let replay = match self.prepare_replay(&record.record_id).await {
             Ok(replay) => replay,
             Err(error) => {

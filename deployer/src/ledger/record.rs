@@ -143,6 +143,9 @@ pub enum StopCause {
     /// The judge found the new version worse than the old over a step, beyond the
     /// environment's bounds.
     Judged { function: String, step_percent: f64, judgment: crate::judge::Judgment },
+    /// The shadow run before traffic found the new release's output differs from
+    /// production's beyond the policy, or the run failed.
+    ShadowDiff { diff: Box<crate::shadow::ShadowDiff> },
 }
 
 /// How a step's evidence was judged.
@@ -211,6 +214,9 @@ pub struct ReleaseRecord {
     /// Each step's evidence, in the order the steps ended.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<StepEvidence>,
+    /// The differential shadow run before traffic, when the environment asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::shadow::ShadowDiff>,
     /// Per artifact name.
     pub functions: BTreeMap<String, FunctionRecord>,
     pub hooks: BTreeMap<String, HookRecord>,
@@ -245,6 +251,7 @@ impl ReleaseRecord {
             deployment_config: None,
             stop: None,
             evidence: Vec::new(),
+            shadow: None,
             functions: BTreeMap::new(),
             hooks: BTreeMap::new(),
         }

@@ -87,6 +87,11 @@ pub struct Manifest {
     pub release_id: String,
     pub git_commit: String,
     pub artifacts: BTreeMap<String, Artifact>,
+    /// The curated fields the release changes on purpose: the shadow diff counts
+    /// records that differ only there apart, and allows them. Not part of the release
+    /// id (the same bytes are the same release).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_output_changes: Vec<String>,
 }
 
 /// An artifact's bytes. Shared, not copied, between the uploads that need them (the

@@ -43,6 +43,9 @@ pub struct PlanEntry {
 #[derive(Debug, Clone)]
 pub struct PackagePlan {
     pub entries: Vec<PlanEntry>,
+    /// The curated fields this release changes on purpose (`--expect-output-change`),
+    /// which the shadow diff then allows.
+    pub expected_output_changes: Vec<String>,
 }
 
 impl PackagePlan {
@@ -74,7 +77,7 @@ impl PackagePlan {
                 }),
             }
         }
-        Self { entries }
+        Self { entries, expected_output_changes: Vec::new() }
     }
 }
 
@@ -130,8 +133,13 @@ pub fn package(plan: &PackagePlan, dist: &Path, git_commit: &str) -> Result<Mani
         let (name, artifact) = entry?;
         artifacts.insert(name, artifact);
     }
-    let manifest =
-        Manifest { schema: SCHEMA, release_id: release_id(&artifacts), git_commit: git_commit.to_owned(), artifacts };
+    let manifest = Manifest {
+        schema: SCHEMA,
+        release_id: release_id(&artifacts),
+        git_commit: git_commit.to_owned(),
+        artifacts,
+        expected_output_changes: plan.expected_output_changes.clone(),
+    };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DeployError::internal(e.to_string()))?;
     write_atomically(&dist.join(MANIFEST), &json)?;
     Ok(manifest)

@@ -53,6 +53,23 @@ impl Report {
                 out.push_str(&format!("| {} |\n", row.join(" | ")));
             }
         }
+        if let Some(diff) = &self.shadow {
+            out.push_str(&format!("\n**Shadow run**: {}\n", diff.summary().replace('|', "\\|")));
+            if !diff.examples.is_empty() {
+                out.push_str("\n| Record | Field | Production | New release |\n|---|---|---|---|\n");
+                for e in &diff.examples {
+                    for c in &e.fields {
+                        out.push_str(&format!(
+                            "| {} | {} | {} | {} |\n",
+                            e.order_id.as_deref().unwrap_or(&e.idempotency_key),
+                            c.field,
+                            c.production,
+                            c.shadow
+                        ));
+                    }
+                }
+            }
+        }
         if !self.checks.is_empty() {
             out.push_str("| Status | Check | Subject | Detail | Fix |\n|---|---|---|---|---|\n");
             for c in &self.checks {

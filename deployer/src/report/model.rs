@@ -61,6 +61,10 @@ pub struct Report {
     /// invocations, errors and p50/p99 duration, the replay runs, the verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<StepEvidence>,
+    /// The differential shadow run before traffic: the counts, the changed fields and
+    /// reasons, a few changed records side by side, the policy's verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<crate::shadow::ShadowDiff>,
     /// `doctor`'s findings: `{check, subject, status: pass|warn|fail, detail, fix}`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Finding>,
@@ -219,6 +223,7 @@ impl Report {
             pruned: Vec::new(),
             lock: None,
             evidence: Vec::new(),
+            shadow: None,
             checks: Vec::new(),
             review: None,
         }
@@ -359,6 +364,7 @@ impl Report {
         self.deployment_config.clone_from(&r.deployment_config);
         self.stop.clone_from(&r.stop);
         self.evidence.clone_from(&r.evidence);
+        self.shadow.clone_from(&r.shadow);
         self.functions = record_functions(r);
         self.alarm = release.alarm.as_ref().map(|a| alarm_report(a, release.alarm_function.clone()));
         match &release.verdict {

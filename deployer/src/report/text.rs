@@ -30,6 +30,9 @@ impl Report {
         if !self.evidence.is_empty() {
             out.push_str(&table(&EVIDENCE_HEADER, &self.evidence.iter().map(evidence_row).collect::<Vec<_>>()));
         }
+        if let Some(diff) = &self.shadow {
+            out.push_str(&shadow_text(diff));
+        }
         if !self.releases.is_empty() {
             let rows: Vec<[String; 7]> = self
                 .releases
@@ -112,6 +115,30 @@ impl Report {
         out.push_str(&table(&["FUNCTION", "STABLE", "CANARY", "STATE", "DEPLOYMENT", "ALARMS"], &rows));
         out
     }
+}
+
+/// The shadow diff: its counts, then each changed record's fields side by side.
+pub(crate) fn shadow_text(diff: &crate::shadow::ShadowDiff) -> String {
+    let day = diff.run_date.as_deref().map(|d| format!(" of {d}")).unwrap_or_default();
+    let mut out = format!("shadow run{day}: {}\n", diff.summary());
+    let rows: Vec<[String; 4]> = diff
+        .examples
+        .iter()
+        .flat_map(|e| {
+            e.fields.iter().map(move |c| {
+                [
+                    e.order_id.clone().unwrap_or_else(|| e.idempotency_key.clone()),
+                    c.field.clone(),
+                    c.production.to_string(),
+                    c.shadow.to_string(),
+                ]
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push_str(&table(&["RECORD", "FIELD", "PRODUCTION", "NEW RELEASE"], &rows));
+    }
+    out
 }
 
 pub(crate) const EVIDENCE_HEADER: [&str; 7] =

@@ -195,6 +195,29 @@ impl Observer for Ui {
                     );
                 }
             }
+            Event::ShadowStarted { run_date, execution } => self.say(
+                Info,
+                &format!("shadow run {execution}: the new release in dry-run over {run_date}, the last real run's day"),
+            ),
+            Event::ShadowCompared { diff } => {
+                let level = if diff.verdict.stops() { Warn } else { Info };
+                self.say(level, &format!("shadow diff: {}", diff.summary()));
+                for example in &diff.examples {
+                    let fields: Vec<String> = example
+                        .fields
+                        .iter()
+                        .map(|c| format!("{} {} -> {}", c.field, c.production, c.shadow))
+                        .collect();
+                    self.say(
+                        Detail,
+                        &format!(
+                            "  {}: {}",
+                            example.order_id.as_deref().unwrap_or(&example.idempotency_key),
+                            fields.join(", ")
+                        ),
+                    );
+                }
+            }
             Event::ReplayWithoutInput { bucket } => self
                 .say(Warn, &format!("no raw partition in {bucket} to replay yet: replaying synthetic records instead")),
             Event::ReplayFailed { execution } => {

@@ -6,6 +6,7 @@
 mod duration;
 mod judge;
 mod raw;
+mod shadow;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -147,6 +148,11 @@ pub struct Function {
 pub struct Workflow {
     pub state_machine: String,
     pub raw_bucket: String,
+    /// Where real runs write curated records (and dry runs under `shadow/`): the
+    /// shadow diff compares the two.
+    pub curated_bucket: Option<String>,
+    /// Where they quarantine records (`quarantine/`, `shadow/quarantine/`).
+    pub quarantine_bucket: Option<String>,
 }
 
 /// Where the evidence for a step comes from, besides live traffic.
@@ -208,6 +214,8 @@ pub struct Settings {
     pub evidence: Evidence,
     /// The bounds each step's new version is judged by against the old.
     pub judge: crate::judge::Rule,
+    /// The differential shadow run before traffic, when asked for.
+    pub shadow: Option<crate::shadow::Policy>,
     pub functions: Vec<Function>,
 }
 
@@ -244,6 +252,7 @@ impl Settings {
         let architecture = overrides.architecture.or(raw.architecture).unwrap_or_default();
         let evidence = check.evidence(&raw, &overrides)?;
         let judge = check.judge(raw.judge.as_ref())?;
+        let shadow = check.shadow(&raw)?;
         let functions = check.functions(&raw, &overrides, architecture, &evidence)?;
         Ok(Self {
             environment: raw.environment,
@@ -263,7 +272,13 @@ impl Settings {
             lock_ttl,
             poll_interval,
             architecture,
-            workflow: raw.workflow.map(|w| Workflow { state_machine: w.state_machine, raw_bucket: w.raw_bucket }),
+            workflow: raw.workflow.map(|w| Workflow {
+                state_machine: w.state_machine,
+                raw_bucket: w.raw_bucket,
+                curated_bucket: w.curated_bucket,
+                quarantine_bucket: w.quarantine_bucket,
+            }),
+            shadow,
             evidence,
             judge,
             functions,

@@ -45,6 +45,9 @@ pub(super) struct RawSettings {
     /// The bounds of the judge (the new version against the old, at each step).
     #[serde(default)]
     pub judge: Option<super::judge::RawJudge>,
+    /// The differential shadow run before any traffic moves.
+    #[serde(default)]
+    pub shadow: Option<super::shadow::RawShadow>,
     /// What differs on the local cloud (`--local`): only these fields may change.
     #[serde(default)]
     pub local: Option<LocalOverrides>,
@@ -68,6 +71,10 @@ pub(super) struct LocalOverrides {
 pub(super) struct RawWorkflow {
     pub state_machine: String,
     pub raw_bucket: String,
+    #[serde(default)]
+    pub curated_bucket: Option<String>,
+    #[serde(default)]
+    pub quarantine_bucket: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

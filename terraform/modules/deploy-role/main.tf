@@ -34,6 +34,11 @@ locals {
   # arn:...:execution:<name>:<execution>.
   workflow_executions = var.workflow == null ? null : "arn:${local.partition}:states:${local.region}:${local.account}:execution:${split(":", var.workflow.state_machine_arn)[6]}:*"
 
+  # The differential shadow run's reads (null: not granted): the curated and the
+  # quarantine bucket of the etl-workflow module.
+  curated_bucket_arn    = try(var.workflow.curated_bucket_arn, null)
+  quarantine_bucket_arn = try(var.workflow.quarantine_bucket_arn, null)
+
   # Every resource the policy names, for the same-account check below (IAM roles and
   # dashboards are global: their ARNs carry no region).
   review_arns = var.review == null ? [] : [var.review.state_machine_arn, var.review.run_ledger_arn, var.review.release_log_group_arn]
@@ -256,6 +261,83 @@ data "aws_iam_policy_document" "this" {
       sid       = "SyntheticPartitionKey"
       actions   = ["kms:GenerateDataKey"]
       resources = [var.workflow.data_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  # The differential shadow run: before traffic moves, the deployer runs the workflow
+  # in dry-run (pinned to the new release) for the day of the last real run, then
+  # compares what the dry run wrote under shadow/ with what production wrote that day
+  # (functions/etl-functions/src/layout.rs). It only reads both: no statement here
+  # writes, deletes or lists anything else in these buckets.
+
+  # Curated partitions: the newest day (prefix dt=, delimiter /: "dt=*" matches "dt="
+  # itself, as * matches nothing too), then that day's production objects (dt=<day>/)
+  # and the dry run's (shadow/dt=<day>/). A listing without one of these prefixes (the
+  # whole bucket, staging-like keys) is refused.
+  dynamic "statement" {
+    for_each = local.curated_bucket_arn == null ? [] : [local.curated_bucket_arn]
+    content {
+      sid       = "ShadowDiffListCurated"
+      actions   = ["s3:ListBucket"]
+      resources = [statement.value]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["dt=*", "shadow/dt=*"]
+      }
+    }
+  }
+
+  # The curated part-NNNNN.jsonl files and _SUCCESS markers of both, read to compare.
+  dynamic "statement" {
+    for_each = local.curated_bucket_arn == null ? [] : [local.curated_bucket_arn]
+    content {
+      sid       = "ShadowDiffReadCurated"
+      actions   = ["s3:GetObject"]
+      resources = ["${statement.value}/dt=*", "${statement.value}/shadow/dt=*"]
+    }
+  }
+
+  # Quarantined batches of the day: production's (quarantine/dt=<day>/) and the dry
+  # run's (shadow/quarantine/dt=<day>/), listed without a delimiter.
+  dynamic "statement" {
+    for_each = local.quarantine_bucket_arn == null ? [] : [local.quarantine_bucket_arn]
+    content {
+      sid       = "ShadowDiffListQuarantine"
+      actions   = ["s3:ListBucket"]
+      resources = [statement.value]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["quarantine/dt=*", "shadow/quarantine/dt=*"]
+      }
+    }
+  }
+
+  # The quarantined batch-NNNNN.jsonl files of both, read to compare.
+  dynamic "statement" {
+    for_each = local.quarantine_bucket_arn == null ? [] : [local.quarantine_bucket_arn]
+    content {
+      sid       = "ShadowDiffReadQuarantine"
+      actions   = ["s3:GetObject"]
+      resources = ["${statement.value}/quarantine/dt=*", "${statement.value}/shadow/quarantine/dt=*"]
+    }
+  }
+
+  # The curated and quarantine buckets are SSE-KMS with the workflow's data key (the
+  # etl-workflow module's one key): reading their objects needs kms:Decrypt, only as S3
+  # uses it on the role's behalf. No GenerateDataKey: the shadow diff writes nothing.
+  dynamic "statement" {
+    for_each = local.curated_bucket_arn == null && local.quarantine_bucket_arn == null ? [] : [var.workflow.data_key_arn]
+    content {
+      sid       = "ShadowDiffKey"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"

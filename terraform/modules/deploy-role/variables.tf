@@ -108,15 +108,19 @@ variable "kms_key_arns" {
 
 variable "workflow" {
   description = <<-EOT
-    The workflow the functions serve, for the evidence traffic (deployer.yaml: workflow, evidence.traffic). The role may start the state machine's executions and read them (the replay's dry runs), list the raw bucket's dt= partitions, and write the synthetic partition (dt=2000-01-01/) with the data key through S3. null: no replay or synthetic traffic.
+    The workflow the functions serve, for the evidence traffic (deployer.yaml: workflow, evidence.traffic). The role may start the state machine's executions and read them (the replay's dry runs), list the raw bucket's dt= partitions, and write the synthetic partition (dt=2000-01-01/) with the data key through S3. With curated_bucket_arn and quarantine_bucket_arn, the differential shadow run may also read, never write, a day's production output and the dry run's under shadow/, to compare them. null: no replay, synthetic traffic or shadow diff.
     - state_machine_arn: the etl-workflow module's state machine.
     - raw_bucket_arn: its raw bucket (arn:aws:s3:::NAME).
-    - data_key_arn: the KMS key that encrypts the raw bucket.
+    - data_key_arn: the KMS key that encrypts the raw bucket (and the curated and quarantine buckets: the module has one data key).
+    - curated_bucket_arn (optional): its curated bucket (arn:aws:s3:::NAME). The role may list and read dt=<day>/ and shadow/dt=<day>/, and decrypt them with data_key_arn through S3. null: no curated reads.
+    - quarantine_bucket_arn (optional): its quarantine bucket (arn:aws:s3:::NAME). The role may list and read quarantine/dt=<day>/ and shadow/quarantine/dt=<day>/, and decrypt them with data_key_arn through S3. null: no quarantine reads.
   EOT
   type = object({
-    state_machine_arn = string
-    raw_bucket_arn    = string
-    data_key_arn      = string
+    state_machine_arn     = string
+    raw_bucket_arn        = string
+    data_key_arn          = string
+    curated_bucket_arn    = optional(string)
+    quarantine_bucket_arn = optional(string)
   })
   default = null
 
@@ -133,6 +137,16 @@ variable "workflow" {
   validation {
     condition     = var.workflow == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$", var.workflow.data_key_arn))
     error_message = "workflow.data_key_arn must be a KMS key ARN with a 12-digit account (a key, not an alias)."
+  }
+
+  validation {
+    condition     = try(var.workflow.curated_bucket_arn, null) == null ? true : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.workflow.curated_bucket_arn))
+    error_message = "workflow.curated_bucket_arn must be an S3 bucket ARN, such as arn:aws:s3:::etl-dev-curated-111111111111 (the bucket, not an object or a prefix), or null."
+  }
+
+  validation {
+    condition     = try(var.workflow.quarantine_bucket_arn, null) == null ? true : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.workflow.quarantine_bucket_arn))
+    error_message = "workflow.quarantine_bucket_arn must be an S3 bucket ARN, such as arn:aws:s3:::etl-dev-quarantine-111111111111 (the bucket, not an object or a prefix), or null."
   }
 }
 

@@ -88,6 +88,20 @@ module "traffic" {
   tags                     = var.tags
 }
 
+locals {
+  # The deploy role's workflow: the evidence traffic's dry runs and synthetic
+  # partition, and the differential shadow run's reads of the curated and quarantine
+  # buckets (production's output and the dry run's under shadow/, read only). The
+  # etl-workflow module's one key encrypts all four buckets.
+  deploy_role_workflow = {
+    state_machine_arn     = module.etl.state_machine_arn
+    raw_bucket_arn        = "arn:aws:s3:::${module.etl.buckets["raw"]}"
+    data_key_arn          = module.etl.kms_key_arn
+    curated_bucket_arn    = "arn:aws:s3:::${module.etl.buckets["curated"]}"
+    quarantine_bucket_arn = "arn:aws:s3:::${module.etl.buckets["quarantine"]}"
+  }
+}
+
 module "deploy_role" {
   source = "../deploy-role"
 
@@ -115,11 +129,7 @@ module "deploy_role" {
     release_log_stream    = module.traffic.release_log.stream
   }
 
-  # The evidence traffic's dry runs and synthetic partition.
-  workflow = {
-    state_machine_arn = module.etl.state_machine_arn
-    raw_bucket_arn    = "arn:aws:s3:::${module.etl.buckets["raw"]}"
-    data_key_arn      = module.etl.kms_key_arn
-  }
-  tags = var.tags
+  # The evidence traffic's and the shadow diff's workflow and buckets (above).
+  workflow = local.deploy_role_workflow
+  tags     = var.tags
 }

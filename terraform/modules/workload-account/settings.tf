@@ -71,6 +71,9 @@ locals {
       jsonencode(local.settings_config) == jsonencode(local.terraform_config) ? "" : "deployment_config: ${jsonencode(try(local.settings.deployment_config, null))}, not ${jsonencode(var.deployment_config)}",
       try(local.settings.workflow, null) == null || try(local.settings.workflow.state_machine, null) == module.etl.state_machine_name ? "" : "workflow.state_machine: ${try(local.settings.workflow.state_machine, "missing")}, not ${module.etl.state_machine_name}",
       try(local.settings.workflow, null) == null || try(local.settings.workflow.raw_bucket, null) == module.etl.buckets["raw"] ? "" : "workflow.raw_bucket: ${try(local.settings.workflow.raw_bucket, "missing")}, not ${module.etl.buckets["raw"]}",
+      # Optional (the differential shadow run's buckets): absent is fine, present must match.
+      try(local.settings.workflow.curated_bucket, null) == null || try(local.settings.workflow.curated_bucket, null) == module.etl.buckets["curated"] ? "" : "workflow.curated_bucket: ${try(local.settings.workflow.curated_bucket, "missing")}, not ${module.etl.buckets["curated"]}",
+      try(local.settings.workflow.quarantine_bucket, null) == null || try(local.settings.workflow.quarantine_bucket, null) == module.etl.buckets["quarantine"] ? "" : "workflow.quarantine_bucket: ${try(local.settings.workflow.quarantine_bucket, "missing")}, not ${module.etl.buckets["quarantine"]}",
       toset(keys(try(local.settings.functions, {}))) == toset(keys(module.etl.function_names)) ? "" : "functions: ${join(", ", keys(try(local.settings.functions, {})))}, not ${join(", ", keys(module.etl.function_names))}",
     ],
     [for step, f in try(local.settings.functions, {}) : try(module.etl.function_names[step], "") == f.function_name ? "" : "functions.${step}.function_name: ${f.function_name}, not ${try(module.etl.function_names[step], "none")}"],

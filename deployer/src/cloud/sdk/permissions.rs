@@ -1,12 +1,30 @@
 //! [`Permissions`] over IAM's policy simulator.
 
+use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum};
+
 use super::failure::send;
 use super::SdkCloud;
 use crate::cloud::{Decision, Permissions};
 use crate::error::Result;
 
 impl Permissions for SdkCloud {
-    async fn simulate(&self, principal: &str, actions: &[String], resources: &[String]) -> Result<Vec<Decision>> {
+    async fn simulate(
+        &self,
+        principal: &str,
+        actions: &[String],
+        resources: &[String],
+        context: &[(&str, &str)],
+    ) -> Result<Vec<Decision>> {
+        let entries: Vec<ContextEntry> = context
+            .iter()
+            .map(|(key, value)| {
+                ContextEntry::builder()
+                    .context_key_name(*key)
+                    .context_key_values(*value)
+                    .context_key_type(ContextKeyTypeEnum::String)
+                    .build()
+            })
+            .collect();
         let mut decisions = Vec::new();
         let mut marker = None;
         loop {
@@ -18,6 +36,7 @@ impl Permissions for SdkCloud {
                     .policy_source_arn(principal)
                     .set_action_names(Some(actions.to_vec()))
                     .set_resource_arns(Some(resources.to_vec()))
+                    .set_context_entries((!entries.is_empty()).then(|| entries.clone()))
                     .set_marker(marker)
             )
             .map_err(super::failure::Failed::into_error)?;

@@ -1,5 +1,5 @@
 //! [`Workflow`] over Step Functions and S3: the replay's dry runs and the raw
-//! partitions they read.
+//! partitions they read; the shadow diff's reads of the curated and quarantine output.
 
 use aws_sdk_sfn::types::ExecutionStatus;
 
@@ -71,5 +71,55 @@ impl Workflow for SdkCloud {
         )
         .map_err(super::failure::Failed::into_error)?;
         Ok(())
+    }
+
+    async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = send!(
+                self.ctx,
+                format!("ListObjectsV2 s3://{bucket}/{prefix}"),
+                self.s3.list_objects_v2().bucket(bucket).prefix(prefix).set_continuation_token(token)
+            )
+            .map_err(super::failure::Failed::into_error)?;
+            keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let call = format!("GetObject s3://{bucket}/{key}");
+        // The SDK retries the request; a body cut short after the answer began (a
+        // dropped connection) is read again from the start, a few times.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let out = match send!(self.ctx, call.clone(), self.s3.get_object().bucket(bucket).key(key)) {
+                Ok(out) => out,
+                Err(f) if f.code() == Some("NoSuchKey") => return Ok(None),
+                Err(f) => return Err(f.into_error()),
+            };
+            match out.body.collect().await {
+                Ok(body) => return Ok(Some(body.into_bytes().to_vec())),
+                Err(e) if attempt >= 3 => {
+                    let failure = crate::error::CloudFailure {
+                        call,
+                        code: None,
+                        http_status: None,
+                        request_id: None,
+                        attempts: Some(attempt),
+                        message: format!("the object's body was cut short every time: {e}"),
+                    };
+                    return Err(crate::error::DeployError::cloud(failure, "run the command again"));
+                }
+                Err(_) => continue,
+            }
+        }
     }
 }

@@ -65,6 +65,7 @@ fn package(marker: &str) -> (Manifest, BTreeMap<String, ZipBytes>) {
         release_id: release::release_id(&artifacts),
         git_commit: "c0ffee".into(),
         artifacts,
+        expected_output_changes: Vec::new(),
     };
     (manifest, zips)
 }
@@ -780,6 +781,8 @@ fn with_evidence(env: &Env, min: u32, required: bool, traffic: crate::settings::
     settings.workflow = Some(crate::settings::Workflow {
         state_machine: format!("etl-{}-etl", settings.environment),
         raw_bucket: format!("etl-{}-raw", settings.environment),
+        curated_bucket: Some(format!("etl-{}-curated", settings.environment)),
+        quarantine_bucket: Some(format!("etl-{}-quarantine", settings.environment)),
     });
     for f in &mut settings.functions {
         f.min_invocations = if f.artifact == "compensate" { 0 } else { min };
@@ -889,3 +892,4 @@ async fn a_replay_with_nothing_recorded_yet_replays_synthetic_records() {
 }
 
 mod judge;
+mod shadow;

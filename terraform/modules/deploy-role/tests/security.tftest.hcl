@@ -169,6 +169,177 @@ run "the_evidence_traffic_runs_the_workflow_and_writes_only_the_synthetic_partit
   }
 }
 
+run "the_shadow_diff_reads_production_and_shadow_output_and_writes_nothing" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn        = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn          = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+      curated_bucket_arn    = "arn:aws:s3:::etl-prod-curated-333333333333"
+      quarantine_bucket_arn = "arn:aws:s3:::etl-prod-quarantine-333333333333"
+    }
+  }
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ShadowDiffListCurated" && s.actions == toset(["s3:ListBucket"]) && s.resources == toset([
+      "arn:aws:s3:::etl-prod-curated-333333333333",
+      ]) && length(s.condition) == 1 && alltrue([for c in s.condition : c.test == "StringLike" && c.variable == "s3:prefix" && toset(c.values) == toset(["dt=*", "shadow/dt=*"])])
+    ])
+    error_message = "the curated bucket is listed under dt= (the days, and a day's production objects) and shadow/dt= (the dry run's) only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ShadowDiffReadCurated" && s.actions == toset(["s3:GetObject"]) && s.resources == toset([
+      "arn:aws:s3:::etl-prod-curated-333333333333/dt=*",
+      "arn:aws:s3:::etl-prod-curated-333333333333/shadow/dt=*",
+    ]) && length(s.condition) == 0])
+    error_message = "curated objects are read under dt= and shadow/dt= only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ShadowDiffListQuarantine" && s.actions == toset(["s3:ListBucket"]) && s.resources == toset([
+      "arn:aws:s3:::etl-prod-quarantine-333333333333",
+      ]) && length(s.condition) == 1 && alltrue([for c in s.condition : c.test == "StringLike" && c.variable == "s3:prefix" && toset(c.values) == toset(["quarantine/dt=*", "shadow/quarantine/dt=*"])])
+    ])
+    error_message = "the quarantine bucket is listed under quarantine/dt= and shadow/quarantine/dt= only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ShadowDiffReadQuarantine" && s.actions == toset(["s3:GetObject"]) && s.resources == toset([
+      "arn:aws:s3:::etl-prod-quarantine-333333333333/quarantine/dt=*",
+      "arn:aws:s3:::etl-prod-quarantine-333333333333/shadow/quarantine/dt=*",
+    ]) && length(s.condition) == 0])
+    error_message = "quarantined batches are read under quarantine/dt= and shadow/quarantine/dt= only"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ShadowDiffKey" && s.actions == toset(["kms:Decrypt"]) && s.resources == toset([
+      "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111",
+      ]) && length(s.condition) == 1 && alltrue([for c in s.condition : c.test == "StringEquals" && c.variable == "kms:ViaService" && toset(c.values) == toset(["s3.us-east-1.amazonaws.com"])])
+    ])
+    error_message = "the data key decrypts only through S3 for the shadow diff, and never encrypts"
+  }
+  assert {
+    condition = alltrue(flatten([for s in data.aws_iam_policy_document.this.statement : [
+      for r in s.resources : s.actions == toset(["s3:ListBucket"]) || s.actions == toset(["s3:GetObject"]) || s.actions == toset(["kms:Decrypt"])
+      if strcontains(r, "etl-prod-curated-") || strcontains(r, "etl-prod-quarantine-")
+    ]]))
+    error_message = "the curated and quarantine buckets are only listed and read: nothing writes or deletes there"
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.this.statement : tolist(s.actions) if startswith(s.sid, "ShadowDiff")])) == toset([
+      "s3:ListBucket", "s3:GetObject", "kms:Decrypt",
+    ])
+    error_message = "the shadow diff lists, reads and decrypts, nothing else"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.this.statement : s if startswith(s.sid, "ShadowDiff")]) == 5
+    error_message = "five shadow diff statements: list and read each bucket, and the key"
+  }
+}
+
+run "without_the_output_buckets_there_is_no_shadow_diff_grant" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn    = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn      = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+    }
+  }
+
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.this.statement : startswith(s.sid, "ShadowDiff")])
+    error_message = "no shadow diff statement without curated_bucket_arn or quarantine_bucket_arn"
+  }
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.this.statement : contains(s.actions, "s3:GetObject")])
+    error_message = "without the output buckets the role reads no object"
+  }
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ListRawPartitions"])
+    error_message = "the rest of the evidence traffic's grants stay"
+  }
+}
+
+run "without_a_workflow_there_is_no_shadow_diff_grant" {
+  command = plan
+
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.this.statement : startswith(s.sid, "ShadowDiff")])
+    error_message = "no shadow diff statement without a workflow"
+  }
+}
+
+run "the_curated_bucket_alone_is_read_with_the_key_and_no_quarantine_grant" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn  = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn     = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn       = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+      curated_bucket_arn = "arn:aws:s3:::etl-prod-curated-333333333333"
+    }
+  }
+
+  assert {
+    condition = toset([for s in data.aws_iam_policy_document.this.statement : s.sid if startswith(s.sid, "ShadowDiff")]) == toset([
+      "ShadowDiffListCurated", "ShadowDiffReadCurated", "ShadowDiffKey",
+    ])
+    error_message = "only the curated bucket's statements and the key's; none for the quarantine bucket"
+  }
+}
+
+run "the_quarantine_bucket_alone_is_read_with_the_key_and_no_curated_grant" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn        = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn          = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+      quarantine_bucket_arn = "arn:aws:s3:::etl-prod-quarantine-333333333333"
+    }
+  }
+
+  assert {
+    condition = toset([for s in data.aws_iam_policy_document.this.statement : s.sid if startswith(s.sid, "ShadowDiff")]) == toset([
+      "ShadowDiffListQuarantine", "ShadowDiffReadQuarantine", "ShadowDiffKey",
+    ])
+    error_message = "only the quarantine bucket's statements and the key's; none for the curated bucket"
+  }
+}
+
+run "rejects_a_curated_prefix_for_a_bucket" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn  = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn     = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn       = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+      curated_bucket_arn = "arn:aws:s3:::etl-prod-curated-333333333333/dt=*"
+    }
+  }
+
+  expect_failures = [var.workflow]
+}
+
+run "rejects_a_quarantine_bucket_name_for_an_arn" {
+  command = plan
+
+  variables {
+    workflow = {
+      state_machine_arn     = "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl"
+      raw_bucket_arn        = "arn:aws:s3:::etl-prod-raw-333333333333"
+      data_key_arn          = "arn:aws:kms:us-east-1:333333333333:key/11111111-1111-1111-1111-111111111111"
+      quarantine_bucket_arn = "etl-prod-quarantine-333333333333"
+    }
+  }
+
+  expect_failures = [var.workflow]
+}
+
 run "rejects_a_workflow_that_is_not_a_state_machine_and_a_bucket" {
   command = plan
 

@@ -236,6 +236,57 @@ run "fails_when_deployer_yaml_names_another_raw_bucket" {
   expect_failures = [output.deployer_settings]
 }
 
+run "the_deploy_role_reads_the_curated_and_quarantine_buckets_for_the_shadow_diff" {
+  command = plan
+
+  assert {
+    condition     = local.deploy_role_workflow.curated_bucket_arn == "arn:aws:s3:::etl-dev-curated-111111111111" && local.deploy_role_workflow.quarantine_bucket_arn == "arn:aws:s3:::etl-dev-quarantine-111111111111"
+    error_message = "the deploy role is given the etl-workflow module's curated and quarantine buckets, by ARN"
+  }
+  assert {
+    condition     = local.deploy_role_workflow.data_key_arn == module.etl.kms_key_arn && local.deploy_role_workflow.raw_bucket_arn == "arn:aws:s3:::etl-dev-raw-111111111111"
+    error_message = "the data key is the etl-workflow module's, the one that encrypts the raw, curated and quarantine buckets"
+  }
+}
+
+run "passes_when_deployer_yaml_names_the_curated_and_quarantine_buckets" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      workflow = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).workflow, {
+        curated_bucket = "etl-dev-curated-111111111111", quarantine_bucket = "etl-dev-quarantine-111111111111"
+      })
+    })
+  }
+
+  assert {
+    condition     = length(local.settings_mismatches) == 0
+    error_message = "workflow.curated_bucket and workflow.quarantine_bucket name what the module creates"
+  }
+}
+
+run "fails_when_deployer_yaml_names_another_curated_bucket" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      workflow = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).workflow, { curated_bucket = "etl-dev-curated" })
+    })
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
+run "fails_when_deployer_yaml_names_another_quarantine_bucket" {
+  command = plan
+  variables {
+    deployer_settings = merge(yamldecode(file("../../../environments/dev/deployer.yaml")), {
+      workflow = merge(yamldecode(file("../../../environments/dev/deployer.yaml")).workflow, { quarantine_bucket = "etl-dev-curated-111111111111" })
+    })
+  }
+
+  expect_failures = [output.deployer_settings]
+}
+
 run "the_evidence_rule_reaches_the_hooks_as_deployer_yaml_says" {
   command = plan
   variables {
