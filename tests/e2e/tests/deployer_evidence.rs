@@ -30,8 +30,8 @@ const SPLIT: usize = 40;
 const HALF: (u32, u32) = (50, 10);
 
 /// A copy of the environments' settings with test's deployment config and evidence
-/// rule replaced, for the deployer's `--settings-dir`.
-fn settings(dir: &Path, canary: Option<(u32, u32)>, evidence: Value) -> Result<PathBuf> {
+/// rule replaced (and its shadow run off unless `shadow`), for `--settings-dir`.
+fn settings(dir: &Path, canary: Option<(u32, u32)>, evidence: Value, shadow: bool) -> Result<PathBuf> {
     let out = dir.join("settings");
     for env in ["dev", "test", "prod"] {
         let text = std::fs::read_to_string(workspace_root().join("environments").join(env).join("deployer.yaml"))?;
@@ -43,6 +43,11 @@ fn settings(dir: &Path, canary: Option<(u32, u32)>, evidence: Value) -> Result<P
                 )?;
             }
             yaml["local"]["evidence"] = serde_yaml::to_value(&evidence)?;
+            if !shadow {
+                if let Some(map) = yaml.as_mapping_mut() {
+                    map.remove("shadow");
+                }
+            }
         }
         std::fs::create_dir_all(out.join(env))?;
         std::fs::write(out.join(env).join("deployer.yaml"), serde_yaml::to_string(&yaml)?)?;
@@ -142,7 +147,7 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
         .send()
         .await?;
     deployer.settings_dir =
-        settings(&dir, Some(HALF), json!({"min_invocations": 3, "required": true, "traffic": "replay"}))?;
+        settings(&dir, Some(HALF), json!({"min_invocations": 3, "required": true, "traffic": "replay"}), true)?;
     package_release(&dir.join("good"), "good", &[])?;
     expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?, 0, "the good release in dev")?;
     let promotion = deployer.run_in_background(&["promote", "--to", "test"]);
@@ -189,7 +194,8 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     let good = accounts.settled("test").await?;
 
     // --- No traffic, evidence required: the step stops on "no evidence". ---
-    deployer.settings_dir = settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "none"}))?;
+    deployer.settings_dir =
+        settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "none"}), true)?;
     package_release(&dir.join("quiet"), "quiet", &[])?;
     expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("quiet")])?, 0, "the quiet release in dev")?;
     let run = deployer.run(&["promote", "--to", "test"])?;
@@ -199,7 +205,10 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     ensure!(accounts.settled("test").await? == good, "every function back on the good release");
 
     // --- Replayed records break the new transform: the release is rolled back. ---
-    deployer.settings_dir = settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "replay"}))?;
+    // (The shadow run would stop it before any traffic: off here, so that the replays
+    // are what catches it.)
+    deployer.settings_dir =
+        settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "replay"}), false)?;
     package_release(&dir.join("bad"), "bad", &[("transform", "fixture-transform-fails-on-data")])?;
     expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("bad")])?, 0, "the bad release in dev")?;
     let run = deployer.run(&["promote", "--to", "test"])?;
@@ -214,6 +223,37 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     ensure!(accounts.settled("test").await? == good, "every function back on the good release");
     let after = test.production_state().await?;
     ensure!(after == production, "the replays changed production data: {}", changed(&production, &after));
+
+    // --- A release that quietly rounds amounts: no error, no alarm; the shadow run of
+    // the last real day (2026-11-20) stops it before any traffic. ---
+    deployer.settings_dir =
+        settings(&dir, None, json!({"min_invocations": 3, "required": true, "traffic": "replay"}), true)?;
+    package_release(&dir.join("rounds"), "rounds", &[("transform", "fixture-transform-rounds-amounts")])?;
+    expect(
+        &deployer.run(&["deploy", "--env", "dev", "--dist", &dist("rounds")])?,
+        0,
+        "dev has no real run to compare",
+    )?;
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 2, "a release that changes curated amounts")?;
+    ensure!(run.report["stop"]["kind"] == "shadow_diff", "{:#}", run.report);
+    let diff = &run.report["shadow"];
+    ensure!(diff["verdict"] == "fail" && diff["run_date"] == "2026-11-20", "{diff:#}");
+    let (records, changed_records) = (diff["production_records"].as_u64(), diff["changed"].as_u64());
+    ensure!(records.is_some_and(|n| n > 50) && changed_records.is_some_and(|n| n > 0), "{diff:#}");
+    ensure!(
+        diff["changed_fields"].as_object().map(|f| f.keys().collect::<Vec<_>>())
+            == Some(vec![&"amount_minor".to_owned()]),
+        "{diff:#}"
+    );
+    ensure!(diff["missing"] == 0 && diff["newly_quarantined"] == 0, "{diff:#}");
+    let example = &diff["examples"][0]["fields"][0];
+    let (before, after) = (example["production"].as_u64().unwrap_or(0), example["shadow"].as_u64().unwrap_or(0));
+    ensure!(example["field"] == "amount_minor" && after == before / 100 * 100 && after != before, "{example:#}");
+    ensure!(run.message().starts_with("the shadow run of 2026-11-20 on the new release changed"), "{}", run.message());
+    ensure!(accounts.settled("test").await? == good, "no traffic moved: every function on the good release");
+    let after = test.production_state().await?;
+    ensure!(after == production, "the shadow run changed production data: {}", changed(&production, &after));
 
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

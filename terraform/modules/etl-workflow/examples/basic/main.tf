@@ -16,8 +16,9 @@ provider "aws" {
 }
 
 variable "release_ledger_kms_key_arn" {
-  description = "The key that encrypts the release ledger etl-example-releases (the traffic-shifting module's kms_key_arn output)."
+  description = "The key that encrypts the release ledger etl-example-releases (the traffic-shifting module's kms_key_arn output). The default is a placeholder, so that the example plans on its own."
   type        = string
+  default     = "arn:aws:kms:us-east-1:111111111111:key/00000000-0000-0000-0000-000000000000"
 }
 
 module "etl" {
