@@ -62,6 +62,19 @@ impl Steps {
         }
     }
 
+    /// Ends `artifact`'s step now, if it is in a canary or linear one: the step an
+    /// alarm cut short.
+    pub fn cut_short(&mut self, artifact: &str, replays_so_far: u32) -> Option<Ended> {
+        let step = self.current.remove(artifact).filter(|s| s.weight > 0 && s.weight < 1000)?;
+        Some(Ended {
+            artifact: artifact.to_owned(),
+            percent: step.weight as f64 / 10.0,
+            started_ms: step.started_ms,
+            ended_ms: now_ms(),
+            replays: replays_so_far.saturating_sub(step.replays_at_start),
+        })
+    }
+
     /// Whether some function is in a canary or linear step (the replay runs then).
     pub fn in_partial_step(&self) -> bool {
         self.current.values().any(|s| s.weight > 0 && s.weight < 1000)
@@ -75,6 +88,27 @@ impl Steps {
 }
 
 impl<C: Cloud> Engine<'_, C> {
+    /// The steps of `artifacts` an alarm cut short, judged as far as they went (the
+    /// judge's numbers beside the alarm's): each judgment's summary, by function.
+    pub(crate) async fn judge_cut_short(
+        &self,
+        record: &mut ReleaseRecord,
+        artifacts: &[String],
+        steps: &mut Steps,
+        replays: (u32, Option<&str>),
+    ) -> Vec<String> {
+        let mut judged = Vec::new();
+        for artifact in artifacts {
+            let Some(ended) = steps.cut_short(artifact, replays.0) else { continue };
+            if let Some(evidence) = self.judge_step(record, ended, replays.1).await {
+                if let Some(j) = evidence.judgment.filter(|j| j.verdict != crate::judge::Verdict::NotJudged) {
+                    judged.push(format!("{}: {} ({})", evidence.function_name, j.verdict.as_str(), j.summary()));
+                }
+            }
+        }
+        judged
+    }
+
     /// Judges an ended step of one function: its evidence, recorded; `Some` when the
     /// release must stop for lack of it.
     pub(crate) async fn judge_step(

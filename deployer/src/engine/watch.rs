@@ -127,7 +127,18 @@ impl<C: Cloud> Engine<'_, C> {
                 last_rows = rows;
             }
             if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
-                return self.alarm_stop(alarm);
+                let mut cut: Vec<String> =
+                    watched.iter().filter(|w| w.alarms.contains(&alarm.name)).map(|w| w.artifact.clone()).collect();
+                if cut.is_empty() {
+                    cut = watched.iter().map(|w| w.artifact.clone()).collect();
+                }
+                let replays = (replay.as_ref().map_or(0, |r| r.succeeded), replay.as_ref().map(Replay::source));
+                let judged = self.judge_cut_short(record, &cut, &mut steps, replays).await;
+                let mut end = self.alarm_stop(alarm);
+                if let (WatchEnd::Stop(stop), false) = (&mut end, judged.is_empty()) {
+                    stop.reason.push_str(&format!("; the judge, over the step so far: {}", judged.join("; ")));
+                }
+                return end;
             }
             let stepped = match self.judge_steps(record, &watched, &readings, &mut steps, replay.as_ref()).await {
                 Ok(stepped) => stepped,

@@ -69,3 +69,28 @@ async fn with_the_judge_off_the_same_failures_are_left_to_the_alarms() {
     let transform = r.record.evidence.iter().find(|e| e.artifact == "transform").expect("transform's step");
     assert_eq!(transform.judgment.as_ref().map(|j| j.verdict), Some(crate::judge::Verdict::NotJudged));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_alarm_stop_carries_the_judges_numbers_for_the_step_it_cut_short() {
+    let base = package("base");
+    let test = Env::new("test", &base.0);
+    for f in FUNCTIONS {
+        test.cloud.with(|w| w.behaviour.insert(format!("etl-test-{f}"), Behaviour::Hang));
+    }
+    // Live traffic during the canary: the old version clean, the new one failing.
+    served(&test, "extract", "1", 180, 0);
+    served(&test, "extract", "2", 20, 12);
+    test.cloud.after_nth("GetDeployment", None, 8, |w| {
+        w.alarms.insert("etl-test-extract-errors".into(), AlarmState::Alarm);
+    });
+    let r = test.deploy(&MemoryCloud::default(), &package("bad")).await;
+    assert!(matches!(r.verdict, Verdict::RolledBack), "{:?}", r.verdict);
+    assert!(matches!(&r.record.stop, Some(StopCause::Alarm { alarm, .. }) if alarm == "etl-test-extract-errors"));
+    let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").expect("the cut-short step, judged");
+    let judgment = extract.judgment.as_ref().unwrap();
+    assert_eq!(judgment.verdict, crate::judge::Verdict::Fail);
+    assert_eq!((judgment.errors.new_errors, judgment.errors.old_invocations), (12, 180));
+    assert_eq!(r.record.evidence.len(), 1, "only the alarmed function's step");
+    let reason = r.record.reason.clone().unwrap_or_default();
+    assert!(reason.contains("; the judge, over the step so far: etl-test-extract: fail (errors 12/20"), "{reason}");
+}
