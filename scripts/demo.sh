@@ -93,7 +93,7 @@ ok "prod runs the good release"
 step "a bad release: extract passes its dry-run checks but fails real traffic"
 logged "$logs/package-bad.log" scripts/demo-release.sh .run/demo/bad demo-bad extract=fixture-extract-live-fails
 expect 0 "deploy the bad release to dev" deployer deploy --env dev --dist .run/demo/bad
-ok "dev takes it: nothing sends dev real traffic"
+ok "dev takes it: its dry runs and its shadow run find nothing wrong, and nothing sends dev real traffic"
 
 step "promote it to test while synthetic traffic hits etl-test-extract:live"
 .venv/bin/python scripts/demo-traffic.py 222222222222 etl-test-extract &
@@ -102,11 +102,18 @@ code=0
 deployer promote --to test || code=$?
 kill -TERM "$traffic" && wait "$traffic" || true
 [[ $code -eq 2 ]] || failed "expected the bad release to be rolled back (exit 2), got exit $code"
-ok "exit 2 as expected: rolled back on the errors alarm; every test function is back on the good release"
+ok "exit 2 as expected: rolled back on the errors alarm, the judge's numbers beside it; every test function is back on the good release"
 
 step "promoting the failed release to prod is refused"
 expect 5 "promote the failed release to prod" deployer promote --to prod
 ok "exit 5 as expected: prod keeps the good release"
+
+step "a third release: transform quietly rounds every amount to whole units (no error, no alarm)"
+logged "$logs/package-quiet.log" scripts/demo-release.sh .run/demo/quiet demo-quiet transform=fixture-transform-rounds-amounts
+code=0
+deployer deploy --env dev --dist .run/demo/quiet || code=$?
+[[ $code -eq 2 ]] || failed "expected the shadow run to stop the quiet release (exit 2), got exit $code"
+ok "exit 2 as expected: the shadow run of dev's last real day found the changed amounts (above, side by side); no traffic moved"
 
 step "where each environment stands"
 for env in dev test prod; do deployer --quiet status --env "$env"; done
