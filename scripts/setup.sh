@@ -32,6 +32,18 @@ make_venv() {
 make_venv .venv requirements/localcloud.txt 'import ministack'
 make_venv .venv-tools requirements/tools.txt 'import checkov'
 
+# A real browser for the release report's test (deployer report writes HTML):
+# Debian's Chromium, when it is not on the machine yet.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (the release report's browser test)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null ||
+      die "apt-get could not install chromium (are Debian's package mirrors reachable?)"
+  else
+    echo "setup: warning: no chromium, and no root to install it (Debian: apt-get install chromium): the release report's browser test will fail" >&2
+  fi
+fi
+
 command -v cargo >/dev/null 2>&1 || die "no cargo on PATH: this project builds with the machine's Rust toolchain."
 echo "setup: building the workspace (debug profile, shared target folder)"
 scripts/cargo-build.sh

@@ -78,6 +78,11 @@ pub enum Command {
     /// COST 1): each practice ticked only on evidence read from the environment and
     /// this repository, printed beside it. Read only.
     Review(ReviewArgs),
+    /// A picture of one release in an environment: one self-contained HTML file with,
+    /// per function, the weight on the new version step by step, each version's
+    /// invocations, errors and p99, the judge's verdicts, the alarm that stopped it and
+    /// the shadow run's diff, from the environment's release ledger. Read only.
+    Report(ReportArgs),
 }
 
 impl Command {
@@ -93,6 +98,7 @@ impl Command {
             Self::Prune(_) => "prune",
             Self::Doctor(_) => "doctor",
             Self::Review(_) => "review",
+            Self::Report(_) => "report",
         }
     }
 
@@ -106,6 +112,7 @@ impl Command {
             Self::History(a) => Some(&a.env),
             Self::Prune(a) => Some(&a.env),
             Self::Review(a) => Some(&a.env),
+            Self::Report(a) => Some(&a.env),
         }
     }
 }
@@ -199,6 +206,17 @@ pub struct RollbackArgs {
     /// The release to return to (default: the previous successful one).
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The release id (its newest record in the environment), or a record id.
+    pub release: String,
+    #[arg(long)]
+    pub env: String,
+    /// Where the HTML goes (default: release-<env>-<release>.html in the current folder).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -119,6 +119,32 @@ impl<'a> Session<'a> {
                 let (_, cloud) = self.open(&settings, "history").await?;
                 Ok(Outcome::History(self.engine(&settings, cloud).history(args.limit).await?))
             }
+            Command::Report(args) => {
+                let settings = self.settings(&args.env)?;
+                let (_, cloud) = self.open(&settings, "report").await?;
+                let records = self.engine(&settings, cloud).history(1000).await?;
+                let record = records
+                    .into_iter()
+                    .find(|r| r.release_id == args.release || r.record_id == args.release)
+                    .ok_or_else(|| {
+                        DeployError::refused(
+                            crate::error::RefusalKind::UnknownRelease,
+                            format!("{} has no record of release {}", settings.environment, args.release),
+                            format!("`deployer history --env {}` lists its releases", settings.environment),
+                        )
+                    })?;
+                let html = args.html.clone().unwrap_or_else(|| {
+                    PathBuf::from(format!("release-{}-{}.html", settings.environment, record.release_id))
+                });
+                std::fs::write(&html, crate::report::html::render(&settings, &record)).map_err(|e| {
+                    DeployError::artifact(
+                        &html,
+                        format!("cannot write the report: {e}"),
+                        "choose a writable --html path",
+                    )
+                })?;
+                Ok(Outcome::ReleaseReport { record: Box::new(record), html })
+            }
             Command::Doctor(args) => self.doctor(&args.env, &args.dist).await,
             Command::Review(args) => self.review(args).await,
             Command::Prune(args) => {

@@ -61,12 +61,15 @@ pub enum RefusalKind {
     ChangedMeanwhile,
     /// There is no release to roll back to, or the named one never succeeded here.
     NoRollbackTarget,
+    /// `report` names a release the environment's ledger has no record of.
+    UnknownRelease,
 }
 
 impl RefusalKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PromotionOnly => "promotion_only",
+            Self::UnknownRelease => "unknown_release",
             Self::NotOnChain => "not_on_chain",
             Self::NoPromotionSource => "no_promotion_source",
             Self::NothingToPromote => "nothing_to_promote",

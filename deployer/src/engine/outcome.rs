@@ -192,7 +192,10 @@ impl Finding {
 /// The end of any command.
 #[derive(Debug)]
 pub enum Outcome {
-    Packaged { manifest: Manifest, manifest_path: PathBuf },
+    Packaged {
+        manifest: Manifest,
+        manifest_path: PathBuf,
+    },
     Planned(PlanView),
     Released(ReleaseOutcome),
     RolledBack(RollbackOutcome),
@@ -201,6 +204,11 @@ pub enum Outcome {
     Pruned(Vec<String>),
     Doctor(Vec<Finding>),
     Review(crate::review::Review),
+    /// `report`: the release's record and where its picture was written.
+    ReleaseReport {
+        record: Box<ReleaseRecord>,
+        html: PathBuf,
+    },
 }
 
 impl Outcome {

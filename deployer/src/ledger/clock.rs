@@ -16,9 +16,23 @@ pub fn rfc3339(ms: u64) -> String {
     }
 }
 
+/// Milliseconds since the epoch of an RFC 3339 time (as [`rfc3339`] writes it).
+pub fn parse_rfc3339_ms(text: &str) -> Option<u64> {
+    let t = aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime).ok()?;
+    u64::try_from(t.to_millis().ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_back() {
+        for ms in [0, 1_700_000_000_123, 1_700_000_001_000] {
+            assert_eq!(parse_rfc3339_ms(&rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339_ms("not a time"), None);
+    }
 
     #[test]
     fn timestamps_are_rfc3339() {

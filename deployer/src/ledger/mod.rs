@@ -11,6 +11,6 @@ mod holder;
 mod record;
 
 pub use announce::release_log_event;
-pub use clock::{now_ms, rfc3339};
+pub use clock::{now_ms, parse_rfc3339_ms, rfc3339};
 pub use holder::{holder_died_here, holder_id};
 pub use record::*;

@@ -3,6 +3,7 @@
 //! a table ([`text`]) or JSON, with, under GitHub Actions, a Markdown step summary
 //! ([`markdown`]) and an `::error` annotation.
 
+pub mod html;
 mod markdown;
 pub mod model;
 mod review;

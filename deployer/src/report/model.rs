@@ -284,6 +284,16 @@ impl Report {
                 ));
                 self.review = Some(review.clone());
             }
+            Outcome::ReleaseReport { record, html } => {
+                self.outcome = "ok".into();
+                self.release_id = Some(record.release_id.clone());
+                self.git_commit = Some(record.git_commit.clone());
+                self.stop.clone_from(&record.stop);
+                self.evidence.clone_from(&record.evidence);
+                self.shadow.clone_from(&record.shadow);
+                self.functions = record_functions(record);
+                self.message = Some(format!("the release's picture: {}", html.display()));
+            }
             Outcome::Pruned(pruned) => {
                 self.message = Some("kept the newest versions of each function and every version in use".into());
                 self.pruned.clone_from(pruned);

@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests on the local cloud: SDK configuration per account,
 //! the fixture functions' shared runtime, and zipping a `bootstrap` for Lambda.
 
+pub mod browser;
 pub mod deployer;
 pub mod fixture;
 pub mod inbox;

@@ -161,6 +161,8 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     }
     let run = promotion.join().expect("the deployer's thread")?;
     expect(&run, 0, "the good release in test, on replayed evidence")?;
+    let good_release = run.report["release_id"].as_str().unwrap_or_default().to_owned();
+    let good_evidence = run.report["evidence"].clone();
     for artifact in RUN_STEPS {
         let judged = steps(&run.report, artifact);
         ensure!(!judged.is_empty(), "{artifact}'s step was judged: {:#}", run.report["evidence"]);
@@ -237,7 +239,8 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     let run = deployer.run(&["promote", "--to", "test"])?;
     expect(&run, 2, "a release that changes curated amounts")?;
     ensure!(run.report["stop"]["kind"] == "shadow_diff", "{:#}", run.report);
-    let diff = &run.report["shadow"];
+    let diff = &run.report["shadow"].clone();
+    let diff_release = run.report["release_id"].as_str().unwrap_or_default().to_owned();
     ensure!(diff["verdict"] == "fail" && diff["run_date"] == "2026-11-20", "{diff:#}");
     let (records, changed_records) = (diff["production_records"].as_u64(), diff["changed"].as_u64());
     ensure!(records.is_some_and(|n| n > 50) && changed_records.is_some_and(|n| n > 0), "{diff:#}");
@@ -248,12 +251,47 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     );
     ensure!(diff["missing"] == 0 && diff["newly_quarantined"] == 0, "{diff:#}");
     let example = &diff["examples"][0]["fields"][0];
-    let (before, after) = (example["production"].as_u64().unwrap_or(0), example["shadow"].as_u64().unwrap_or(0));
-    ensure!(example["field"] == "amount_minor" && after == before / 100 * 100 && after != before, "{example:#}");
+    let (amount_before, amount_after) =
+        (example["production"].as_u64().unwrap_or(0), example["shadow"].as_u64().unwrap_or(0));
+    ensure!(
+        example["field"] == "amount_minor"
+            && amount_after == amount_before / 100 * 100
+            && amount_after != amount_before,
+        "{example:#}"
+    );
     ensure!(run.message().starts_with("the shadow run of 2026-11-20 on the new release changed"), "{}", run.message());
     ensure!(accounts.settled("test").await? == good, "no traffic moved: every function on the good release");
     let after = test.production_state().await?;
     ensure!(after == production, "the shadow run changed production data: {}", changed(&production, &after));
+
+    // --- The picture of each, from test's ledger, in a real browser. ---
+    let page = dir.join("good.html");
+    let run = deployer.run(&["report", &good_release, "--env", "test", "--html", &page.to_string_lossy()])?;
+    expect(&run, 0, "the good release's report")?;
+    let rendered = e2e::browser::render(&page, &dir)?;
+    ensure!(rendered.script_errors.is_empty(), "script errors: {:?}", rendered.script_errors);
+    ensure!(rendered.dom.contains("data-rendered=\"yes\""), "the page's script ran to its end");
+    for step in good_evidence.as_array().into_iter().flatten() {
+        let cell = format!(
+            "v{}: {} / {} / ",
+            step["new_version"].as_str().unwrap_or("?"),
+            step["new"]["invocations"],
+            step["new"]["errors"]
+        );
+        ensure!(rendered.dom.contains(&cell), "the page shows the ledger's {cell:?}");
+    }
+    ensure!(rendered.dom.contains(&format!("Release {good_release} in test")), "the page's title");
+    ensure!(rendered.dom.matches("<polyline").count() >= 3, "a weight timeline per function shifted");
+    let page = dir.join("rounds.html");
+    let rounds = diff["examples"][0]["order_id"].as_str().unwrap_or("?").to_owned();
+    let release = diff_release.as_str();
+    expect(&deployer.run(&["report", release, "--env", "test", "--html", &page.to_string_lossy()])?, 0, "report")?;
+    let rendered = e2e::browser::render(&page, &dir)?;
+    ensure!(rendered.script_errors.is_empty(), "script errors: {:?}", rendered.script_errors);
+    let row = format!("<td>{rounds}</td><td>amount_minor</td><td>{amount_before}</td><td>{amount_after}</td>");
+    ensure!(rendered.dom.contains(&row), "the changed record side by side: {row}");
+    let missing = deployer.run(&["report", "r-nosuchrelease", "--env", "test"])?;
+    ensure!(missing.report["error"]["kind"] == "refused" && missing.code != 0, "{:#}", missing.report);
 
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
