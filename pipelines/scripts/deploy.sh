@@ -12,4 +12,9 @@ source "$(dirname "$0")/lib.sh"
 [[ $# -eq 1 ]] || usage "ENV"
 env="$1"
 check_environment "$env"
-deployer_stage "deploy-$env" "$env" deploy --env "$env" --dist "$DIST_DIR"
+code=0
+deployer_stage "deploy-$env" "$env" deploy --env "$env" --dist "$DIST_DIR" || code=$?
+if [[ "$code" == 0 || "$code" == 2 ]]; then
+  publish_release_report "$env"
+fi
+exit "$code"

@@ -10,6 +10,8 @@
 #   $REPORTS_DIR/review-<env>.md     the environment's Well-Architected review (Markdown;
 #   $REPORTS_DIR/review-<env>.json   the deployer's JSON report beside it), published
 #                                    with a promotion into it (publish_review)
+#   $REPORTS_DIR/release-<env>-<release>.html  the release's picture (deployer report):
+#                                    after every release that ran, kept with the reports
 #   $GITHUB_STEP_SUMMARY             the same verdict, after the deployer's own Markdown
 #
 # Environment (paths relative to the repository root):
@@ -266,6 +268,27 @@ deployer_verdict() {
     fi
   fi
   stage_done "$stage" "$code" "$R_RELEASE" "$detail"
+}
+
+# publish_release_report ENV: after a release that ran in ENV (the report just read
+# names it), its picture (deployer report) as $REPORTS_DIR/release-ENV-RELEASE.html and
+# a line of the summary. A picture that cannot be made is a warning.
+publish_release_report() {
+  local env="$1" release="$R_RELEASE" code="$DEPLOYER_CODE" html
+  [[ -n "$release" ]] || return 0
+  html="$REPORTS_DIR/release-$env-$release.html"
+  run_deployer "report-$env" report "$release" --env "$env" --html "$html"
+  summary_header
+  if [[ "$DEPLOYER_CODE" == 0 ]]; then
+    printf '\n**Release picture of %s in %s**: `release-%s-%s.html` (kept with the reports).\n' "$release" "$env" "$env" "$release" >>"$SUMMARY"
+    if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+      printf '\n**Release picture**: `%s` in the job'"'"'s reports artifact.\n' "$(basename "$html")" >>"$GITHUB_STEP_SUMMARY"
+    fi
+  else
+    echo "warning: the picture of $release in $env could not be made (exit $DEPLOYER_CODE)" >&2
+  fi
+  DEPLOYER_CODE="$code"
+  return 0
 }
 
 # publish_review ENV: the Well-Architected review of ENV (deployer review), as

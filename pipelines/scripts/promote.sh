@@ -76,6 +76,9 @@ if [[ -n "$expected" && "$code" == 0 && "$R_RELEASE" != "$expected" ]]; then
   R_MESSAGE="$R_MESSAGE (note: promoted $R_RELEASE, which replaced $expected in the source meanwhile)"
 fi
 deployer_verdict "$stage" "$env" "$code"
+if [[ "$code" == 0 || "$code" == 2 ]]; then
+  publish_release_report "$env"
+fi
 # A release ran (and succeeded, or was rolled back): the review shows where it left the
 # environment.
 if [[ " ${REVIEW_ENVIRONMENTS:-prod} " == *" $env "* && ("$code" == 0 || "$code" == 2) ]]; then
