@@ -15,7 +15,9 @@ fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn num(v: f64) -> String {
+/// A figure as the page shows it: whole numbers without decimals, never "-0".
+pub fn num(v: f64) -> String {
+    let v = v + 0.0;
     if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -356,5 +358,6 @@ mod tests {
             assert!(page.contains(needle), "{needle:?} not in the page");
         }
         assert!(!page.contains("http://") && !page.contains("https://"), "self-contained: nothing fetched");
+        assert_eq!((num(-0.0), num(3.0), num(2.3)), ("0".to_owned(), "3".to_owned(), "2.3".to_owned()));
     }
 }

@@ -148,13 +148,23 @@ pub async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &st
 }
 
 impl Accounts {
-    /// The clients of dev, test and prod on `endpoint`.
+    /// The clients of dev, test and prod on `endpoint`. They observe what the deployer
+    /// did, also while the cloud injects faults: ten attempts, so that a test's own read
+    /// does not fail where the deployer's rode through.
     pub async fn new(endpoint: &str) -> Self {
         let mut accounts = Self { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
         for (env, account) in [("dev", crate::DEV), ("test", crate::TEST), ("prod", crate::PROD)] {
-            let config = crate::account_config(endpoint, account).await;
-            accounts.lambda.insert(env, aws_sdk_lambda::Client::new(&config));
-            accounts.codedeploy.insert(env, aws_sdk_codedeploy::Client::new(&config));
+            let config = crate::account_config(endpoint, account)
+                .await
+                .into_builder()
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+                .build();
+            // And no retry quota, as the deployer's own clients.
+            let partition = deployer::cloud::sdk::retry::retry_partition;
+            let lambda = aws_sdk_lambda::config::Builder::from(&config).retry_partition(partition()).build();
+            let codedeploy = aws_sdk_codedeploy::config::Builder::from(&config).retry_partition(partition()).build();
+            accounts.lambda.insert(env, aws_sdk_lambda::Client::from_conf(lambda));
+            accounts.codedeploy.insert(env, aws_sdk_codedeploy::Client::from_conf(codedeploy));
         }
         accounts
     }

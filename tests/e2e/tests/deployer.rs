@@ -205,6 +205,15 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
         run.message()
     );
     ensure!(errors.load(Ordering::SeqCst) > 0, "the canary really served the bad version");
+    // The judge's numbers for the step the alarm cut short, beside the alarm's: the new
+    // version's errors against the old one's over the same window.
+    let judged = run.report["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["artifact"] == "extract" && e["judgment"]["errors"]["new_errors"].as_u64() > Some(0))
+        .cloned();
+    ensure!(judged.is_some(), "the judge read the new version's errors: {:#}", run.report["evidence"]);
     let after = accounts.aliases("test").await?;
     ensure!(
         versions(&after) == test_good && after.values().all(|(_, w)| w.is_none()),

@@ -272,11 +272,12 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     ensure!(rendered.script_errors.is_empty(), "script errors: {:?}", rendered.script_errors);
     ensure!(rendered.dom.contains("data-rendered=\"yes\""), "the page's script ran to its end");
     for step in good_evidence.as_array().into_iter().flatten() {
+        let figure = |v: &Value| deployer::report::html::num(v.as_f64().unwrap_or(f64::NAN));
         let cell = format!(
             "v{}: {} / {} / ",
             step["new_version"].as_str().unwrap_or("?"),
-            step["new"]["invocations"],
-            step["new"]["errors"]
+            figure(&step["new"]["invocations"]),
+            figure(&step["new"]["errors"])
         );
         ensure!(rendered.dom.contains(&cell), "the page shows the ledger's {cell:?}");
     }

@@ -75,7 +75,8 @@ impl Metrics for SdkCloud {
                 break;
             }
         }
-        let sum = |id: &str| values.get(id).map_or(0.0, |v| v.iter().sum());
+        // f64's Sum starts from -0.0: adding 0.0 reads an empty sum as 0, not "-0".
+        let sum = |id: &str| values.get(id).map_or(0.0, |v| v.iter().sum::<f64>() + 0.0);
         let max = |id: &str| values.get(id).and_then(|v| v.iter().copied().reduce(f64::max));
         let (alias, own) = (sum("alias_invocations_sum"), sum("own_invocations_sum"));
         // Percentiles do not add: those of the larger set stand for the version.
