@@ -292,7 +292,7 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     let row = format!("<td>{rounds}</td><td>amount_minor</td><td>{amount_before}</td><td>{amount_after}</td>");
     ensure!(rendered.dom.contains(&row), "the changed record side by side: {row}");
     let missing = deployer.run(&["report", "r-nosuchrelease", "--env", "test"])?;
-    ensure!(missing.report["error"]["kind"] == "refused" && missing.code != 0, "{:#}", missing.report);
+    ensure!(missing.report["refusal"]["kind"] == "unknown_release" && missing.code == 5, "{:#}", missing.report);
 
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
