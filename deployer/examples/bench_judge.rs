@@ -23,12 +23,12 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// `n` curated records in parts of 50,000, as Load writes them; every thousandth with
-/// its amount rounded when `rounded`.
+/// its amount rounded to whole units when `rounded`.
 fn output(n: usize, rounded: bool) -> Output {
     let mut curated = Vec::new();
     let mut part = String::new();
     for i in 0..n {
-        let amount = 1000 + (i % 9973) as u64;
+        let amount = 1234 + (i % 9973) as u64;
         let amount = if rounded && i % 1000 == 0 { amount / 100 * 100 } else { amount };
         part.push_str(&format!(
             "{{\"idempotency_key\":\"{i:016x}\",\"order_id\":\"o-{i}\",\"customer_id\":\"c-{}\",\"occurred_at\":\"2026-11-21T10:00:00Z\",\"amount_minor\":{amount},\"currency\":\"EUR\",\"country\":\"DE\",\"status\":\"paid\",\"items\":3}}\n",

@@ -1,8 +1,14 @@
 //! Production's output against the shadow run's, record by record. Curated records are
 //! JSON lines keyed by `idempotency_key`; quarantined lines by the raw object and line
 //! they came from, with the reasons the transform gave (`field: problem`).
+//!
+//! A day can hold a million records, so a record is kept as its line, borrowed from the
+//! object's body, under its key; only the key is decoded. Lines that are the same bytes
+//! are identical (Load writes its fields in one order); only the others are decoded
+//! field by field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -23,13 +29,29 @@ fn lines(bodies: &[Vec<u8>]) -> impl Iterator<Item = Value> + '_ {
         .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
 }
 
-fn curated(output: &Output) -> BTreeMap<String, Map<String, Value>> {
-    lines(&output.curated)
-        .filter_map(|v| match v {
-            Value::Object(m) => Some((m.get("idempotency_key")?.as_str()?.to_owned(), m)),
-            _ => None,
-        })
+/// The key of a curated line, decoded without the rest of the record.
+#[derive(serde::Deserialize)]
+struct Keyed<'a> {
+    #[serde(borrow)]
+    idempotency_key: Cow<'a, str>,
+}
+
+fn record_lines(bodies: &[Vec<u8>]) -> impl Iterator<Item = &[u8]> + '_ {
+    bodies.iter().flat_map(|b| b.split(|c| *c == b'\n')).filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+}
+
+/// Key -> the record's line.
+fn curated(output: &Output) -> HashMap<Cow<'_, str>, &[u8]> {
+    record_lines(&output.curated)
+        .filter_map(|line| serde_json::from_slice::<Keyed>(line).ok().map(|k| (k.idempotency_key, line)))
         .collect()
+}
+
+fn fields(line: &[u8]) -> Map<String, Value> {
+    match serde_json::from_slice(line) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
 }
 
 /// (object, line) -> the reasons' fields.
@@ -72,13 +94,19 @@ pub fn compare(production: &Output, shadow: &Output, expected: &[String], policy
     diff.note = None;
     diff.production_records = prod.len() as u64;
     diff.shadow_records = new.len() as u64;
-    for (key, before) in &prod {
-        let Some(after) = new.get(key) else {
+    let mut changed: Vec<ChangedRecord> = Vec::new();
+    for (key, before_line) in &prod {
+        let Some(after_line) = new.get(key) else {
             diff.missing += 1;
             continue;
         };
-        let fields: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-        let changes: Vec<FieldChange> = fields
+        if before_line == after_line {
+            diff.identical += 1;
+            continue;
+        }
+        let (before, after) = (fields(before_line), fields(after_line));
+        let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        let changes: Vec<FieldChange> = names
             .into_iter()
             .filter(|f| before.get(*f) != after.get(*f))
             .map(|f| FieldChange {
@@ -96,15 +124,22 @@ pub fn compare(production: &Output, shadow: &Output, expected: &[String], policy
             for c in changes.iter().filter(|c| !expected.contains(&c.field)) {
                 *diff.changed_fields.entry(c.field.clone()).or_default() += 1;
             }
-            if diff.examples.len() < policy.examples {
-                diff.examples.push(ChangedRecord {
-                    idempotency_key: key.clone(),
-                    order_id: before.get("order_id").and_then(Value::as_str).map(str::to_owned),
-                    fields: changes,
-                });
+            changed.push(ChangedRecord {
+                idempotency_key: key.to_string(),
+                order_id: before.get("order_id").and_then(Value::as_str).map(str::to_owned),
+                fields: changes,
+            });
+            // Only the first few by key are kept, however many records changed.
+            if changed.len() >= 64 + 2 * policy.examples {
+                changed.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+                changed.truncate(policy.examples);
             }
         }
     }
+    // The examples: the first changed records by key, whatever order they came in.
+    changed.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+    changed.truncate(policy.examples);
+    diff.examples = changed;
     diff.added = new.keys().filter(|k| !prod.contains_key(*k)).count() as u64;
     let (prod_q, new_q) = (quarantined(production), quarantined(shadow));
     for (line, reasons) in new_q.iter().filter(|(line, _)| !prod_q.contains_key(*line)) {

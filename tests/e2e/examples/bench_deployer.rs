@@ -202,8 +202,14 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let _scratch = Scratch(dir.clone());
     let dev = account_config(&cloud.endpoint(), DEV).await;
+    // The bench reads the aliases between the releases under faults: its own client
+    // rides through them as the deployer's do (ten attempts, no retry quota).
+    let observer = aws_sdk_lambda::config::Builder::from(&dev)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+        .retry_partition(deployer::cloud::sdk::retry::retry_partition())
+        .build();
     let c = Cloud {
-        lambda: aws_sdk_lambda::Client::new(&dev),
+        lambda: aws_sdk_lambda::Client::from_conf(observer),
         codedeploy: aws_sdk_codedeploy::Client::new(&dev),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&dev),
     };
