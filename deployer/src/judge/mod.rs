@@ -96,6 +96,12 @@ impl Judgment {
 
     /// The numbers that decided, in a line: the reason a failed step gives.
     pub fn summary(&self) -> String {
+        if self.verdict == Verdict::NotJudged && self.errors.old_invocations == 0 {
+            return format!(
+                "the old version served nothing in the step to compare with ({} invocations of the new)",
+                self.errors.new_invocations
+            );
+        }
         format!("{}; {}", self.errors.summary(), self.duration.summary())
     }
 }
@@ -118,6 +124,12 @@ mod tests {
         // Ten errors in a hundred against none, as fast: the errors fail it.
         let j = Judgment::of(&rule, &stats(100.0, 10.0, Some(200.0)), &stats(100.0, 0.0, Some(200.0)));
         assert_eq!((j.errors.verdict, j.duration.verdict, j.verdict), (Verdict::Fail, Verdict::Pass, Verdict::Fail));
+        let alone = Judgment::of(&rule, &stats(3.0, 0.0, Some(80.0)), &stats(0.0, 0.0, None));
+        assert_eq!(alone.verdict, Verdict::NotJudged);
+        assert_eq!(
+            alone.summary(),
+            "the old version served nothing in the step to compare with (3 invocations of the new)"
+        );
         let off = Rule { enabled: false, ..rule };
         assert_eq!(Judgment::of(&off, &stats(100.0, 10.0, None), &stats(100.0, 0.0, None)).verdict, Verdict::NotJudged);
     }

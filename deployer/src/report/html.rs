@@ -268,7 +268,8 @@ fn parse_ms(text: &str) -> Option<f64> {
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:72em;color:#1f2328}\
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #d0d7de;padding:.25em .5em;text-align:left}\
 .good{color:#1a7f37}.bad{color:#cf222e}.reason{background:#f6f8fa;padding:.5em}figure{margin:.5em 0}\
-svg{border:1px solid #d0d7de;width:100%;max-width:600px;height:auto}svg text{font-size:10px}";
+svg{border:1px solid #d0d7de}svg.weight{width:100%;max-width:600px;height:auto}\
+svg.bars{height:100px;width:auto}svg text{font-size:10px}";
 
 /// Times in the reader's zone; marks the page rendered (the browser test reads it).
 const SCRIPT: &str = "for(const t of document.querySelectorAll('time')){const d=new Date(t.dateTime);\
