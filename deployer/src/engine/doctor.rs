@@ -297,7 +297,7 @@ impl<C: Cloud> Engine<'_, C> {
                 let Some(w) = &s.workflow else { return Vec::new() };
                 match scope {
                     Scope::StateMachine => {
-                        vec![format!("arn:aws:states:{region}:{account}:stateMachine:{}", w.state_machine)]
+                        vec![s.state_machine_arn(&w.state_machine)]
                     }
                     Scope::Executions => {
                         vec![format!("arn:aws:states:{region}:{account}:execution:{}:replay", w.state_machine)]

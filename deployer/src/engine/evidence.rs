@@ -39,6 +39,24 @@ pub(crate) struct Ended {
     pub replays: u32,
 }
 
+impl Step {
+    /// Whether this is a canary or linear step (strictly between 0 and 100 %).
+    fn partial(&self) -> bool {
+        self.weight > 0 && self.weight < 1000
+    }
+
+    /// This step of `artifact`, ended at `now`.
+    fn ended(&self, artifact: &str, now: u64, replays_so_far: u32) -> Ended {
+        Ended {
+            artifact: artifact.to_owned(),
+            percent: self.weight as f64 / 10.0,
+            started_ms: self.started_ms,
+            ended_ms: now,
+            replays: replays_so_far.saturating_sub(self.replays_at_start),
+        }
+    }
+}
+
 impl Steps {
     /// Notes `artifact`'s share on its new version now; answers the step that ended
     /// if the share moved on from a canary or linear weight (strictly between 0 and 100 %).
@@ -48,15 +66,9 @@ impl Steps {
         match self.current.get(artifact) {
             Some(step) if step.weight == weight => None,
             previous => {
-                let ended = previous.filter(|s| s.weight > 0 && s.weight < 1000).map(|s| Ended {
-                    artifact: artifact.to_owned(),
-                    percent: s.weight as f64 / 10.0,
-                    started_ms: s.started_ms,
-                    ended_ms: now,
-                    replays: replays_so_far.saturating_sub(s.replays_at_start),
-                });
-                self.current
-                    .insert(artifact.to_owned(), Step { weight, started_ms: now, replays_at_start: replays_so_far });
+                let ended = previous.filter(|s| s.partial()).map(|s| s.ended(artifact, now, replays_so_far));
+                let step = Step { weight, started_ms: now, replays_at_start: replays_so_far };
+                self.current.insert(artifact.to_owned(), step);
                 ended
             }
         }
@@ -65,19 +77,13 @@ impl Steps {
     /// Ends `artifact`'s step now, if it is in a canary or linear one: the step an
     /// alarm cut short.
     pub fn cut_short(&mut self, artifact: &str, replays_so_far: u32) -> Option<Ended> {
-        let step = self.current.remove(artifact).filter(|s| s.weight > 0 && s.weight < 1000)?;
-        Some(Ended {
-            artifact: artifact.to_owned(),
-            percent: step.weight as f64 / 10.0,
-            started_ms: step.started_ms,
-            ended_ms: now_ms(),
-            replays: replays_so_far.saturating_sub(step.replays_at_start),
-        })
+        let step = self.current.remove(artifact).filter(Step::partial)?;
+        Some(step.ended(artifact, now_ms(), replays_so_far))
     }
 
     /// Whether some function is in a canary or linear step (the replay runs then).
     pub fn in_partial_step(&self) -> bool {
-        self.current.values().any(|s| s.weight > 0 && s.weight < 1000)
+        self.current.values().any(Step::partial)
     }
 
     /// The smallest share on the new release across the functions being shifted,

@@ -81,10 +81,7 @@ impl<C: Cloud> Engine<'_, C> {
             dates
         };
         Ok(Some(Replay {
-            state_machine_arn: format!(
-                "arn:aws:states:{}:{}:stateMachine:{}",
-                s.region, s.account_id, workflow.state_machine
-            ),
+            state_machine_arn: s.state_machine_arn(&workflow.state_machine),
             dates,
             source: if source == Traffic::Synthetic { "synthetic" } else { "replay" },
             record_id: record_id.to_owned(),

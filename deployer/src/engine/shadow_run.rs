@@ -21,8 +21,9 @@ const WRITERS: [&str; 3] = ["extract", "transform", "load"];
 /// How many of the newest curated days are tried for a finished one.
 const DAYS_TRIED: usize = 3;
 
-/// The buckets the shadow diff reads.
-struct Buckets<'a> {
+/// What the shadow run starts and the diff reads.
+struct Sources<'a> {
+    state_machine_arn: String,
     curated: &'a str,
     quarantine: &'a str,
 }
@@ -43,7 +44,7 @@ impl<C: Cloud> Engine<'_, C> {
             return None;
         }
         let started = Instant::now();
-        let buckets = Buckets { curated, quarantine };
+        let buckets = Sources { state_machine_arn: s.state_machine_arn(&w.state_machine), curated, quarantine };
         let mut diff = match self.shadow_compare(record, &buckets, policy, expected).await {
             Ok(diff) => diff,
             // Fails closed: an environment that asks for the comparison does not take a
@@ -75,7 +76,7 @@ impl<C: Cloud> Engine<'_, C> {
     async fn shadow_compare(
         &self,
         record: &ReleaseRecord,
-        buckets: &Buckets<'_>,
+        buckets: &Sources<'_>,
         policy: &Policy,
         expected: &[String],
     ) -> Result<ShadowDiff> {
@@ -87,11 +88,8 @@ impl<C: Cloud> Engine<'_, C> {
         };
         let execution = format!("shadow-{}", record.record_id);
         self.tell(Event::ShadowStarted { run_date: &day, execution: &execution });
-        let s = self.settings;
-        let Some(w) = &s.workflow else { return Err(crate::error::DeployError::internal("no workflow")) };
-        let machine = format!("arn:aws:states:{}:{}:stateMachine:{}", s.region, s.account_id, w.state_machine);
         let input = serde_json::json!({"run_date": day, "dry_run": true, "inject_failure": null, "pin": "new"});
-        let arn = self.cloud.start_execution(&machine, &execution, &input.to_string()).await?;
+        let arn = self.cloud.start_execution(&buckets.state_machine_arn, &execution, &input.to_string()).await?;
         let deadline = Instant::now() + policy.timeout;
         let state = loop {
             match self.cloud.execution_state(&arn).await? {
@@ -145,7 +143,7 @@ impl<C: Cloud> Engine<'_, C> {
     }
 
     /// The parts a marker names and the quarantine under `quarantine_prefix`.
-    async fn read_output(&self, buckets: &Buckets<'_>, marker: &Marker, quarantine_prefix: &str) -> Result<Output> {
+    async fn read_output(&self, buckets: &Sources<'_>, marker: &Marker, quarantine_prefix: &str) -> Result<Output> {
         let mut output = Output::default();
         for key in &marker.parts {
             if let Some(body) = self.cloud.get_object(buckets.curated, key).await? {

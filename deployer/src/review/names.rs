@@ -30,7 +30,7 @@ impl<'a> Workload<'a> {
     pub fn state_machine_arn(&self) -> String {
         let s = self.settings;
         let name = s.workflow.as_ref().map_or_else(|| format!("{}-etl", self.prefix()), |w| w.state_machine.clone());
-        format!("arn:aws:states:{}:{}:stateMachine:{name}", s.region, s.account_id)
+        s.state_machine_arn(&name)
     }
 
     /// The CloudWatch dashboard (workload-account: named like the prefix).

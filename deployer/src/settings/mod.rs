@@ -285,6 +285,11 @@ impl Settings {
         })
     }
 
+    /// The ARN of the state machine `name` in this environment's account and region.
+    pub fn state_machine_arn(&self, name: &str) -> String {
+        format!("arn:aws:states:{}:{}:stateMachine:{name}", self.region, self.account_id)
+    }
+
     /// Every alarm the deployer watches during a release: the functions' and the environment's.
     pub fn watched_alarms(&self) -> Vec<String> {
         let mut all: Vec<String> =
