@@ -261,8 +261,10 @@ def simulate_results(request, principal_arn, account_id, policies, evaluator, re
                 "<MatchedStatements></MatchedStatements><MissingContextValues></MissingContextValues></member>"
             )
             continue
-        # The action's decision: allowed only where every resource is.
-        overall = next((d for _, d in per_resource if d != "allowed"), "allowed")
+        # The action's decision is the most restrictive of its resources' (IAM API
+        # reference, EvaluationResult): an explicit deny anywhere, else an implicit one.
+        found = {d for _, d in per_resource}
+        overall = next(d for d in ("explicitDeny", "implicitDeny", "allowed") if d in found)
         specific = "".join(
             f"<member><EvalResourceName>{r}</EvalResourceName><EvalResourceDecision>{d}</EvalResourceDecision>"
             "<MatchedStatements></MatchedStatements><MissingContextValues></MissingContextValues></member>"

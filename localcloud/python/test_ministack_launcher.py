@@ -198,6 +198,20 @@ class SimulatorTests(unittest.TestCase):
         )
         self.assertIn("<EvalDecision>implicitDeny</EvalDecision>", answer, "not every resource is allowed")
 
+    def test_the_actions_decision_is_its_most_restrictive_resources(self):
+        from ministack.core import iam_evaluator
+
+        deny = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/*"},
+            {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/secret"},
+        ]})
+        policies = [iam_evaluator.parse_policy_document(deny)]
+        request = launcher.SimulateRequest(
+            ["s3:GetObject"], ["arn:aws:s3:::other/x", "arn:aws:s3:::out/secret", "arn:aws:s3:::out/a"], {}
+        )
+        answer = launcher.simulate_results(request, "arn:aws:iam::1:role/r", "1", policies, iam_evaluator, "us-east-1")
+        self.assertIn("<EvalDecision>explicitDeny</EvalDecision>", answer, "an explicit deny outranks an implicit one")
+
     def test_the_request_is_read_as_the_query_protocol_sends_it(self):
         params = {
             "ActionNames.member.1": "s3:ListBucket",
