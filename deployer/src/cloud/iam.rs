@@ -104,6 +104,7 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("cloudwatch:GetMetricData", Scope::Any),
     ("states:StartExecution", Scope::StateMachine),
     ("states:DescribeExecution", Scope::Executions),
+    ("states:GetExecutionHistory", Scope::Executions),
     ("s3:ListBucket", Scope::RawBucket),
     ("s3:ListBucket", Scope::CuratedBucket),
     ("s3:ListBucket", Scope::QuarantineBucket),

@@ -128,6 +128,11 @@ pub struct World {
     /// body), `{execution}` in a body replaced by the execution's name.
     pub shadow_output: Vec<(String, String, String)>,
     pub raw_objects: BTreeMap<String, Vec<u8>>,
+    /// How long each function's state takes in a dry run, by (artifact, pinned to the
+    /// new release); absent: 100 ms, give or take a few.
+    pub state_ms: BTreeMap<(String, bool), u64>,
+    /// Functions whose new version answers a dry run differently from the old.
+    pub new_answers_differ: BTreeSet<String>,
     /// Every call, as `Op subject`.
     pub calls: Vec<String>,
     faults: Vec<Fault>,
@@ -825,10 +830,14 @@ impl Workflow for MemoryCloud {
             *polls += 1;
             let first = *polls == 1;
             let pinned_new = input.contains("\"pin\":\"new\"");
-            if first && pinned_new {
+            let pinned_old = input.contains("\"pin\":\"old\"");
+            // The old release does not fail: only the new versions error on replay.
+            let fail = fail && !pinned_old;
+            if first && (pinned_new || pinned_old) {
                 if let Some(r) = routing {
                     let at = now_ms();
-                    for (artifact, version) in r.new.iter().filter(|(a, _)| a.as_str() != "compensate") {
+                    let side = if pinned_new { &r.new } else { &r.old };
+                    for (artifact, version) in side.iter().filter(|(a, _)| a.as_str() != "compensate") {
                         let suffix = format!("-{artifact}");
                         let function = w.functions.keys().find(|f| f.ends_with(&suffix)).cloned();
                         if let Some(function) = function {
@@ -845,6 +854,55 @@ impl Workflow for MemoryCloud {
             }
             Ok(if fail { ExecutionState::Failed } else { ExecutionState::Succeeded })
         })
+    }
+
+    /// A finished dry run's history: each function's state (named as the function, as
+    /// `definition` says) in turn, taking `state_ms`, answering the same on both
+    /// releases unless `new_answers_differ` names it.
+    async fn history(&self, execution_arn: &str) -> Result<Vec<HistoryEvent>> {
+        self.call("GetExecutionHistory", execution_arn)?;
+        self.with(|w| {
+            let Some((input, _)) = w.executions.get(execution_arn) else {
+                return Err(not_found(&format!("execution {execution_arn}")));
+            };
+            let new = input.contains("\"pin\":\"new\"");
+            let name = execution_arn.rsplit(':').next().unwrap_or_default();
+            // A few milliseconds of spread per input, the same on both sides.
+            let index: u64 = name.split('-').filter_map(|p| p.parse().ok()).next_back().unwrap_or(0);
+            let mut at = now_ms();
+            let mut events = Vec::new();
+            for function in w.functions.keys().filter(|f| !f.ends_with("-compensate")) {
+                let artifact = function.rsplit('-').next().unwrap_or_default().to_owned();
+                let ms = w.state_ms.get(&(artifact.clone(), new)).copied().unwrap_or(100) + index * 7 % 13;
+                let answer = if new && w.new_answers_differ.contains(&artifact) { "changed" } else { "same" };
+                events.push(HistoryEvent { at_ms: at, kind: HistoryKind::Entered { state: function.clone() } });
+                let output =
+                    format!(r#"{{"ExecutedVersion":"1","Payload":{{"execution_id":"{name}","answer":"{answer}"}}}}"#);
+                events.push(HistoryEvent { at_ms: at + ms, kind: HistoryKind::TaskSucceeded { output } });
+                at += ms;
+                events.push(HistoryEvent { at_ms: at, kind: HistoryKind::Exited { state: function.clone() } });
+            }
+            Ok(events)
+        })
+    }
+
+    /// The `workflows` entry's definition, or one Task per function named as it.
+    async fn definition(&self, state_machine_arn: &str) -> Result<String> {
+        self.call("DescribeStateMachine", state_machine_arn)?;
+        Ok(self.with(|w| match w.workflows.get(state_machine_arn) {
+            Some(view) => view.definition.clone(),
+            None => {
+                let states: serde_json::Map<String, serde_json::Value> = w
+                    .functions
+                    .keys()
+                    .map(|f| {
+                        let task = serde_json::json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": f}});
+                        (f.clone(), task)
+                    })
+                    .collect();
+                serde_json::json!({"States": states}).to_string()
+            }
+        }))
     }
 
     async fn raw_partitions(&self, bucket: &str) -> Result<Vec<String>> {

@@ -129,6 +129,11 @@ pub trait Workflow: Send + Sync {
         input: &str,
     ) -> impl Future<Output = Result<String>> + Send;
     fn execution_state(&self, execution_arn: &str) -> impl Future<Output = Result<ExecutionState>> + Send;
+    /// An execution's history, oldest first (every page of GetExecutionHistory).
+    fn history(&self, execution_arn: &str) -> impl Future<Output = Result<Vec<HistoryEvent>>> + Send;
+    /// The state machine's definition, Amazon States Language as JSON text
+    /// (DescribeStateMachine): which state runs which function.
+    fn definition(&self, state_machine_arn: &str) -> impl Future<Output = Result<String>> + Send;
     /// The dates (`YYYY-MM-DD`) of a bucket's `dt=` partitions, oldest first.
     fn raw_partitions(&self, bucket: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Writes an object to the raw bucket (the synthetic partition).

@@ -363,6 +363,27 @@ pub enum ExecutionState {
     Failed,
 }
 
+/// One event of an execution's history, as far as the paired replays read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEvent {
+    /// When it happened, ms since the epoch.
+    pub at_ms: u64,
+    pub kind: HistoryKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryKind {
+    /// A state was entered (`TaskStateEntered`, `MapStateEntered`, ...).
+    Entered { state: String },
+    /// A state was left.
+    Exited { state: String },
+    /// A Task's answer (`TaskSucceeded`: for `lambda:invoke`, the function's `Payload`
+    /// beside the call's metadata), JSON text.
+    TaskSucceeded { output: String },
+    /// Anything else.
+    Other,
+}
+
 /// The release the workflow's executions draw from while a release shifts: the
 /// state machine reads it once per execution (see the etl-workflow module's README).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -120,8 +120,15 @@ pub enum Event<'a> {
     ReplayWithoutInput {
         bucket: &'a str,
     },
+    /// A dry run failed; `release` is the side it was pinned to ("new" or "old").
     ReplayFailed {
         execution: &'a str,
+        release: &'static str,
+    },
+    /// The replay runs unpaired: the judge has no paired durations or outputs.
+    ReplayUnpaired {
+        state_machine: &'a str,
+        reason: &'a str,
     },
     /// The routing record could not be written or removed (the workflow then invokes
     /// the `live` aliases).

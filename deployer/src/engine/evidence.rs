@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::replay::Replay;
 use super::{Engine, Event};
 use crate::cloud::{Cloud, VersionStats};
 use crate::judge::Judgment;
@@ -101,12 +102,12 @@ impl<C: Cloud> Engine<'_, C> {
         record: &mut ReleaseRecord,
         artifacts: &[String],
         steps: &mut Steps,
-        replays: (u32, Option<&str>),
+        replay: Option<&Replay>,
     ) -> Vec<String> {
         let mut judged = Vec::new();
         for artifact in artifacts {
-            let Some(ended) = steps.cut_short(artifact, replays.0) else { continue };
-            if let Some(evidence) = self.judge_step(record, ended, replays.1).await {
+            let Some(ended) = steps.cut_short(artifact, replay.map_or(0, |r| r.succeeded)) else { continue };
+            if let Some(evidence) = self.judge_step(record, ended, replay).await {
                 if let Some(j) = evidence.judgment.filter(|j| j.verdict != crate::judge::Verdict::NotJudged) {
                     judged.push(format!("{}: {} ({})", evidence.function_name, j.verdict.as_str(), j.summary()));
                 }
@@ -121,7 +122,7 @@ impl<C: Cloud> Engine<'_, C> {
         &self,
         record: &mut ReleaseRecord,
         ended: Ended,
-        replay_source: Option<&str>,
+        replay: Option<&Replay>,
     ) -> Option<StepEvidence> {
         let s = self.settings;
         let f = record.functions.get(&ended.artifact)?.clone();
@@ -165,12 +166,16 @@ impl<C: Cloud> Engine<'_, C> {
             new: VersionStats { invocations: counted, ..new },
             old,
             replay_executions: ended.replays,
-            replay_source: replay_source.map(str::to_owned),
+            replay_source: replay.map(|r| r.source().to_owned()),
             min_invocations: function.min_invocations,
             verdict,
             // CloudWatch's figures as read, replays included: both versions over the
-            // same window.
-            judgment: Some(Judgment::of(&s.judge, &new, &old)),
+            // same window; and the pairs read in it.
+            judgment: Some(Judgment::of(&s.judge, &new, &old).with_pairs(
+                &s.judge,
+                &replay.map(|r| r.pairs_of(&ended.artifact, ended.started_ms, ended.ended_ms)).unwrap_or_default(),
+                replay.is_some_and(|r| r.change_expected),
+            )),
         };
         self.tell(Event::StepJudged { evidence: &evidence });
         record.evidence.push(evidence.clone());

@@ -29,6 +29,7 @@ mod inspect;
 pub mod join;
 mod lock;
 pub mod outcome;
+mod pairing;
 pub mod policy;
 mod preflight;
 mod reconcile;

@@ -167,7 +167,7 @@ impl<C: Cloud> Engine<'_, C> {
             self.cloud.put(record).await?;
             return Ok(Shipped::Stopped(Box::new(self.abort_release(record, stop).await)));
         }
-        let replay = match self.prepare_replay(&record.record_id).await {
+        let replay = match self.prepare_replay(&record.record_id, !manifest.expected_output_changes.is_empty()).await {
             Ok(replay) => replay,
             Err(error) => {
                 self.tell(Event::RoutingFailed { error: &error });

@@ -132,8 +132,7 @@ impl<C: Cloud> Engine<'_, C> {
                 if cut.is_empty() {
                     cut = watched.iter().map(|w| w.artifact.clone()).collect();
                 }
-                let replays = (replay.as_ref().map_or(0, |r| r.succeeded), replay.as_ref().map(Replay::source));
-                let judged = self.judge_cut_short(record, &cut, &mut steps, replays).await;
+                let judged = self.judge_cut_short(record, &cut, &mut steps, replay.as_ref()).await;
                 let mut end = self.alarm_stop(alarm);
                 if let (WatchEnd::Stop(stop), false) = (&mut end, judged.is_empty()) {
                     stop.reason.push_str(&format!("; the judge, over the step so far: {}", judged.join("; ")));
@@ -274,7 +273,7 @@ impl<C: Cloud> Engine<'_, C> {
             let replays = replay.map_or(0, |r| r.succeeded);
             let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays) else { continue };
             stepped = true;
-            let Some(evidence) = self.judge_step(record, ended, replay.map(Replay::source)).await else { continue };
+            let Some(evidence) = self.judge_step(record, ended, replay).await else { continue };
             if let Some(judgment) = evidence.judgment.as_ref().filter(|j| j.verdict == Verdict::Fail) {
                 return Err(stop(
                     format!(

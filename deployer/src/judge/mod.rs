@@ -6,14 +6,19 @@
 //! - [`errors`]: the error rates, an exact test on counts (sound for sparse errors,
 //!   where a rank test is not), with a bound on the increase that matters;
 //! - [`duration`]: CloudWatch's per-version p50 and p99 of the step, with bounds on the
-//!   slowdown that matters.
+//!   slowdown that matters;
+//! - [`paired`]: the step's paired replays (the same input through both versions):
+//!   durations by [`signed_rank`] test, and outputs compared where the function is
+//!   deterministic.
 //!
-//! One verdict per step (the worse of the two): `fail` stops and rolls the release back
+//! One verdict per step (the worse of the three): `fail` stops and rolls the release back
 //! like an alarm, with the judge's numbers as the reason; `marginal` is shown and lets
 //! the release go on. Pure: the same figures give the same judgment.
 
 pub mod duration;
 pub mod errors;
+pub mod paired;
+pub mod signed_rank;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +66,16 @@ pub struct Rule {
     /// A slowdown smaller than this (ms, p99) never counts: millisecond functions
     /// vary by more than any ratio.
     pub min_p99_slowdown_ms: f64,
+    /// Replays run as pairs (each input on the new release and on the old).
+    pub paired: bool,
+    /// Paired replays below this many are not judged for duration.
+    pub min_pairs: u32,
+    /// The median of the pairs' new/old time above which the step fails ...
+    pub max_median_ratio: f64,
+    /// ... and above which it is marginal.
+    pub marginal_median_ratio: f64,
+    /// A paired slowdown smaller than this (ms, medians) never counts.
+    pub min_median_slowdown_ms: f64,
 }
 
 impl Default for Rule {
@@ -73,6 +88,11 @@ impl Default for Rule {
             max_p99_ratio: 1.5,
             marginal_p99_ratio: 1.2,
             min_p99_slowdown_ms: 50.0,
+            paired: true,
+            min_pairs: 5,
+            max_median_ratio: 1.5,
+            marginal_median_ratio: 1.2,
+            min_median_slowdown_ms: 50.0,
         }
     }
 }
@@ -83,6 +103,10 @@ pub struct Judgment {
     pub verdict: Verdict,
     pub errors: errors::ErrorTest,
     pub duration: duration::DurationTest,
+    /// The step's paired replays; None when there were none (no replay, or a judgment
+    /// recorded before paired replays existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<paired::PairedTest>,
 }
 
 impl Judgment {
@@ -91,7 +115,20 @@ impl Judgment {
         let errors = errors::ErrorTest::of(rule, new, old);
         let duration = duration::DurationTest::of(rule, new, old);
         let verdict = if rule.enabled { errors.verdict.max(duration.verdict) } else { Verdict::NotJudged };
-        Judgment { verdict, errors, duration }
+        Judgment { verdict, errors, duration, paired: None }
+    }
+
+    /// The same judgment with the step's paired replays weighed in.
+    pub fn with_pairs(mut self, rule: &Rule, pairs: &[paired::Pair], change_expected: bool) -> Self {
+        if pairs.is_empty() {
+            return self;
+        }
+        let test = paired::PairedTest::of(rule, pairs, change_expected);
+        if rule.enabled {
+            self.verdict = self.verdict.max(test.verdict);
+        }
+        self.paired = Some(test);
+        self
     }
 
     /// The numbers that decided, in a line: the reason a failed step gives.
@@ -102,7 +139,12 @@ impl Judgment {
                 self.errors.new_invocations
             );
         }
-        format!("{}; {}", self.errors.summary(), self.duration.summary())
+        let mut summary = format!("{}; {}", self.errors.summary(), self.duration.summary());
+        if let Some(paired) = &self.paired {
+            summary.push_str("; ");
+            summary.push_str(&paired.summary());
+        }
+        summary
     }
 }
 
@@ -132,6 +174,28 @@ mod tests {
         );
         let off = Rule { enabled: false, ..rule };
         assert_eq!(Judgment::of(&off, &stats(100.0, 10.0, None), &stats(100.0, 0.0, None)).verdict, Verdict::NotJudged);
+    }
+
+    #[test]
+    fn paired_replays_weigh_in_and_only_an_enabled_judge_acts_on_them() {
+        let rule = Rule::default();
+        let slow: Vec<paired::Pair> = (0..6)
+            .map(|i| paired::Pair {
+                old_ms: 100.0 + f64::from(i),
+                new_ms: 400.0 + f64::from(i),
+                same_output: Some(true),
+            })
+            .collect();
+        // CloudWatch's figures pass; the pairs say four times as slow.
+        let j = Judgment::of(&rule, &stats(100.0, 0.0, Some(200.0)), &stats(100.0, 0.0, Some(200.0)))
+            .with_pairs(&rule, &slow, false);
+        assert_eq!((j.errors.verdict, j.duration.verdict, j.verdict), (Verdict::Pass, Verdict::Pass, Verdict::Fail));
+        assert!(j.summary().contains("paired replays: median 402 ms vs 102 ms (x3.93"), "{}", j.summary());
+        let off = Rule { enabled: false, ..rule };
+        let j = Judgment::of(&off, &stats(1.0, 0.0, None), &stats(1.0, 0.0, None)).with_pairs(&off, &slow, false);
+        assert_eq!((j.verdict, j.paired.map(|p| p.verdict)), (Verdict::NotJudged, Some(Verdict::Fail)));
+        let none = Judgment::of(&rule, &stats(1.0, 0.0, None), &stats(1.0, 0.0, None)).with_pairs(&rule, &[], false);
+        assert_eq!(none.paired, None);
     }
 
     #[test]

@@ -220,9 +220,15 @@ impl Observer for Ui {
             }
             Event::ReplayWithoutInput { bucket } => self
                 .say(Warn, &format!("no raw partition in {bucket} to replay yet: replaying synthetic records instead")),
-            Event::ReplayFailed { execution } => {
-                self.say(Warn, &format!("a replay run on the new release failed: {execution}"))
+            Event::ReplayFailed { execution, release } => {
+                self.say(Warn, &format!("a replay run on the {release} release failed: {execution}"))
             }
+            Event::ReplayUnpaired { state_machine, reason } => self.say(
+                Warn,
+                &format!(
+                    "replays run on the new release only, not paired with the old ({state_machine}: {reason}): the judge has no paired durations or outputs"
+                ),
+            ),
             Event::RoutingFailed { error } => self.say(
                 Warn,
                 &format!("the workflow's routing record: {error} (executions use the live aliases meanwhile)"),

@@ -25,6 +25,16 @@ pub(super) struct RawJudge {
     pub marginal_p99_ratio: Option<f64>,
     #[serde(default)]
     pub min_p99_slowdown_ms: Option<f64>,
+    #[serde(default)]
+    pub paired: Option<bool>,
+    #[serde(default)]
+    pub min_pairs: Option<u32>,
+    #[serde(default)]
+    pub max_median_ratio: Option<f64>,
+    #[serde(default)]
+    pub marginal_median_ratio: Option<f64>,
+    #[serde(default)]
+    pub min_median_slowdown_ms: Option<f64>,
 }
 
 impl Check<'_> {
@@ -39,6 +49,11 @@ impl Check<'_> {
             max_p99_ratio: raw.max_p99_ratio.unwrap_or(d.max_p99_ratio),
             marginal_p99_ratio: raw.marginal_p99_ratio.unwrap_or(d.marginal_p99_ratio),
             min_p99_slowdown_ms: raw.min_p99_slowdown_ms.unwrap_or(d.min_p99_slowdown_ms),
+            paired: raw.paired.unwrap_or(d.paired),
+            min_pairs: raw.min_pairs.unwrap_or(d.min_pairs),
+            max_median_ratio: raw.max_median_ratio.unwrap_or(d.max_median_ratio),
+            marginal_median_ratio: raw.marginal_median_ratio.unwrap_or(d.marginal_median_ratio),
+            min_median_slowdown_ms: raw.min_median_slowdown_ms.unwrap_or(d.min_median_slowdown_ms),
         };
         let probability = |field: &str, v: f64| {
             if v > 0.0 && v < 1.0 {
@@ -77,11 +92,29 @@ impl Check<'_> {
                 "use for example marginal_p99_ratio 1.2 and max_p99_ratio 1.5",
             ));
         }
-        if !(rule.min_p99_slowdown_ms >= 0.0 && rule.min_p99_slowdown_ms.is_finite()) {
+        if !(rule.marginal_median_ratio >= 1.0 && rule.max_median_ratio >= rule.marginal_median_ratio) {
             return Err(self.err(
-                "judge.min_p99_slowdown_ms",
-                format!("{} is not a duration in milliseconds", rule.min_p99_slowdown_ms),
-                "use for example 50",
+                "judge.max_median_ratio",
+                format!(
+                    "marginal_median_ratio {} and max_median_ratio {} must satisfy 1 <= marginal <= max",
+                    rule.marginal_median_ratio, rule.max_median_ratio
+                ),
+                "use for example marginal_median_ratio 1.2 and max_median_ratio 1.5",
+            ));
+        }
+        for (field, ms) in [
+            ("judge.min_p99_slowdown_ms", rule.min_p99_slowdown_ms),
+            ("judge.min_median_slowdown_ms", rule.min_median_slowdown_ms),
+        ] {
+            if !(ms >= 0.0 && ms.is_finite()) {
+                return Err(self.err(field, format!("{ms} is not a duration in milliseconds"), "use for example 50"));
+            }
+        }
+        if !(2..=1000).contains(&rule.min_pairs) {
+            return Err(self.err(
+                "judge.min_pairs",
+                format!("{} pairs cannot be judged by a rank test", rule.min_pairs),
+                "use between 2 and 1000 (for example 5: below 5 pairs no one-sided p-value reaches 0.05)",
             ));
         }
         Ok(rule)

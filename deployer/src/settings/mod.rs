@@ -141,6 +141,9 @@ pub struct Function {
     pub architecture: Architecture,
     /// Invocations its new version must serve in each step (0: no rule).
     pub min_invocations: u32,
+    /// The same input gives the same answer, so the judge compares the outputs of its
+    /// paired replays (old and new on the same input).
+    pub deterministic: bool,
 }
 
 /// The workflow the functions serve: what the replay runs in dry-run.
@@ -588,6 +591,7 @@ impl Check<'_> {
                 (Some(own), None) => own,
                 (None, _) => evidence.min_invocations,
             },
+            deterministic: f.deterministic,
         })
     }
 }
@@ -745,6 +749,9 @@ local: {min_soak: 2s, poll_interval: 200ms, architecture: x86_64}
             ("{max_error_rate_increase: 2}", "judge.max_error_rate_increase", "one point"),
             ("{max_p99_ratio: 1.1, marginal_p99_ratio: 1.2}", "judge.max_p99_ratio", "1.2"),
             ("{min_p99_slowdown_ms: -1}", "judge.min_p99_slowdown_ms", "50"),
+            ("{max_median_ratio: 0.9}", "judge.max_median_ratio", "1.5"),
+            ("{min_median_slowdown_ms: .nan}", "judge.min_median_slowdown_ms", "50"),
+            ("{min_pairs: 1}", "judge.min_pairs", "below 5 pairs"),
         ] {
             let e = error_of(&with(judge));
             assert!(e.contains(field) && e.contains("fix:") && e.contains(fix), "{judge}: {e}");

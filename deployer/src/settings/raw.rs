@@ -111,4 +111,8 @@ pub(super) struct RawFunction {
     /// when something fails).
     #[serde(default)]
     pub min_invocations: Option<u32>,
+    /// The same input always gives the same answer: the judge compares its paired
+    /// replays' outputs.
+    #[serde(default)]
+    pub deterministic: bool,
 }

@@ -1,11 +1,11 @@
 //! [`Workflow`] over Step Functions and S3: the replay's dry runs and the raw
 //! partitions they read; the shadow diff's reads of the curated and quarantine output.
 
-use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent as SfnEvent, HistoryEventType};
 
 use super::failure::send;
 use super::SdkCloud;
-use crate::cloud::{ExecutionState, Workflow};
+use crate::cloud::{ExecutionState, HistoryEvent, HistoryKind, Workflow};
 use crate::error::Result;
 
 impl Workflow for SdkCloud {
@@ -37,6 +37,35 @@ impl Workflow for SdkCloud {
             ExecutionStatus::Succeeded => ExecutionState::Succeeded,
             _ => ExecutionState::Failed,
         })
+    }
+
+    async fn history(&self, execution_arn: &str) -> Result<Vec<HistoryEvent>> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = send!(
+                self.ctx,
+                format!("GetExecutionHistory {execution_arn}"),
+                self.sfn.get_execution_history().execution_arn(execution_arn).max_results(1000).set_next_token(token)
+            )
+            .map_err(super::failure::Failed::into_error)?;
+            events.extend(page.events().iter().map(history_event));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(events)
+    }
+
+    async fn definition(&self, state_machine_arn: &str) -> Result<String> {
+        let out = send!(
+            self.ctx,
+            format!("DescribeStateMachine {state_machine_arn}"),
+            self.sfn.describe_state_machine().state_machine_arn(state_machine_arn)
+        )
+        .map_err(super::failure::Failed::into_error)?;
+        Ok(out.definition().to_owned())
     }
 
     async fn raw_partitions(&self, bucket: &str) -> Result<Vec<String>> {
@@ -122,4 +151,25 @@ impl Workflow for SdkCloud {
             }
         }
     }
+}
+
+/// The part of a history event the paired replays read.
+fn history_event(e: &SfnEvent) -> HistoryEvent {
+    let at_ms = u64::try_from(e.timestamp().to_millis().unwrap_or(0)).unwrap_or(0);
+    let name = || e.state_entered_event_details().map(|d| d.name().to_owned());
+    let exited = || e.state_exited_event_details().map(|d| d.name().to_owned());
+    let kind = match e.r#type() {
+        t if t.as_str().ends_with("StateEntered") => {
+            name().map_or(HistoryKind::Other, |state| HistoryKind::Entered { state })
+        }
+        t if t.as_str().ends_with("StateExited") => {
+            exited().map_or(HistoryKind::Other, |state| HistoryKind::Exited { state })
+        }
+        HistoryEventType::TaskSucceeded => e
+            .task_succeeded_event_details()
+            .and_then(|d| d.output())
+            .map_or(HistoryKind::Other, |o| HistoryKind::TaskSucceeded { output: o.to_owned() }),
+        _ => HistoryKind::Other,
+    };
+    HistoryEvent { at_ms, kind }
 }

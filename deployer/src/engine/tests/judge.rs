@@ -32,7 +32,8 @@ async fn a_new_version_that_fails_where_the_old_did_not_is_stopped_by_the_judge(
     };
     assert_eq!((function.as_str(), *step_percent), ("etl-prod-transform", 10.0));
     assert_eq!(judgment.verdict, crate::judge::Verdict::Fail);
-    assert_eq!((judgment.errors.old_errors, judgment.errors.old_invocations), (0, 200));
+    // The live traffic, and the replays pinned to the old release (which succeed).
+    assert!(judgment.errors.old_errors == 0 && judgment.errors.old_invocations >= 200, "{judgment:?}");
     assert!(judgment.errors.new_errors >= 3 && judgment.errors.new_errors == judgment.errors.new_invocations);
     assert!(judgment.errors.p_value.is_some_and(|p| p < 1e-4), "{judgment:?}");
     let reason = r.record.reason.clone().unwrap_or_default();
@@ -93,4 +94,82 @@ async fn an_alarm_stop_carries_the_judges_numbers_for_the_step_it_cut_short() {
     assert_eq!(r.record.evidence.len(), 1, "only the alarmed function's step");
     let reason = r.record.reason.clone().unwrap_or_default();
     assert!(reason.contains("; the judge, over the step so far: etl-test-extract: fail (errors 12/20"), "{reason}");
+}
+
+use crate::judge::Verdict as Judged;
+
+/// Replays enough for the pairs to be judged: eight inputs per step.
+fn pairing(env: &Env) -> Env {
+    let env = with_evidence(env, 8, true, crate::settings::Traffic::Replay);
+    env.cloud.with(|w| w.raw_dates = vec!["2026-11-21".into(), "2026-11-22".into()]);
+    slow_canaries(&env, 6);
+    env
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_version_slower_on_the_same_inputs_is_stopped_by_the_paired_replays() {
+    let base = package("base");
+    let prod = pairing(&Env::new("prod", &base.0));
+    // CloudWatch sees nothing wrong (the fake's percentiles are the same for both);
+    // the same inputs take four times as long in the new transform's state.
+    prod.cloud.with(|w| w.state_ms.insert(("transform".into(), true), 400));
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::RolledBack), "{:?} {:?}", r.verdict, r.record.reason);
+    let Some(StopCause::Judged { function, judgment, .. }) = &r.record.stop else {
+        panic!("stopped by the judge, not {:?}", r.record.stop)
+    };
+    assert_eq!(function, "etl-prod-transform");
+    assert_eq!((judgment.errors.verdict, judgment.duration.verdict), (Judged::Pass, Judged::Pass));
+    let paired = judgment.paired.as_ref().expect("the pairs");
+    assert_eq!((paired.duration_verdict, paired.verdict), (Judged::Fail, Judged::Fail));
+    assert!(paired.pairs >= 7 && paired.median_ratio.is_some_and(|r| r > 3.0), "{paired:?}");
+    assert!(paired.p_value.is_some_and(|p| p < 0.01), "{paired:?}");
+    let reason = r.record.reason.clone().unwrap_or_default();
+    assert!(reason.contains("paired replays: median"), "{reason}");
+    // The functions that are as fast passed their steps before.
+    let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").and_then(|e| e.judgment.clone());
+    assert_eq!(extract.and_then(|j| j.paired).map(|p| p.verdict), Some(Judged::Pass));
+    assert_eq!(prod.versions(), all_on("prod", "1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deterministic_function_answering_differently_is_stopped_unless_the_release_says_so() {
+    let base = package("base");
+    let mut prod = pairing(&Env::new("prod", &base.0));
+    for f in &mut prod.settings.functions {
+        f.deterministic = f.artifact != "compensate";
+    }
+    prod.cloud.with(|w| w.new_answers_differ.insert("transform".into()));
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    let Some(StopCause::Judged { function, judgment, .. }) = &r.record.stop else {
+        panic!("stopped by the judge, not {:?}", r.record.stop)
+    };
+    assert_eq!(function, "etl-prod-transform");
+    let paired = judgment.paired.as_ref().expect("the pairs");
+    assert_eq!((paired.output_verdict, paired.duration_verdict), (Judged::Fail, Judged::Pass));
+    assert!(paired.outputs_differed >= 1 && paired.outputs_differed == paired.outputs_compared, "{paired:?}");
+    assert!(r.record.reason.clone().unwrap_or_default().contains("outputs differed in"), "{:?}", r.record.reason);
+    assert_eq!(prod.versions(), all_on("prod", "1"));
+
+    // The same release, saying it changes output on purpose: shown, not acted on.
+    let mut on_purpose = package("new");
+    on_purpose.0.expected_output_changes = vec!["amount_minor".into()];
+    let r = prod.deploy(&MemoryCloud::default(), &on_purpose).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    let transform = r.record.evidence.iter().find(|e| e.artifact == "transform").and_then(|e| e.judgment.clone());
+    assert_eq!(transform.and_then(|j| j.paired).map(|p| p.output_verdict), Some(Judged::Marginal));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_definition_the_replays_run_unpaired_and_say_so() {
+    let base = package("base");
+    let prod = pairing(&Env::new("prod", &base.0));
+    let denied = crate::error::DeployError::infrastructure("DescribeStateMachine: AccessDenied".to_owned(), "grant it");
+    prod.cloud.fail("DescribeStateMachine", None, 1, denied);
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    assert!(prod.events.saw("ReplayUnpaired"), "the judge's missing pairs are told");
+    assert!(r.record.evidence.iter().all(|e| e.judgment.as_ref().is_some_and(|j| j.paired.is_none())));
+    let old_runs = prod.cloud.with(|w| w.executions.keys().filter(|a| a.ends_with("-old")).count());
+    assert_eq!(old_runs, 0, "no run pinned to the old release");
 }

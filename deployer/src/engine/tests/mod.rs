@@ -837,10 +837,20 @@ async fn replayed_dry_runs_bring_the_evidence_and_the_release_passes() {
     let extract = r.record.evidence.iter().find(|e| e.artifact == "extract").unwrap();
     assert!(extract.new.invocations >= 5.0 && extract.replay_executions >= 5, "{extract:?}");
     assert_eq!((extract.step_percent, extract.replay_source.as_deref()), (10.0, Some("replay")));
-    // The dry runs ran the newest two partitions, pinned to the new release.
-    let inputs: Vec<String> = prod.cloud.with(|w| w.executions.values().map(|(i, _)| i.clone()).collect());
-    assert!(inputs.iter().all(|i| i.contains("\"pin\":\"new\"") && i.contains("\"dry_run\":true")), "{inputs:?}");
-    assert!(inputs.iter().all(|i| !i.contains("2026-11-20")), "only the newest replay_days partitions");
+    // The dry runs ran the newest two partitions, each input pinned once to the new
+    // release and once to the old (the judge's pairs).
+    let inputs: Vec<(String, String)> =
+        prod.cloud.with(|w| w.executions.iter().map(|(arn, (i, _))| (arn.clone(), i.clone())).collect());
+    for (arn, input) in &inputs {
+        let pin = if arn.ends_with("-old") { "\"pin\":\"old\"" } else { "\"pin\":\"new\"" };
+        assert!(input.contains(pin) && input.contains("\"dry_run\":true"), "{arn}: {input}");
+        let twin = if let Some(new) = arn.strip_suffix("-old") { new.to_owned() } else { format!("{arn}-old") };
+        let twin_input = inputs.iter().find(|(a, _)| *a == twin).map(|(_, i)| i.replace("\"old\"", "\"new\""));
+        assert_eq!(twin_input, Some(input.replace("\"old\"", "\"new\"")), "{arn}'s pair ran the same input");
+    }
+    assert!(inputs.iter().all(|(_, i)| !i.contains("2026-11-20")), "only the newest replay_days partitions");
+    let paired = extract.judgment.as_ref().and_then(|j| j.paired.clone()).expect("extract's pairs");
+    assert!(paired.pairs >= 1 && paired.outputs_compared == 0, "not declared deterministic: {paired:?}");
     let weights: Vec<u32> = prod.cloud.with(|w| w.routing_log.iter().map(|r| r.weight_per_mille).collect());
     assert!(weights.contains(&100), "the routing followed the canary's weight: {weights:?}");
     assert!(prod.cloud.with(|w| w.routing.is_none()), "removed once every alias is on the new release");
