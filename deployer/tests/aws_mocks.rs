@@ -622,3 +622,63 @@ async fn review_reads_a_missing_resource_as_absent_and_a_refusal_as_an_error() {
     assert_eq!(denied.exit_code(), exit::CREDENTIALS, "{denied}");
     assert!(denied.to_string().contains("DescribeLogGroups"), "{denied}");
 }
+
+#[tokio::test]
+async fn an_execution_history_is_read_across_pages_into_states_and_task_answers() {
+    use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+    use aws_sdk_sfn::types::{
+        HistoryEvent, HistoryEventType, StateEnteredEventDetails, StateExitedEventDetails, TaskSucceededEventDetails,
+    };
+    use deployer::cloud::{HistoryKind, Workflow};
+
+    let at = |ms: i64| aws_smithy_types::DateTime::from_millis(1_764_460_800_000 + ms);
+    let event =
+        |id: i64, ms: i64, kind: HistoryEventType| HistoryEvent::builder().id(id).timestamp(at(ms)).r#type(kind);
+    let first = vec![
+        event(1, 0, HistoryEventType::ExecutionStarted).build().unwrap(),
+        event(2, 10, HistoryEventType::MapStateEntered)
+            .state_entered_event_details(StateEnteredEventDetails::builder().name("Transform").build().unwrap())
+            .build()
+            .unwrap(),
+    ];
+    let second = vec![
+        event(3, 250, HistoryEventType::TaskSucceeded)
+            .task_succeeded_event_details(
+                TaskSucceededEventDetails::builder()
+                    .resource_type("lambda")
+                    .resource("invoke")
+                    .output(r#"{"Payload":{"batch_id":1}}"#)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+        event(4, 260, HistoryEventType::MapStateExited)
+            .state_exited_event_details(StateExitedEventDetails::builder().name("Transform").build().unwrap())
+            .build()
+            .unwrap(),
+    ];
+    let page_one = mock!(aws_sdk_sfn::Client::get_execution_history)
+        .match_requests(|r| r.next_token().is_none() && r.max_results() == Some(1000))
+        .then_output(move || {
+            GetExecutionHistoryOutput::builder().set_events(Some(first.clone())).next_token("t1").build().unwrap()
+        });
+    let page_two = mock!(aws_sdk_sfn::Client::get_execution_history)
+        .match_requests(|r| r.next_token() == Some("t1"))
+        .then_output(move || GetExecutionHistoryOutput::builder().set_events(Some(second.clone())).build().unwrap());
+    let cloud = review_cloud(&[], &[], &[], &[], &[&page_one, &page_two], &[]);
+    let history =
+        cloud.history("arn:aws:states:us-east-1:333333333333:execution:etl-prod-etl:replay-r-1").await.unwrap();
+    let kinds: Vec<&HistoryKind> = history.iter().map(|e| &e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            &HistoryKind::Other,
+            &HistoryKind::Entered { state: "Transform".into() },
+            &HistoryKind::TaskSucceeded { output: r#"{"Payload":{"batch_id":1}}"#.into() },
+            &HistoryKind::Exited { state: "Transform".into() },
+        ],
+        "both pages, in order"
+    );
+    assert_eq!(history[3].at_ms - history[1].at_ms, 250, "millisecond timestamps");
+}

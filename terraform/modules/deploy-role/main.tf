@@ -202,13 +202,15 @@ data "aws_iam_policy_document" "this" {
     resources = ["*"]
   }
 
-  # The evidence traffic: dry runs of the workflow pinned to the new release (replay),
-  # on the newest raw partitions or on a synthetic one the role writes.
+  # The evidence traffic: dry runs of the workflow pinned to the new release (replay)
+  # and, for the judge's pairs, the same input pinned to the old one, on the newest raw
+  # partitions or on a synthetic one the role writes. The definition says which state
+  # runs which function; a pair's histories give each side's times and answers.
   dynamic "statement" {
     for_each = var.workflow == null ? [] : [true]
     content {
       sid       = "ReplayRuns"
-      actions   = ["states:StartExecution"]
+      actions   = ["states:StartExecution", "states:DescribeStateMachine"]
       resources = [var.workflow.state_machine_arn]
     }
   }
@@ -217,7 +219,7 @@ data "aws_iam_policy_document" "this" {
     for_each = var.workflow == null ? [] : [true]
     content {
       sid       = "WatchReplayRuns"
-      actions   = ["states:DescribeExecution"]
+      actions   = ["states:DescribeExecution", "states:GetExecutionHistory"]
       resources = [local.workflow_executions]
     }
   }

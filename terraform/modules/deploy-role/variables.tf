@@ -108,7 +108,7 @@ variable "kms_key_arns" {
 
 variable "workflow" {
   description = <<-EOT
-    The workflow the functions serve, for the evidence traffic (deployer.yaml: workflow, evidence.traffic). The role may start the state machine's executions and read them (the replay's dry runs), list the raw bucket's dt= partitions, and write the synthetic partition (dt=2000-01-01/) with the data key through S3. With curated_bucket_arn and quarantine_bucket_arn, the differential shadow run may also read, never write, a day's production output and the dry run's under shadow/, to compare them. null: no replay, synthetic traffic or shadow diff.
+    The workflow the functions serve, for the evidence traffic (deployer.yaml: workflow, evidence.traffic). The role may start the state machine's executions, read them and their histories, and read its definition (the replay's dry runs and the judge's pairs), list the raw bucket's dt= partitions, and write the synthetic partition (dt=2000-01-01/) with the data key through S3. With curated_bucket_arn and quarantine_bucket_arn, the differential shadow run may also read, never write, a day's production output and the dry run's under shadow/, to compare them. null: no replay, synthetic traffic or shadow diff.
     - state_machine_arn: the etl-workflow module's state machine.
     - raw_bucket_arn: its raw bucket (arn:aws:s3:::NAME).
     - data_key_arn: the KMS key that encrypts the raw bucket (and the curated and quarantine buckets: the module has one data key).

@@ -138,13 +138,13 @@ run "the_evidence_traffic_runs_the_workflow_and_writes_only_the_synthetic_partit
   }
 
   assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ReplayRuns" && s.actions == toset(["states:StartExecution"]) && s.resources == toset([
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "ReplayRuns" && s.actions == toset(["states:StartExecution", "states:DescribeStateMachine"]) && s.resources == toset([
       "arn:aws:states:us-east-1:333333333333:stateMachine:etl-prod-etl",
     ])])
-    error_message = "executions are started on the workflow's state machine only"
+    error_message = "executions are started, and the definition read, on the workflow's state machine only"
   }
   assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchReplayRuns" && s.actions == toset(["states:DescribeExecution"]) && s.resources == toset([
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchReplayRuns" && s.actions == toset(["states:DescribeExecution", "states:GetExecutionHistory"]) && s.resources == toset([
       "arn:aws:states:us-east-1:333333333333:execution:etl-prod-etl:*",
     ])])
     error_message = "only that state machine's executions are read"
