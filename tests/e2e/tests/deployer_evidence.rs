@@ -6,6 +6,8 @@
 //!   canary each run one release from first Task to last, split near the weight.
 //! - A step with no traffic and evidence required stops on "no evidence" and rolls back.
 //! - A release whose new transform fails on real records is rolled back by its replay.
+//! - A release right but slower on the same inputs is stopped by the judge's paired
+//!   replays (each input on both releases), with no error and no alarm.
 //! - Nothing the replays do changes curated data or the run ledger.
 
 use std::collections::BTreeMap;
@@ -28,6 +30,8 @@ use serde_json::{json, Value};
 const SPLIT: usize = 40;
 /// The canary of the split: half the traffic, for 10 (compressed) minutes.
 const HALF: (u32, u32) = (50, 10);
+/// The slow release's canary: long enough for eight paired replays.
+const SLOW_CANARY: (u32, u32) = (50, 4);
 
 /// A copy of the environments' settings with test's deployment config and evidence
 /// rule replaced (and its shadow run off unless `shadow`), for `--settings-dir`.
@@ -86,6 +90,29 @@ async fn routing_at(w: &Workflow, weight: u32, within: Duration) -> Result<(Valu
     }
 }
 
+/// Creates test's CodeDeploy config for a canary of `percentage` for `minutes`, as
+/// `settings` names it.
+async fn canary_config(accounts: &Accounts, (percentage, minutes): (u32, u32)) -> Result<()> {
+    accounts.codedeploy["test"]
+        .create_deployment_config()
+        .deployment_config_name(format!("etl-test-canary-{percentage}pct-{minutes}min"))
+        .compute_platform(ComputePlatform::Lambda)
+        .traffic_routing_config(
+            TrafficRoutingConfig::builder()
+                .r#type(TrafficRoutingType::TimeBasedCanary)
+                .time_based_canary(
+                    TimeBasedCanary::builder()
+                        .canary_percentage(percentage as i32)
+                        .canary_interval(minutes as i32)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// The keys whose value differs between two production states, for a failure's message.
 fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> String {
     let keys: std::collections::BTreeSet<_> = before.keys().chain(after.keys()).collect();
@@ -128,24 +155,8 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     ensure!(production.keys().any(|k| k.starts_with("ledger/")), "{production:?}");
 
     // --- A good release, replayed into evidence, split per execution. ---
-    let (percentage, minutes) = HALF;
-    accounts.codedeploy["test"]
-        .create_deployment_config()
-        .deployment_config_name(format!("etl-test-canary-{percentage}pct-{minutes}min"))
-        .compute_platform(ComputePlatform::Lambda)
-        .traffic_routing_config(
-            TrafficRoutingConfig::builder()
-                .r#type(TrafficRoutingType::TimeBasedCanary)
-                .time_based_canary(
-                    TimeBasedCanary::builder()
-                        .canary_percentage(percentage as i32)
-                        .canary_interval(minutes as i32)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await?;
+    let (percentage, _) = HALF;
+    canary_config(&accounts, HALF).await?;
     deployer.settings_dir =
         settings(&dir, Some(HALF), json!({"min_invocations": 3, "required": true, "traffic": "replay"}), true)?;
     package_release(&dir.join("good"), "good", &[])?;
@@ -173,6 +184,20 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
         }
     }
     ensure!(steps(&run.report, "compensate").iter().all(|s| s["verdict"] == "exempt"), "{:#}", run.report);
+    // Each replayed input also ran pinned to the old release: read from the two
+    // executions' histories, every deterministic function answered the same.
+    for artifact in RUN_STEPS {
+        for step in steps(&run.report, artifact) {
+            let paired = &step["judgment"]["paired"];
+            ensure!(paired["pairs"].as_u64() >= Some(1), "{artifact}'s pairs: {step:#}");
+            ensure!(
+                paired["outputs_compared"] == paired["pairs"] && paired["outputs_differed"] == 0,
+                "{artifact}: {paired:#}"
+            );
+            ensure!(paired["old_median_ms"].as_f64() > Some(0.0), "{artifact}'s state time: {paired:#}");
+            ensure!(paired["verdict"] != "fail", "{artifact}: {paired:#}");
+        }
+    }
 
     // Each split execution ran one release, and about half ran the new one.
     let mut on_new = 0;
@@ -263,6 +288,28 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     ensure!(accounts.settled("test").await? == good, "no traffic moved: every function on the good release");
     let after = test.production_state().await?;
     ensure!(after == production, "the shadow run changed production data: {}", changed(&production, &after));
+
+    // --- A release right and slow: its transform takes 600 ms more over the same
+    // records. No error and no alarm (the p99 alarm is at 60 s); the paired replays,
+    // each input on both releases, stop it at the end of its canary step. ---
+    canary_config(&accounts, SLOW_CANARY).await?;
+    deployer.settings_dir = settings(
+        &dir,
+        Some(SLOW_CANARY),
+        json!({"min_invocations": 8, "required": false, "traffic": "replay"}),
+        false,
+    )?;
+    package_release(&dir.join("slow"), "slow", &[("transform", "fixture-transform-slow")])?;
+    expect(&deployer.run(&["deploy", "--env", "dev", "--dist", &dist("slow")])?, 0, "the slow release in dev")?;
+    let run = deployer.run(&["promote", "--to", "test"])?;
+    expect(&run, 2, "a release slower on the same inputs")?;
+    ensure!(run.report["stop"]["kind"] == "judged", "{:#}", run.report);
+    let paired = steps(&run.report, "transform").last().map(|s| s["judgment"]["paired"].clone()).unwrap_or_default();
+    ensure!(paired["duration_verdict"] == "fail" && paired["pairs"].as_u64() >= Some(7), "{paired:#}");
+    ensure!(paired["median_ratio"].as_f64() > Some(1.5) && paired["p_value"].as_f64() < Some(0.01), "{paired:#}");
+    ensure!(paired["outputs_differed"] == 0, "the same answers, only later: {paired:#}");
+    ensure!(run.message().contains("paired replays: median"), "{}", run.message());
+    ensure!(accounts.settled("test").await? == good, "every function back on the good release");
 
     // --- The picture of each, from test's ledger, in a real browser. ---
     let page = dir.join("good.html");
