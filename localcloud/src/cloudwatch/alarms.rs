@@ -102,7 +102,9 @@ impl Alarm {
 pub struct HistoryItem {
     pub alarm_name: String,
     pub timestamp: f64,
-    pub summary: String,
+    pub old_state: AlarmState,
+    pub new_state: AlarmState,
+    pub reason: String,
 }
 
 /// The history kept per account (oldest dropped first).
@@ -115,7 +117,20 @@ impl HistoryItem {
             .with("AlarmType", Out::str("MetricAlarm"))
             .with("Timestamp", Out::Time(self.timestamp))
             .with("HistoryItemType", Out::str("StateUpdate"))
-            .with("HistorySummary", Out::str(&self.summary))
+            .with("HistorySummary", Out::str(&format!("Alarm updated from {} to {}", self.old_state, self.new_state)))
+            .with("HistoryData", Out::str(&self.data()))
+    }
+
+    /// HistoryData of a StateUpdate: the states before and after as JSON text, in the
+    /// shape CloudWatch gives (version 1.0, oldState and newState with stateValue and
+    /// stateReason), which readers parse rather than the summary.
+    fn data(&self) -> String {
+        serde_json::json!({
+            "version": "1.0",
+            "oldState": {"stateValue": self.old_state.as_str()},
+            "newState": {"stateValue": self.new_state.as_str(), "stateReason": self.reason},
+        })
+        .to_string()
     }
 }
 
@@ -345,14 +360,34 @@ pub(super) fn delete_alarms(a: &mut Account, input: &Params<'_>) -> ApiResult<Ou
 
 pub(super) fn describe_alarm_history(a: &Account, input: &Params<'_>) -> ApiResult<Out> {
     let name = input.str("AlarmName")?;
-    let items: Vec<Out> = a
+    // Only state changes are kept here: asking for another type finds none.
+    let state_updates = input.str("HistoryItemType")?.is_none_or(|t| t == "StateUpdate");
+    let (start, end) = (input.time("StartDate")?, input.time("EndDate")?);
+    let max = input.i64("MaxRecords")?.unwrap_or(100);
+    if !(1..=100).contains(&max) {
+        return Err(ApiError::new("InvalidParameterValue", format!("MaxRecords {max} is not between 1 and 100")));
+    }
+    let skip = match input.str("NextToken")? {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::new("InvalidNextToken", format!("NextToken {token} is not one this service gave"))
+        })?,
+    };
+    let mut items: Vec<&HistoryItem> = a
         .history
         .iter()
-        .rev()
-        .filter(|h| name.as_ref().is_none_or(|n| *n == h.alarm_name))
-        .map(HistoryItem::out)
+        .filter(|h| state_updates && name.as_ref().is_none_or(|n| *n == h.alarm_name))
+        .filter(|h| start.is_none_or(|s| h.timestamp >= s) && end.is_none_or(|e| h.timestamp <= e))
         .collect();
-    Ok(Out::map().with("AlarmHistoryItems", Out::List(items)))
+    if input.str("ScanBy")?.as_deref() != Some("TimestampAscending") {
+        items.reverse();
+    }
+    let page: Vec<Out> = items.iter().skip(skip).take(max as usize).map(|h| h.out()).collect();
+    let mut out = Out::map().with("AlarmHistoryItems", Out::List(page));
+    if skip + (max as usize) < items.len() {
+        out = out.with("NextToken", Out::str(&(skip + max as usize).to_string()));
+    }
+    Ok(out)
 }
 
 /// TagResource, UntagResource and ListTagsForResource on an alarm ARN.

@@ -37,7 +37,9 @@ pub fn transition(
     history.push(HistoryItem {
         alarm_name: alarm.name.clone(),
         timestamp: now,
-        summary: format!("Alarm updated from {old_state} to {state}"),
+        old_state,
+        new_state: state,
+        reason: alarm.state_reason.clone(),
     });
     if history.len() > HISTORY_LIMIT {
         history.drain(..history.len() - HISTORY_LIMIT);

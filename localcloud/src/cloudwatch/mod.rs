@@ -212,4 +212,69 @@ mod tests {
         assert_eq!(err.map(|e| e.code), Some("SerializationException"), "a non-string name is refused, not dropped");
         assert!(cw.handle("1", "PutDashboard", &Params::typed(&body)).await.is_none(), "not ours: forwarded");
     }
+
+    #[tokio::test]
+    async fn alarm_history_gives_each_state_change_as_cloudwatch_does_filtered_and_paged() {
+        let cw = cloudwatch();
+        let call = |op: &'static str, body: serde_json::Value| {
+            let cw = cw.clone();
+            async move {
+                let out = cw.handle("1", op, &Params::typed(&body)).await.expect("ours").expect("answered");
+                let body = wire::render(wire::Protocol::Json, op, Ok(out)).body;
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default()
+            }
+        };
+        call(
+            "PutMetricAlarm",
+            serde_json::json!({"AlarmName": "errors", "Namespace": "N", "MetricName": "M",
+            "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1,
+            "ComparisonOperator": "GreaterThanThreshold", "ActionsEnabled": false}),
+        )
+        .await;
+        let before = Clock::now_epoch();
+        call("SetAlarmState", serde_json::json!({"AlarmName": "errors", "StateValue": "ALARM", "StateReason": "test"}))
+            .await;
+        call("SetAlarmState", serde_json::json!({"AlarmName": "errors", "StateValue": "OK", "StateReason": "back"}))
+            .await;
+        let all = call("DescribeAlarmHistory", serde_json::json!({"AlarmName": "errors"})).await;
+        let items = all["AlarmHistoryItems"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() >= 2, "{all:#}");
+        // Newest first; the change is read from HistoryData, as JSON.
+        let data: serde_json::Value = serde_json::from_str(items[0]["HistoryData"].as_str().unwrap_or("{}")).unwrap();
+        assert_eq!(
+            (data["oldState"]["stateValue"].as_str(), data["newState"]["stateValue"].as_str()),
+            (Some("ALARM"), Some("OK"))
+        );
+        assert_eq!(data["newState"]["stateReason"], "back");
+        assert_eq!(items[0]["HistorySummary"], "Alarm updated from ALARM to OK");
+        // From a date, oldest first, one at a time.
+        let first = call(
+            "DescribeAlarmHistory",
+            serde_json::json!({"AlarmName": "errors", "HistoryItemType": "StateUpdate",
+            "StartDate": before, "ScanBy": "TimestampAscending", "MaxRecords": 1}),
+        )
+        .await;
+        assert_eq!(first["AlarmHistoryItems"].as_array().map(Vec::len), Some(1));
+        let data: serde_json::Value =
+            serde_json::from_str(first["AlarmHistoryItems"][0]["HistoryData"].as_str().unwrap_or("{}")).unwrap();
+        assert_eq!(data["newState"]["stateValue"], "ALARM", "{first:#}");
+        let token = first["NextToken"].as_str().unwrap_or_default().to_owned();
+        let second = call(
+            "DescribeAlarmHistory",
+            serde_json::json!({"AlarmName": "errors", "StartDate": before,
+            "ScanBy": "TimestampAscending", "MaxRecords": 1, "NextToken": token}),
+        )
+        .await;
+        assert_eq!(second["AlarmHistoryItems"][0]["HistorySummary"], "Alarm updated from ALARM to OK");
+        assert!(second.get("NextToken").is_none(), "{second:#}");
+        let config = call(
+            "DescribeAlarmHistory",
+            serde_json::json!({"AlarmName": "errors", "HistoryItemType": "ConfigurationUpdate"}),
+        )
+        .await;
+        assert_eq!(config["AlarmHistoryItems"], serde_json::json!([]));
+        let later =
+            call("DescribeAlarmHistory", serde_json::json!({"AlarmName": "errors", "EndDate": before - 3600.0})).await;
+        assert_eq!(later["AlarmHistoryItems"], serde_json::json!([]));
+    }
 }
