@@ -122,7 +122,8 @@ impl<'a> Session<'a> {
             Command::Report(args) => {
                 let settings = self.settings(&args.env)?;
                 let (_, cloud) = self.open(&settings, "report").await?;
-                let records = self.engine(&settings, cloud).history(1000).await?;
+                let engine = self.engine(&settings, cloud);
+                let records = engine.history(1000).await?;
                 let record = records
                     .into_iter()
                     .find(|r| r.release_id == args.release || r.record_id == args.release)
@@ -136,7 +137,8 @@ impl<'a> Session<'a> {
                 let html = args.html.clone().unwrap_or_else(|| {
                     PathBuf::from(format!("release-{}-{}.html", settings.environment, record.release_id))
                 });
-                std::fs::write(&html, crate::report::html::render(&settings, &record)).map_err(|e| {
+                let timeline = engine.timeline(&record).await;
+                std::fs::write(&html, crate::report::html::render(&settings, &record, &timeline)).map_err(|e| {
                     DeployError::artifact(
                         &html,
                         format!("cannot write the report: {e}"),

@@ -84,6 +84,7 @@ pub const DEPLOY_ROLE: &[(&str, Scope)] = &[
     ("codedeploy:GetDeploymentTarget", Scope::Any),
     ("codedeploy:StopDeployment", Scope::Any),
     ("cloudwatch:DescribeAlarms", Scope::Alarms),
+    ("cloudwatch:DescribeAlarmHistory", Scope::Alarms),
     ("dynamodb:PutItem", Scope::Ledger),
     ("dynamodb:Query", Scope::Ledger),
     ("dynamodb:GetItem", Scope::Ledger),

@@ -133,6 +133,8 @@ pub struct World {
     pub state_ms: BTreeMap<(String, bool), u64>,
     /// Functions whose new version answers a dry run differently from the old.
     pub new_answers_differ: BTreeSet<String>,
+    /// Alarms' state changes, as DescribeAlarmHistory gives them.
+    pub alarm_changes: Vec<AlarmChange>,
     /// Every call, as `Op subject`.
     pub calls: Vec<String>,
     faults: Vec<Fault>,
@@ -639,6 +641,17 @@ impl Alarms for MemoryCloud {
                 .collect()
         })
     }
+
+    async fn alarm_history(&self, name: &str, from_ms: u64, to_ms: u64) -> Result<Vec<AlarmChange>> {
+        self.call("DescribeAlarmHistory", name)?;
+        Ok(self.with(|w| {
+            w.alarm_changes
+                .iter()
+                .filter(|c| c.alarm == name && (from_ms..=to_ms).contains(&c.at_ms))
+                .cloned()
+                .collect()
+        }))
+    }
 }
 
 impl Ledger for MemoryCloud {
@@ -802,6 +815,37 @@ impl Metrics for MemoryCloud {
                 p50_ms: (invocations > 0.0).then_some(20.0),
                 p99_ms: (invocations > 0.0).then_some(40.0),
             }
+        }))
+    }
+
+    /// The invocations counted, period by period (the steady traffic has no time).
+    async fn version_series(
+        &self,
+        function: &str,
+        version: &str,
+        from_ms: u64,
+        to_ms: u64,
+        period_s: u32,
+    ) -> Result<Vec<SeriesPoint>> {
+        self.call("GetMetricData", function)?;
+        let period = u64::from(period_s.max(1)) * 1000;
+        Ok(self.with(|w| {
+            let mut by_period: BTreeMap<u64, SeriesPoint> = BTreeMap::new();
+            for (_, _, at, error) in w
+                .invocations
+                .iter()
+                .filter(|(f, v, at, _)| f == function && v == version && (from_ms..=to_ms).contains(at))
+            {
+                let start = at / period * period;
+                let p = by_period.entry(start).or_insert(SeriesPoint {
+                    at_ms: start,
+                    p99_ms: Some(40.0),
+                    ..SeriesPoint::default()
+                });
+                p.invocations += 1.0;
+                p.errors += if *error { 1.0 } else { 0.0 };
+            }
+            by_period.into_values().collect()
         }))
     }
 }

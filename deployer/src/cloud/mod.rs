@@ -84,6 +84,13 @@ pub trait Alarms: Send + Sync {
     /// The named alarms' states; a name CloudWatch does not know is an error, since an
     /// unreadable alarm must not pass as OK.
     fn describe(&self, names: &[String]) -> impl Future<Output = Result<Vec<AlarmView>>> + Send;
+    /// The alarm's state changes between two instants (ms since the epoch), oldest first.
+    fn alarm_history(
+        &self,
+        name: &str,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> impl Future<Output = Result<Vec<AlarmChange>>> + Send;
 }
 
 /// The environment's release ledger and release lock (DynamoDB).
@@ -117,6 +124,16 @@ pub trait Metrics: Send + Sync {
         from_ms: u64,
         to_ms: u64,
     ) -> impl Future<Output = Result<VersionStats>> + Send;
+    /// The same figures period by period (`period_s` seconds), oldest first; periods
+    /// with no invocation are absent.
+    fn version_series(
+        &self,
+        function: &str,
+        version: &str,
+        from_ms: u64,
+        to_ms: u64,
+        period_s: u32,
+    ) -> impl Future<Output = Result<Vec<SeriesPoint>>> + Send;
 }
 
 /// The workflow, for the replay: dry runs, and the raw partitions they read.

@@ -354,6 +354,26 @@ pub struct VersionStats {
     pub p99_ms: Option<f64>,
 }
 
+/// One period of a version's figures (the release page's series).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SeriesPoint {
+    /// The period's start, ms since the epoch.
+    pub at_ms: u64,
+    pub invocations: f64,
+    pub errors: f64,
+    pub p99_ms: Option<f64>,
+}
+
+/// An alarm's change of state (DescribeAlarmHistory's StateUpdate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmChange {
+    pub alarm: String,
+    pub at_ms: u64,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`, as CloudWatch names them.
+    pub from: String,
+    pub to: String,
+}
+
 /// Where a Step Functions execution stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutionState {

@@ -42,6 +42,7 @@ mod ship;
 pub mod signals;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
 mod watch;
 
 pub use artifacts::{fetch_release, store_release, Zips};

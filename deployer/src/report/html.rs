@@ -1,17 +1,21 @@
 //! `deployer report RELEASE --env ENV`: one release as one self-contained HTML page
 //! (inline CSS and SVG, no fetches), from its ledger record: per function the weight
 //! on the new version step by step, each version's invocations, errors and p99 in each
-//! step, the judge's verdicts, what stopped the release, and the shadow run's diff.
+//! step, the judge's verdicts, what stopped the release, and the shadow run's diff;
+//! and from CloudWatch's record of the release's window ([`Timeline`]), each version's
+//! figures minute by minute and the alarms' state changes.
 //! A few lines of script only format the times in the reader's zone; the page reads
 //! the same without them.
 
 use std::fmt::Write as _;
 
+use super::timeline_chart;
+use crate::engine::timeline::Timeline;
 use crate::ledger::{ReleaseRecord, StepEvidence, StopCause};
 use crate::settings::Settings;
 
 /// HTML-escapes text.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -30,7 +34,7 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// The page.
-pub fn render(settings: &Settings, r: &ReleaseRecord) -> String {
+pub fn render(settings: &Settings, r: &ReleaseRecord, timeline: &Timeline) -> String {
     let mut h = String::new();
     let title = format!("Release {} in {}", r.release_id, r.environment);
     let _ = write!(
@@ -60,7 +64,7 @@ pub fn render(settings: &Settings, r: &ReleaseRecord) -> String {
     }
     stop_section(&mut h, r.stop.as_ref());
     shadow_section(&mut h, r);
-    functions_section(&mut h, r);
+    functions_section(&mut h, r, timeline);
     h.push_str(&format!("<script>{SCRIPT}</script></body></html>"));
     h
 }
@@ -139,7 +143,7 @@ fn shadow_section(h: &mut String, r: &ReleaseRecord) {
     }
 }
 
-fn functions_section(h: &mut String, r: &ReleaseRecord) {
+fn functions_section(h: &mut String, r: &ReleaseRecord, timeline: &Timeline) {
     h.push_str("<h2>Functions</h2><table><tr><th>Function</th><th>Versions</th><th>Change</th><th>Outcome</th><th>Deployment</th></tr>");
     for (artifact, f) in &r.functions {
         let _ = write!(
@@ -155,14 +159,31 @@ fn functions_section(h: &mut String, r: &ReleaseRecord) {
         );
     }
     h.push_str("</table>");
+    if !timeline.unavailable.is_empty() {
+        h.push_str("<p class=\"unavailable\">Not read from CloudWatch (the ledger's figures stand):</p><ul class=\"unavailable\">");
+        for note in &timeline.unavailable {
+            let _ = write!(h, "<li>{}</li>", esc(note));
+        }
+        h.push_str("</ul>");
+    }
     for (artifact, f) in &r.functions {
         let steps: Vec<&StepEvidence> = r.evidence.iter().filter(|e| &e.artifact == artifact).collect();
-        if steps.is_empty() {
+        let line = timeline.functions.get(artifact);
+        if steps.is_empty() && line.is_none() {
             continue;
         }
         let _ = write!(h, "<section class=\"function\" id=\"fn-{}\"><h3>{}</h3>", esc(artifact), esc(&f.function_name));
-        h.push_str(&weight_chart(r, &steps));
-        h.push_str(&bars(&steps));
+        if !steps.is_empty() {
+            h.push_str(&weight_chart(r, &steps));
+            h.push_str(&bars(&steps));
+        }
+        if let Some(line) = line {
+            h.push_str(&timeline_chart::render(line, timeline.from_ms, timeline.to_ms));
+        }
+        if steps.is_empty() {
+            h.push_str("</section>");
+            continue;
+        }
         h.push_str(
             "<table class=\"steps\"><tr><th>Step</th><th>Window</th><th>New: inv / err / p99</th>\
              <th>Old: inv / err / p99</th><th>Evidence</th><th>Judge</th></tr>",
@@ -343,7 +364,7 @@ mod tests {
     fn the_page_shows_the_releases_numbers_and_escapes_what_it_quotes() {
         let settings =
             Settings::parse(std::path::Path::new("environments/test/deployer.yaml"), "test", SETTINGS, false).unwrap();
-        let page = render(&settings, &record());
+        let page = render(&settings, &record(), &Timeline::default());
         assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>"));
         assert!(page.contains("<title>Release r-&lt;b&amp;d&gt; in test</title>"), "escaped");
         assert!(!page.contains("<transform>"), "quoted text is escaped");

@@ -8,6 +8,7 @@ mod markdown;
 pub mod model;
 mod review;
 mod text;
+mod timeline_chart;
 pub mod ui;
 
 use std::io::Write;

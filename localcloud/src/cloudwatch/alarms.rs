@@ -117,8 +117,8 @@ impl HistoryItem {
             .with("AlarmType", Out::str("MetricAlarm"))
             .with("Timestamp", Out::Time(self.timestamp))
             .with("HistoryItemType", Out::str("StateUpdate"))
-            .with("HistorySummary", Out::str(&format!("Alarm updated from {} to {}", self.old_state, self.new_state)))
-            .with("HistoryData", Out::str(&self.data()))
+            .with("HistorySummary", Out::str(format!("Alarm updated from {} to {}", self.old_state, self.new_state)))
+            .with("HistoryData", Out::str(self.data()))
     }
 
     /// HistoryData of a StateUpdate: the states before and after as JSON text, in the
@@ -385,7 +385,7 @@ pub(super) fn describe_alarm_history(a: &Account, input: &Params<'_>) -> ApiResu
     let page: Vec<Out> = items.iter().skip(skip).take(max as usize).map(|h| h.out()).collect();
     let mut out = Out::map().with("AlarmHistoryItems", Out::List(page));
     if skip + (max as usize) < items.len() {
-        out = out.with("NextToken", Out::str(&(skip + max as usize).to_string()));
+        out = out.with("NextToken", Out::str((skip + max as usize).to_string()));
     }
     Ok(out)
 }

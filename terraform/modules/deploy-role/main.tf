@@ -188,7 +188,7 @@ data "aws_iam_policy_document" "this" {
     for_each = length(var.alarm_arns) > 0 ? [true] : []
     content {
       sid       = "WatchAlarms"
-      actions   = ["cloudwatch:DescribeAlarms"]
+      actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"]
       resources = var.alarm_arns
     }
   }

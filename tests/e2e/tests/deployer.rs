@@ -214,6 +214,23 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
         .find(|e| e["artifact"] == "extract" && e["judgment"]["errors"]["new_errors"].as_u64() > Some(0))
         .cloned();
     ensure!(judged.is_some(), "the judge read the new version's errors: {:#}", run.report["evidence"]);
+    // The release's page: CloudWatch's minutes of the canary for both versions of
+    // extract, and its errors alarm going to ALARM, read back through the SDK.
+    let bad_release = run.report["release_id"].as_str().unwrap_or_default().to_owned();
+    let bad_extract = run.function("extract").context("in report")?["version"].as_str().unwrap_or("?").to_owned();
+    let page = dir.join("bad.html");
+    let report = deployer.run(&["report", &bad_release, "--env", "test", "--html", &page.to_string_lossy()])?;
+    expect(&report, 0, "the bad release's page")?;
+    let html = std::fs::read_to_string(&page)?;
+    let extract = html.split("<section class=\"function\" id=\"fn-extract\">").nth(1).unwrap_or_default();
+    ensure!(
+        extract.contains(&format!("<polyline class=\"series\" data-version=\"{bad_extract}\"")),
+        "the new extract's minutes: {extract}"
+    );
+    let alarm_row =
+        extract.split("<tr").find(|row| row.contains("<td>etl-test-extract-errors</td>")).unwrap_or_default();
+    ensure!(alarm_row.contains("&rarr; ALARM</td>"), "the alarm's change to ALARM: {extract}");
+    ensure!(!html.contains("Not read from CloudWatch"), "every read answered: {html}");
     let after = accounts.aliases("test").await?;
     ensure!(
         versions(&after) == test_good && after.values().all(|(_, w)| w.is_none()),

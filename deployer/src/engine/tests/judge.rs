@@ -173,3 +173,42 @@ async fn without_the_definition_the_replays_run_unpaired_and_say_so() {
     let old_runs = prod.cloud.with(|w| w.executions.keys().filter(|a| a.ends_with("-old")).count());
     assert_eq!(old_runs, 0, "no run pinned to the old release");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_release_timeline_reads_each_versions_minutes_and_the_alarms_changes_in_its_window() {
+    let base = package("base");
+    let prod = pairing(&Env::new("prod", &base.0));
+    let r = prod.deploy(&MemoryCloud::default(), &package("new")).await;
+    assert!(matches!(r.verdict, Verdict::Succeeded), "{:?} {:?}", r.verdict, r.record.reason);
+    let during = r.record.started_ms + 1;
+    let change = |at_ms: u64, to: &str| crate::cloud::AlarmChange {
+        alarm: "etl-prod-transform-errors".into(),
+        at_ms,
+        from: "OK".into(),
+        to: to.into(),
+    };
+    prod.cloud.with(|w| w.alarm_changes = vec![change(during, "ALARM"), change(during - 3_600_000, "OK")]);
+    let timeline = prod.engine().timeline(&r.record).await;
+    assert!(timeline.unavailable.is_empty(), "{:?}", timeline.unavailable);
+    let transform = &timeline.functions["transform"];
+    assert_eq!((transform.old_version.as_str(), transform.new_version.as_str()), ("1", "2"));
+    // The replays ran both versions: each has its minutes, and they add up to the
+    // invocations CloudWatch counted over the release.
+    let counted = |version: &str| {
+        prod.cloud.with(|w| w.invocations.iter().filter(|(f, v, ..)| f == "etl-prod-transform" && v == version).count())
+    };
+    let total = |points: &[crate::cloud::SeriesPoint]| points.iter().map(|p| p.invocations).sum::<f64>() as usize;
+    assert!(!transform.new.is_empty() && total(&transform.new) == counted("2"), "{transform:?}");
+    assert!(!transform.old.is_empty() && total(&transform.old) == counted("1"), "{transform:?}");
+    assert_eq!(transform.alarms, vec![change(during, "ALARM")], "only the change in the release's window");
+
+    // A read CloudWatch refuses is noted, not fatal: the page still has the ledger.
+    let denied = crate::error::DeployError::infrastructure("GetMetricData: AccessDenied".to_owned(), "grant it");
+    prod.cloud.fail("GetMetricData", Some("etl-prod-load"), 2, denied);
+    let timeline = prod.engine().timeline(&r.record).await;
+    assert_eq!(timeline.unavailable.len(), 2, "{:?}", timeline.unavailable);
+    assert!(timeline.unavailable[0].starts_with("etl-prod-load's metrics: "), "{:?}", timeline.unavailable);
+    let page = crate::report::html::render(&prod.settings, &r.record, &timeline);
+    assert!(page.contains("Not read from CloudWatch") && page.contains("<li>etl-prod-load's metrics: "), "{page}");
+    assert!(page.contains("<td>etl-prod-transform-errors</td><td>OK &rarr; ALARM</td>"), "the change, on the page");
+}

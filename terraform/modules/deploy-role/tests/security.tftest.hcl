@@ -69,7 +69,7 @@ run "no_wildcard_action_and_no_wildcard_resource" {
       "codedeploy:GetDeploymentGroup", "codedeploy:CreateDeployment", "codedeploy:GetDeployment",
       "codedeploy:ListDeploymentTargets", "codedeploy:GetDeploymentTarget", "codedeploy:StopDeployment", "codedeploy:ListDeployments",
       "codedeploy:GetDeploymentConfig", "codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision",
-      "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+      "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory", "cloudwatch:GetMetricData",
       "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
       "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
       "iam:SimulatePrincipalPolicy",
@@ -115,7 +115,7 @@ run "each_action_on_exactly_its_resources" {
     error_message = "revisions are registered in this application only"
   }
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchAlarms" && s.resources == toset(var.alarm_arns)])
+    condition     = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "WatchAlarms" && s.actions == toset(["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"]) && s.resources == toset(var.alarm_arns)])
     error_message = "the alarms are read by ARN"
   }
   assert {
