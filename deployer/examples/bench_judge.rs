@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use deployer::cloud::VersionStats;
+use deployer::judge::paired::Pair;
 use deployer::judge::{Judgment, Rule};
 use deployer::shadow::diff::{compare, Output};
 use deployer::shadow::Policy;
@@ -59,6 +60,36 @@ fn main() {
     }
     let per = started.elapsed().as_secs_f64() / f64::from(rounds) * 1e6;
     println!("judge: {per:.2} us per step's judgment ({rounds} judgments, {failed} of them fail)");
+
+    // With a step's paired replays weighed in: 8 pairs (a busy local step) and 200 (a
+    // long canary step replaying many inputs; past the exact range of the rank test).
+    for n in [8u32, 200] {
+        let pairs: Vec<Pair> = (0..n)
+            .map(|i| Pair {
+                old_ms: 200.0 + f64::from(i % 17),
+                new_ms: 230.0 + f64::from((i * 7) % 23),
+                same_output: Some(i % 50 != 0),
+            })
+            .collect();
+        let rounds = 20_000;
+        let started = Instant::now();
+        let mut failed = 0;
+        for i in 0..rounds {
+            let new = VersionStats {
+                invocations: 500.0,
+                errors: f64::from(i % 40),
+                p50_ms: Some(190.0),
+                p99_ms: Some(450.0),
+            };
+            if Judgment::of(&rule, &new, &old).with_pairs(&rule, &pairs, false).verdict
+                == deployer::judge::Verdict::Fail
+            {
+                failed += 1;
+            }
+        }
+        let per = started.elapsed().as_secs_f64() / f64::from(rounds) * 1e6;
+        println!("judge with {n} paired replays: {per:.2} us per step's judgment ({rounds} judgments, {failed} of them fail)");
+    }
 
     for n in [10_000usize, 1_000_000] {
         let production = output(n, false);

@@ -133,6 +133,23 @@ impl<C: Cloud> Engine<'_, C> {
             async move { cloud.version_stats(&name, &version, ended.started_ms, ended.ended_ms).await }
         };
         let (new, old) = tokio::join!(stats(new_version.clone()), stats(f.previous_version.clone()));
+        // Each version's p99 minute by minute over the step: the duration test's samples.
+        let minutes = |version: String| {
+            let (cloud, name) = (self.cloud.clone(), f.function_name.clone());
+            async move {
+                let series = cloud.version_series(&name, &version, ended.started_ms, ended.ended_ms, 60).await;
+                series.map(|points| points.iter().filter_map(|p| p.p99_ms).collect::<Vec<f64>>())
+            }
+        };
+        let (new_minutes, old_minutes) =
+            tokio::join!(minutes(new_version.clone()), minutes(f.previous_version.clone()));
+        let (new_minutes, old_minutes) = match (new_minutes, old_minutes) {
+            (Ok(n), Ok(o)) => (n, o),
+            (Err(error), _) | (_, Err(error)) => {
+                self.tell(Event::PollFailed { error: &error, attempt: 1 });
+                (Vec::new(), Vec::new())
+            }
+        };
         let new = new.unwrap_or_else(|error| {
             self.tell(Event::PollFailed { error: &error, attempt: 1 });
             VersionStats::default()
@@ -171,11 +188,13 @@ impl<C: Cloud> Engine<'_, C> {
             verdict,
             // CloudWatch's figures as read, replays included: both versions over the
             // same window; and the pairs read in it.
-            judgment: Some(Judgment::of(&s.judge, &new, &old).with_pairs(
-                &s.judge,
-                &replay.map(|r| r.pairs_of(&ended.artifact, ended.started_ms, ended.ended_ms)).unwrap_or_default(),
-                replay.is_some_and(|r| r.change_expected),
-            )),
+            judgment: Some(
+                Judgment::of(&s.judge, &new, &old).with_minutes(&s.judge, &new_minutes, &old_minutes).with_pairs(
+                    &s.judge,
+                    &replay.map(|r| r.pairs_of(&ended.artifact, ended.started_ms, ended.ended_ms)).unwrap_or_default(),
+                    replay.is_some_and(|r| r.change_expected),
+                ),
+            ),
         };
         self.tell(Event::StepJudged { evidence: &evidence });
         record.evidence.push(evidence.clone());

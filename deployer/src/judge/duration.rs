@@ -1,11 +1,17 @@
 //! Duration: the new version's p99 (and p50) of the step against the old version's,
-//! both from CloudWatch's per-version statistics over the same window. CloudWatch
-//! gives percentiles, not samples, so this is an effect-size bound on the ratio, with
-//! a floor in milliseconds under which a slowdown is noise.
+//! both from CloudWatch's per-version statistics over the same window: an effect-size
+//! bound on the ratio, with a floor in milliseconds under which a slowdown is noise.
+//! CloudWatch gives percentiles, not samples; where the step spans enough periods,
+//! each version's per-minute p99s are the samples of a Mann-Whitney test ([`rank_sum`],
+//! Kayenta's comparison of a canary's metric with the baseline's), so a slowdown must
+//! also be consistent across the minutes to fail the step.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Rule, Verdict};
+use super::{rank_sum, Rule, Verdict};
+
+/// Per-minute values each version needs before the rank test counts.
+pub const MIN_MINUTES: usize = 3;
 use crate::cloud::VersionStats;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +22,13 @@ pub struct DurationTest {
     pub old_p99_ms: Option<f64>,
     /// New p99 over old p99.
     pub p99_ratio: Option<f64>,
+    /// The per-minute p99s read of each version (new, old).
+    #[serde(default)]
+    pub minutes: (u32, u32),
+    /// Mann-Whitney's one-sided p-value that the new version's per-minute p99s are
+    /// larger; None with fewer than [`MIN_MINUTES`] a side.
+    #[serde(default)]
+    pub rank_p_value: Option<f64>,
     pub verdict: Verdict,
 }
 
@@ -27,6 +40,8 @@ impl DurationTest {
             new_p99_ms: new.p99_ms,
             old_p99_ms: old.p99_ms,
             p99_ratio: None,
+            minutes: (0, 0),
+            rank_p_value: None,
             verdict: Verdict::NotJudged,
         };
         let (Some(n), Some(o)) = (new.p99_ms, old.p99_ms) else { return test };
@@ -46,10 +61,32 @@ impl DurationTest {
         test
     }
 
+    /// The same test with the step's per-minute p99s of each version: with enough of
+    /// them, a slowdown over the bounds fails only if the rank test finds it consistent.
+    pub fn with_minutes(mut self, rule: &Rule, new: &[f64], old: &[f64]) -> Self {
+        self.minutes = (new.len() as u32, old.len() as u32);
+        if new.len() < MIN_MINUTES || old.len() < MIN_MINUTES {
+            return self;
+        }
+        let Some(rank) = rank_sum::greater(old, new) else { return self };
+        self.rank_p_value = Some(rank.p_value);
+        self.verdict = match self.verdict {
+            Verdict::Fail if rank.p_value < rule.alpha => Verdict::Fail,
+            Verdict::Fail | Verdict::Marginal if rank.p_value < rule.marginal_alpha => Verdict::Marginal,
+            Verdict::Fail | Verdict::Marginal => Verdict::Pass,
+            other => other,
+        };
+        self
+    }
+
     pub fn summary(&self) -> String {
+        let rank = self
+            .rank_p_value
+            .map(|p| format!(", rank-sum p = {p:.3} over {}+{} minutes", self.minutes.0, self.minutes.1))
+            .unwrap_or_default();
         match (self.new_p99_ms, self.old_p99_ms, self.p99_ratio) {
             (Some(n), Some(o), Some(r)) => {
-                format!("p99 {n:.0} ms vs {o:.0} ms (x{r:.2}): {}", self.verdict.as_str())
+                format!("p99 {n:.0} ms vs {o:.0} ms (x{r:.2}{rank}): {}", self.verdict.as_str())
             }
             _ => format!("duration: {}", self.verdict.as_str()),
         }
@@ -76,6 +113,30 @@ mod tests {
         assert_eq!(verdict(400.0, 200.0), Verdict::Fail, "x2");
         // x3, but 20 ms: under the 50 ms floor.
         assert_eq!(verdict(30.0, 10.0), Verdict::Pass);
+    }
+
+    #[test]
+    fn with_enough_minutes_a_slowdown_must_be_consistent_to_fail() {
+        let rule = Rule::default();
+        let twice = DurationTest::of(&rule, &stats(400.0), &stats(200.0));
+        let old = [190.0, 200.0, 210.0, 205.0, 198.0];
+        // Every minute slower: the rank test agrees (p = 1/252), the step fails.
+        let t = twice.clone().with_minutes(&rule, &[390.0, 400.0, 410.0, 405.0, 399.0], &old);
+        assert_eq!((t.verdict, t.minutes), (Verdict::Fail, (5, 5)));
+        assert!((t.rank_p_value.unwrap() - 1.0 / 252.0).abs() < 1e-12, "{t:?}");
+        // Four minutes a side cannot reach alpha 0.01 (at best 1/70): marginal.
+        let t = twice.clone().with_minutes(&rule, &[390.0, 400.0, 410.0, 405.0], &old[..4]);
+        assert_eq!(t.verdict, Verdict::Marginal, "{t:?}");
+        // One slow minute made the step's p99: not consistent, not failed.
+        let t = twice.clone().with_minutes(&rule, &[195.0, 400.0, 200.0, 205.0, 199.0], &old);
+        assert_eq!(t.verdict, Verdict::Pass, "{t:?}");
+        assert!(t.summary().contains("rank-sum p = "), "{}", t.summary());
+        // Too few minutes: the ratio alone, as before.
+        let t = twice.clone().with_minutes(&rule, &[400.0, 410.0], &old);
+        assert_eq!((t.verdict, t.rank_p_value), (Verdict::Fail, None));
+        // A pass stays a pass whatever the minutes say.
+        let same = DurationTest::of(&rule, &stats(200.0), &stats(200.0)).with_minutes(&rule, &[300.0; 4], &old);
+        assert_eq!(same.verdict, Verdict::Pass);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod duration;
 pub mod errors;
 pub mod paired;
+pub mod rank_sum;
 pub mod signed_rank;
 
 use serde::{Deserialize, Serialize};
@@ -118,16 +119,28 @@ impl Judgment {
         Judgment { verdict, errors, duration, paired: None }
     }
 
+    /// The same judgment with each version's per-minute p99s of the step weighed into
+    /// the duration test (see [`duration::DurationTest::with_minutes`]).
+    pub fn with_minutes(mut self, rule: &Rule, new: &[f64], old: &[f64]) -> Self {
+        self.duration = self.duration.with_minutes(rule, new, old);
+        self.settle(rule);
+        self
+    }
+
+    /// The step's verdict: the worst of its tests', when the judge is on.
+    fn settle(&mut self, rule: &Rule) {
+        let paired = self.paired.as_ref().map_or(Verdict::NotJudged, |p| p.verdict);
+        self.verdict =
+            if rule.enabled { self.errors.verdict.max(self.duration.verdict).max(paired) } else { Verdict::NotJudged };
+    }
+
     /// The same judgment with the step's paired replays weighed in.
     pub fn with_pairs(mut self, rule: &Rule, pairs: &[paired::Pair], change_expected: bool) -> Self {
         if pairs.is_empty() {
             return self;
         }
-        let test = paired::PairedTest::of(rule, pairs, change_expected);
-        if rule.enabled {
-            self.verdict = self.verdict.max(test.verdict);
-        }
-        self.paired = Some(test);
+        self.paired = Some(paired::PairedTest::of(rule, pairs, change_expected));
+        self.settle(rule);
         self
     }
 
