@@ -287,7 +287,7 @@ impl<C: Cloud> Engine<'_, C> {
                     StopCause::Judged {
                         function: evidence.function_name.clone(),
                         step_percent: evidence.step_percent,
-                        judgment: judgment.clone(),
+                        judgment: Box::new(judgment.clone()),
                     },
                 ));
             }

@@ -142,7 +142,7 @@ pub enum StopCause {
     NoEvidence { function: String, step_percent: f64, invocations: f64, min_invocations: u32 },
     /// The judge found the new version worse than the old over a step, beyond the
     /// environment's bounds.
-    Judged { function: String, step_percent: f64, judgment: crate::judge::Judgment },
+    Judged { function: String, step_percent: f64, judgment: Box<crate::judge::Judgment> },
     /// The shadow run before traffic found the new release's output differs from
     /// production's beyond the policy, or the run failed.
     ShadowDiff { diff: Box<crate::shadow::ShadowDiff> },
