@@ -50,6 +50,10 @@ impl DurationTest {
         }
         let ratio = n / o;
         test.p99_ratio = Some(ratio);
+        let enough = f64::from(rule.min_p99_invocations);
+        if new.invocations < enough || old.invocations < enough {
+            return test;
+        }
         let slower_by = n - o;
         test.verdict = if slower_by < rule.min_p99_slowdown_ms || ratio <= rule.marginal_p99_ratio {
             Verdict::Pass
@@ -85,11 +89,19 @@ impl DurationTest {
             .map(|p| format!(", rank-sum p = {p:.3} over {}+{} minutes", self.minutes.0, self.minutes.1))
             .unwrap_or_default();
         match (self.new_p99_ms, self.old_p99_ms, self.p99_ratio) {
+            (Some(n), Some(o), Some(r)) if self.too_few() => {
+                format!("p99 {n:.0} ms vs {o:.0} ms (x{r:.2}): not judged, too few invocations for a p99")
+            }
             (Some(n), Some(o), Some(r)) => {
                 format!("p99 {n:.0} ms vs {o:.0} ms (x{r:.2}{rank}): {}", self.verdict.as_str())
             }
             _ => format!("duration: {}", self.verdict.as_str()),
         }
+    }
+
+    /// Why a test with both percentiles was not judged, for the summary.
+    fn too_few(&self) -> bool {
+        self.verdict == Verdict::NotJudged && self.p99_ratio.is_some()
     }
 }
 
@@ -137,6 +149,18 @@ mod tests {
         // A pass stays a pass whatever the minutes say.
         let same = DurationTest::of(&rule, &stats(200.0), &stats(200.0)).with_minutes(&rule, &[300.0; 4], &old);
         assert_eq!(same.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn the_p99_of_a_handful_of_invocations_is_not_judged() {
+        let rule = Rule::default();
+        let few = |p99: f64| VersionStats { invocations: 8.0, errors: 0.0, p50_ms: Some(p99 / 2.0), p99_ms: Some(p99) };
+        // A cold start made the new version's p99 of eight.
+        let t = DurationTest::of(&rule, &few(1685.0), &few(925.0));
+        assert_eq!((t.verdict, t.p99_ratio.map(|r| (r * 100.0).round())), (Verdict::NotJudged, Some(182.0)));
+        assert_eq!(t.summary(), "p99 1685 ms vs 925 ms (x1.82): not judged, too few invocations for a p99");
+        let lenient = Rule { min_p99_invocations: 5, ..rule };
+        assert_eq!(DurationTest::of(&lenient, &few(1685.0), &few(925.0)).verdict, Verdict::Fail);
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Rule {
     /// A slowdown smaller than this (ms, p99) never counts: millisecond functions
     /// vary by more than any ratio.
     pub min_p99_slowdown_ms: f64,
+    /// Invocations each version must have served in the step before its p99 counts:
+    /// the p99 of a handful is their slowest, often a cold start of the new version.
+    pub min_p99_invocations: u32,
     /// Replays run as pairs (each input on the new release and on the old).
     pub paired: bool,
     /// Paired replays below this many are not judged for duration.
@@ -89,6 +92,7 @@ impl Default for Rule {
             max_p99_ratio: 1.5,
             marginal_p99_ratio: 1.2,
             min_p99_slowdown_ms: 50.0,
+            min_p99_invocations: 100,
             paired: true,
             min_pairs: 5,
             max_median_ratio: 1.5,

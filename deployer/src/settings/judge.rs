@@ -26,6 +26,8 @@ pub(super) struct RawJudge {
     #[serde(default)]
     pub min_p99_slowdown_ms: Option<f64>,
     #[serde(default)]
+    pub min_p99_invocations: Option<u32>,
+    #[serde(default)]
     pub paired: Option<bool>,
     #[serde(default)]
     pub min_pairs: Option<u32>,
@@ -49,6 +51,7 @@ impl Check<'_> {
             max_p99_ratio: raw.max_p99_ratio.unwrap_or(d.max_p99_ratio),
             marginal_p99_ratio: raw.marginal_p99_ratio.unwrap_or(d.marginal_p99_ratio),
             min_p99_slowdown_ms: raw.min_p99_slowdown_ms.unwrap_or(d.min_p99_slowdown_ms),
+            min_p99_invocations: raw.min_p99_invocations.unwrap_or(d.min_p99_invocations),
             paired: raw.paired.unwrap_or(d.paired),
             min_pairs: raw.min_pairs.unwrap_or(d.min_pairs),
             max_median_ratio: raw.max_median_ratio.unwrap_or(d.max_median_ratio),

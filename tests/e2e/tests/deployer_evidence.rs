@@ -308,12 +308,12 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     );
     ensure!(paired["median_ratio"].as_f64() > Some(1.5) && paired["p_value"].as_f64() < Some(0.01), "{paired:#}");
     ensure!(paired["outputs_differed"] == 0, "the same answers, only later: {paired:#}");
-    // CloudWatch's live figures say the same: the step's p99s, and each version's
-    // minutes read for the rank test. (The replays come in bursts, so locally they fill
-    // a minute or two; with fewer than three a side the ratio decides alone.)
+    // CloudWatch's live figures say the same, p99 against p99, but over a handful of
+    // invocations a p99 is not judged (it would be their slowest, often a cold start);
+    // each version's minutes are read for the rank test.
     let duration =
         steps(&run.report, "transform").last().map(|s| s["judgment"]["duration"].clone()).unwrap_or_default();
-    ensure!(duration["verdict"] != "not_judged" && duration["p99_ratio"].as_f64() > Some(1.5), "{duration:#}");
+    ensure!(duration["verdict"] == "not_judged" && duration["p99_ratio"].as_f64() > Some(1.5), "{duration:#}");
     ensure!(duration["minutes"][0].as_u64() >= Some(1) && duration["minutes"][1].as_u64() >= Some(1), "{duration:#}");
     ensure!(run.message().contains("paired replays: median"), "{}", run.message());
     ensure!(accounts.settled("test").await? == good, "every function back on the good release");
