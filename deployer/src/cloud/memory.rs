@@ -797,55 +797,39 @@ impl ReleaseLog for MemoryCloud {
 }
 
 impl Metrics for MemoryCloud {
-    async fn version_stats(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<VersionStats> {
+    /// The invocations counted (and the steady traffic, which has no time and so no
+    /// minute), with fixed percentiles.
+    async fn version_window(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<VersionWindow> {
         self.call("GetMetricData", function)?;
+        let period = u64::from(PERIOD_S) * 1000;
         Ok(self.with(|w| {
-            let seen: Vec<bool> = w
+            let seen: Vec<(u64, bool)> = w
                 .invocations
                 .iter()
                 .filter(|(f, v, at, _)| f == function && v == version && (from_ms..=to_ms).contains(at))
-                .map(|(_, _, _, error)| *error)
+                .map(|(_, _, at, error)| (*at, *error))
                 .collect();
             let (steady, steady_errors) =
                 w.steady_traffic.get(&(function.to_owned(), version.to_owned())).copied().unwrap_or_default();
             let invocations = seen.len() as f64 + f64::from(steady);
-            VersionStats {
+            let total = VersionStats {
                 invocations,
-                errors: seen.iter().filter(|e| **e).count() as f64 + f64::from(steady_errors),
+                errors: seen.iter().filter(|(_, e)| *e).count() as f64 + f64::from(steady_errors),
                 p50_ms: (invocations > 0.0).then_some(20.0),
                 p99_ms: (invocations > 0.0).then_some(40.0),
-            }
-        }))
-    }
-
-    /// The invocations counted, period by period (the steady traffic has no time).
-    async fn version_series(
-        &self,
-        function: &str,
-        version: &str,
-        from_ms: u64,
-        to_ms: u64,
-        period_s: u32,
-    ) -> Result<Vec<SeriesPoint>> {
-        self.call("GetMetricData", function)?;
-        let period = u64::from(period_s.max(1)) * 1000;
-        Ok(self.with(|w| {
-            let mut by_period: BTreeMap<u64, SeriesPoint> = BTreeMap::new();
-            for (_, _, at, error) in w
-                .invocations
-                .iter()
-                .filter(|(f, v, at, _)| f == function && v == version && (from_ms..=to_ms).contains(at))
-            {
+            };
+            let mut minutes: BTreeMap<u64, SeriesPoint> = BTreeMap::new();
+            for (at, error) in seen {
                 let start = at / period * period;
-                let p = by_period.entry(start).or_insert(SeriesPoint {
+                let p = minutes.entry(start).or_insert(SeriesPoint {
                     at_ms: start,
                     p99_ms: Some(40.0),
                     ..SeriesPoint::default()
                 });
                 p.invocations += 1.0;
-                p.errors += if *error { 1.0 } else { 0.0 };
+                p.errors += if error { 1.0 } else { 0.0 };
             }
-            by_period.into_values().collect()
+            VersionWindow { total, minutes: minutes.into_values().collect() }
         }))
     }
 }

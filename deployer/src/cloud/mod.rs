@@ -115,25 +115,16 @@ pub trait Ledger: Send + Sync {
 /// CloudWatch's per-version Lambda metrics (the step evidence).
 pub trait Metrics: Send + Sync {
     /// Invocations, errors and duration percentiles of `function`'s `version` between
-    /// two instants (ms since the epoch), counted both when invoked through the alias
-    /// (Resource `<fn>:live`, ExecutedVersion) and by its own ARN (Resource `<fn>:<version>`).
-    fn version_stats(
+    /// two instants (ms since the epoch), over the window and minute by minute (one
+    /// read), counted both when invoked through the alias (Resource `<fn>:live`,
+    /// ExecutedVersion) and by its own ARN (Resource `<fn>:<version>`).
+    fn version_window(
         &self,
         function: &str,
         version: &str,
         from_ms: u64,
         to_ms: u64,
-    ) -> impl Future<Output = Result<VersionStats>> + Send;
-    /// The same figures period by period (`period_s` seconds), oldest first; periods
-    /// with no invocation are absent.
-    fn version_series(
-        &self,
-        function: &str,
-        version: &str,
-        from_ms: u64,
-        to_ms: u64,
-        period_s: u32,
-    ) -> impl Future<Output = Result<Vec<SeriesPoint>>> + Send;
+    ) -> impl Future<Output = Result<VersionWindow>> + Send;
 }
 
 /// The workflow, for the replay: dry runs, and the raw partitions they read.

@@ -354,7 +354,19 @@ pub struct VersionStats {
     pub p99_ms: Option<f64>,
 }
 
-/// One period of a version's figures (the release page's series).
+/// The period of a version's minute-by-minute figures: CloudWatch's standard resolution.
+pub const PERIOD_S: u32 = 60;
+
+/// What CloudWatch says one version served over a window: the window's figures and
+/// the same period by period.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VersionWindow {
+    pub total: VersionStats,
+    /// Periods of [`PERIOD_S`], oldest first; periods with no invocation are absent.
+    pub minutes: Vec<SeriesPoint>,
+}
+
+/// One period of a version's figures.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SeriesPoint {
     /// The period's start, ms since the epoch.

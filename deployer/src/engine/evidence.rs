@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::replay::Replay;
 use super::{Engine, Event};
-use crate::cloud::{Cloud, VersionStats};
+use crate::cloud::{Cloud, VersionStats, VersionWindow};
 use crate::judge::Judgment;
 use crate::ledger::{now_ms, rfc3339, EvidenceVerdict, ReleaseRecord, StepEvidence};
 
@@ -128,33 +128,21 @@ impl<C: Cloud> Engine<'_, C> {
         let f = record.functions.get(&ended.artifact)?.clone();
         let function = s.functions.iter().find(|x| x.artifact == ended.artifact)?;
         let new_version = f.version.clone().unwrap_or_default();
-        let stats = |version: String| {
+        let window = |version: String| {
             let (cloud, name) = (self.cloud.clone(), f.function_name.clone());
-            async move { cloud.version_stats(&name, &version, ended.started_ms, ended.ended_ms).await }
+            async move { cloud.version_window(&name, &version, ended.started_ms, ended.ended_ms).await }
         };
-        let (new, old) = tokio::join!(stats(new_version.clone()), stats(f.previous_version.clone()));
-        // Each version's p99 minute by minute over the step: the duration test's samples.
-        let minutes = |version: String| {
-            let (cloud, name) = (self.cloud.clone(), f.function_name.clone());
-            async move {
-                let series = cloud.version_series(&name, &version, ended.started_ms, ended.ended_ms, 60).await;
-                series.map(|points| points.iter().filter_map(|p| p.p99_ms).collect::<Vec<f64>>())
-            }
-        };
-        let (new_minutes, old_minutes) =
-            tokio::join!(minutes(new_version.clone()), minutes(f.previous_version.clone()));
-        let (new_minutes, old_minutes) = match (new_minutes, old_minutes) {
-            (Ok(n), Ok(o)) => (n, o),
-            (Err(error), _) | (_, Err(error)) => {
+        let (new, old) = tokio::join!(window(new_version.clone()), window(f.previous_version.clone()));
+        let [new, old] = [new, old].map(|read| {
+            read.unwrap_or_else(|error| {
                 self.tell(Event::PollFailed { error: &error, attempt: 1 });
-                (Vec::new(), Vec::new())
-            }
-        };
-        let new = new.unwrap_or_else(|error| {
-            self.tell(Event::PollFailed { error: &error, attempt: 1 });
-            VersionStats::default()
+                VersionWindow::default()
+            })
         });
-        let old = old.unwrap_or_default();
+        // Each version's p99 minute by minute over the step: the duration test's samples.
+        let p99s = |w: &VersionWindow| w.minutes.iter().filter_map(|p| p.p99_ms).collect::<Vec<f64>>();
+        let (new_minutes, old_minutes) = (p99s(&new), p99s(&old));
+        let (new, old) = (new.total, old.total);
         // A replay that succeeded ran every function of the workflow (but the saga's
         // compensation) on the new release: a floor under CloudWatch's count, which
         // may lag a minute behind on AWS.

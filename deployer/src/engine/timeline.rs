@@ -8,11 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::Engine;
-use crate::cloud::{AlarmChange, Cloud, SeriesPoint};
+use crate::cloud::{AlarmChange, Cloud, SeriesPoint, PERIOD_S};
 use crate::ledger::ReleaseRecord;
-
-/// CloudWatch's standard resolution: the series' step.
-pub const PERIOD_S: u32 = 60;
 
 /// One function over the release.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,14 +48,14 @@ impl<C: Cloud> Engine<'_, C> {
                 ..FunctionTimeline::default()
             };
             let (from, to) = (timeline.from_ms, timeline.to_ms);
-            let series = |version: String| {
+            let window = |version: String| {
                 let (cloud, name) = (self.cloud.clone(), f.function_name.clone());
-                async move { cloud.version_series(&name, &version, from, to, PERIOD_S).await }
+                async move { cloud.version_window(&name, &version, from, to).await }
             };
-            let (new, old) = tokio::join!(series(line.new_version.clone()), series(line.old_version.clone()));
+            let (new, old) = tokio::join!(window(line.new_version.clone()), window(line.old_version.clone()));
             for (side, read) in [(&mut line.new, new), (&mut line.old, old)] {
                 match read {
-                    Ok(points) => *side = points,
+                    Ok(window) => *side = window.minutes,
                     Err(e) => timeline.unavailable.push(format!("{}'s metrics: {e}", f.function_name)),
                 }
             }

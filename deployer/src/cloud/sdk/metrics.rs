@@ -11,27 +11,18 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 
 use super::failure::send;
 use super::SdkCloud;
-use crate::cloud::{Metrics, SeriesPoint, VersionStats};
+use crate::cloud::{Metrics, SeriesPoint, VersionStats, VersionWindow, PERIOD_S};
 use crate::error::Result;
 use crate::settings::ALIAS;
-
-/// CloudWatch's standard resolution.
-const PERIOD_S: i32 = 60;
 
 /// Each query's datapoints: id -> (period start in ms, value).
 type Answers = BTreeMap<String, Vec<(u64, f64)>>;
 
 impl SdkCloud {
-    /// Invocations, errors, p50 and p99 of `function`'s `version` per `period_s`, as
+    /// Invocations, errors, p50 and p99 of `function`'s `version` per period, as
     /// counted through the alias (`alias_*`) and by the version's own ARN (`own_*`).
-    async fn version_queries(
-        &self,
-        function: &str,
-        version: &str,
-        from_ms: u64,
-        to_ms: u64,
-        period_s: i32,
-    ) -> Result<Answers> {
+    async fn version_queries(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<Answers> {
+        let period_s = PERIOD_S as i32;
         let dim = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
         let sets = [
             (
@@ -115,30 +106,18 @@ fn figures(answers: &Answers, keep: impl Fn(u64) -> bool) -> VersionStats {
 }
 
 impl Metrics for SdkCloud {
-    async fn version_stats(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<VersionStats> {
-        let answers = self.version_queries(function, version, from_ms, to_ms, PERIOD_S).await?;
-        Ok(figures(&answers, |_| true))
-    }
-
-    async fn version_series(
-        &self,
-        function: &str,
-        version: &str,
-        from_ms: u64,
-        to_ms: u64,
-        period_s: u32,
-    ) -> Result<Vec<SeriesPoint>> {
-        let period = i32::try_from(period_s).unwrap_or(PERIOD_S);
-        let answers = self.version_queries(function, version, from_ms, to_ms, period).await?;
+    async fn version_window(&self, function: &str, version: &str, from_ms: u64, to_ms: u64) -> Result<VersionWindow> {
+        let answers = self.version_queries(function, version, from_ms, to_ms).await?;
         let stamps: BTreeSet<u64> = answers.values().flatten().map(|(t, _)| *t).collect();
-        Ok(stamps
+        let minutes = stamps
             .into_iter()
             .map(|at_ms| {
                 let f = figures(&answers, |t| t == at_ms);
                 SeriesPoint { at_ms, invocations: f.invocations, errors: f.errors, p99_ms: f.p99_ms }
             })
             .filter(|p| p.invocations > 0.0)
-            .collect())
+            .collect();
+        Ok(VersionWindow { total: figures(&answers, |_| true), minutes })
     }
 }
 
