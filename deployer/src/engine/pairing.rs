@@ -12,7 +12,7 @@ use crate::cloud::{HistoryEvent, HistoryKind};
 use crate::judge::paired::Pair;
 
 /// What one execution's history says of a function's state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observed {
     /// Time from entering the state to leaving it, summed if entered again.
     pub ms: f64,
@@ -83,16 +83,14 @@ pub fn observe(
             }
             HistoryKind::Exited { state } => {
                 if let Some((name, since)) = open.filter(|(name, _)| *name == state.as_str()) {
-                    let entry =
-                        seen.entry(states[name].clone()).or_insert_with(|| Observed { ms: 0.0, outputs: Vec::new() });
+                    let entry = seen.entry(states[name].clone()).or_default();
                     entry.ms += event.at_ms.saturating_sub(since) as f64;
                     open = None;
                 }
             }
             HistoryKind::TaskSucceeded { output } => {
                 if let Some((name, _)) = open {
-                    let entry =
-                        seen.entry(states[name].clone()).or_insert_with(|| Observed { ms: 0.0, outputs: Vec::new() });
+                    let entry = seen.entry(states[name].clone()).or_default();
                     entry.outputs.push(answer(output, execution_name));
                 }
             }

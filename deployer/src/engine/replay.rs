@@ -35,6 +35,16 @@ enum Side {
     New,
 }
 
+impl Side {
+    /// The input's `pin`, and how the deployer names the side.
+    fn pin(self) -> &'static str {
+        match self {
+            Side::Old => "old",
+            Side::New => "new",
+        }
+    }
+}
+
 /// A dry run in flight: the `index`th input, on one side.
 #[derive(Debug)]
 struct Run {
@@ -200,8 +210,7 @@ impl<C: Cloud> Engine<'_, C> {
                 }
                 Ok(ExecutionState::Succeeded) => true,
                 Ok(ExecutionState::Failed) => {
-                    let release = if run.side == Side::New { "new" } else { "old" };
-                    self.tell(Event::ReplayFailed { execution: &run.arn, release });
+                    self.tell(Event::ReplayFailed { execution: &run.arn, release: run.side.pin() });
                     false
                 }
                 Err(error) => {
@@ -210,15 +219,18 @@ impl<C: Cloud> Engine<'_, C> {
                     continue;
                 }
             };
-            let finished = replay.finished.entry(run.index).or_default();
             match run.side {
                 Side::New if succeeded => replay.succeeded += 1,
                 Side::New => replay.failed += 1,
                 Side::Old => {}
             }
-            let slot = if run.side == Side::New { &mut finished.new } else { &mut finished.old };
-            *slot = Some((run.arn, succeeded));
-            self.read_pair(replay, run.index).await;
+            // Unpaired, a run is done with once counted; paired, it waits for its twin.
+            if replay.pairing.is_some() {
+                let finished = replay.finished.entry(run.index).or_default();
+                let slot = if run.side == Side::New { &mut finished.new } else { &mut finished.old };
+                *slot = Some((run.arn, succeeded));
+                self.read_pair(replay, run.index).await;
+            }
         }
         replay.in_flight = still;
         let width = if replay.pairing.is_some() { 2 } else { 1 };
@@ -233,8 +245,8 @@ impl<C: Cloud> Engine<'_, C> {
                 sides.push((Side::Old, format!("replay-{}-{index}-old", replay.record_id)));
             }
             for (side, name) in sides {
-                let pin = if side == Side::New { "new" } else { "old" };
-                let input = serde_json::json!({"run_date": date, "dry_run": true, "inject_failure": null, "pin": pin});
+                let input =
+                    serde_json::json!({"run_date": date, "dry_run": true, "inject_failure": null, "pin": side.pin()});
                 match self.cloud.start_execution(&replay.state_machine_arn, &name, &input.to_string()).await {
                     Ok(arn) => replay.in_flight.push(Run { arn, index, side }),
                     Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),

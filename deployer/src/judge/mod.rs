@@ -19,6 +19,7 @@ pub mod duration;
 pub mod errors;
 pub mod paired;
 pub mod rank_sum;
+mod ranks;
 pub mod signed_rank;
 
 use serde::{Deserialize, Serialize};

@@ -32,21 +32,8 @@ pub fn greater(first: &[f64], second: &[f64]) -> Option<RankSum> {
     let mut all: Vec<(f64, bool)> =
         first.iter().map(|v| (*v, false)).chain(second.iter().map(|v| (*v, true))).collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = all.len();
-    let mut rank_sum_second = 0.0;
-    let mut tie_term = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        let average = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum_second += all[i..=j].iter().filter(|(_, second)| *second).count() as f64 * average;
-        let t = (j - i + 1) as f64;
-        tie_term += t * t * t - t;
-        i = j + 1;
-    }
+    let (ranks, tie_term) = super::ranks::average(&all.iter().map(|(v, _)| *v).collect::<Vec<_>>());
+    let rank_sum_second: f64 = all.iter().zip(&ranks).filter(|((_, second), _)| *second).map(|(_, r)| r).sum();
     let (f1, f2) = (n1 as f64, n2 as f64);
     let u = rank_sum_second - f2 * (f2 + 1.0) / 2.0;
     if tie_term == 0.0 && n1 * n2 <= EXACT_UP_TO {

@@ -33,21 +33,7 @@ pub fn greater(pairs: &[(f64, f64)]) -> Option<SignedRank> {
     }
     diffs.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
     let n = diffs.len();
-    // Average ranks over runs of equal magnitude; the tie term is sum(t^3 - t).
-    let mut ranks = vec![0.0; n];
-    let mut tie_term = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && diffs[j + 1].abs() == diffs[i].abs() {
-            j += 1;
-        }
-        let average = (i + j) as f64 / 2.0 + 1.0;
-        ranks[i..=j].fill(average);
-        let t = (j - i + 1) as f64;
-        tie_term += t * t * t - t;
-        i = j + 1;
-    }
+    let (ranks, tie_term) = super::ranks::average(&diffs.iter().map(|d| d.abs()).collect::<Vec<_>>());
     let w_plus: f64 = diffs.iter().zip(&ranks).filter(|(d, _)| **d > 0.0).map(|(_, r)| r).sum();
     if tie_term == 0.0 && n <= EXACT_UP_TO {
         return Some(SignedRank { n, w_plus, p_value: exact_upper_tail(n, w_plus.round() as usize), exact: true });

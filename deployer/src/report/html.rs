@@ -29,7 +29,7 @@ pub fn num(v: f64) -> String {
     }
 }
 
-fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.0} ms"))
 }
 

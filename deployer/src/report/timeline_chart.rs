@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::{esc, num};
+use super::html::{esc, ms, num};
 use crate::cloud::SeriesPoint;
 use crate::engine::timeline::FunctionTimeline;
 use crate::ledger::rfc3339;
@@ -90,7 +90,7 @@ fn chart(
                 rfc3339(p.at_ms),
                 num(p.invocations),
                 num(p.errors),
-                p.p99_ms.map_or_else(|| "-".into(), |v| format!("{v:.0} ms"))
+                ms(p.p99_ms)
             );
             let (fill, r) = if errors && p.errors > 0.0 { ("#cf222e", 4.0) } else { (colour, 2.0) };
             let _ = write!(
