@@ -29,6 +29,13 @@ a conditioned grant needs to match, as on AWS), and answers several resources wi
 ``ResourceSpecificResults``, as the IAM API reference describes
 SimulatePrincipalPolicy's ``EvaluationResult``.
 
+And ministack's server's keep-alive (``hypercorn.asyncio.serve``'s config, 75 s in
+ministack's own ``main()``) is set to ``LOCALCLOUD_MINISTACK_KEEP_ALIVE_SECONDS``: localcloud
+keeps idle connections to ministack for a fraction of it, so that the server never
+closes a connection localcloud may still send on. A request written as the server
+closes an idle connection can be applied with its reply lost, and a client's retry
+then meets its own first attempt ("Table already exists").
+
 Every other caller of ministack (SDK invokes, event sources, other integrations) goes
 the way it went before. If ministack's code no longer has the seam, the launcher refuses
 to start rather than run without it.
@@ -47,6 +54,7 @@ import time
 import urllib.parse
 
 ENDPOINT_ENV = "LOCALCLOUD_LAMBDA_ENDPOINT"
+KEEP_ALIVE_ENV = "LOCALCLOUD_MINISTACK_KEEP_ALIVE_SECONDS"
 
 # Lambda's longest function timeout is 900 s (Lambda quotas); a Task's own
 # TimeoutSeconds is enforced by ministack around this call, so the socket only has to
@@ -302,16 +310,49 @@ def install_simulator(iam, evaluator):
     iam._build_simulate_results_real = build
 
 
+def keep_alive_seconds(value):
+    """The server keep-alive ``value`` names: a positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(
+            f"{KEEP_ALIVE_ENV}={value!r} is not a positive number of seconds; "
+            "localcloud sets it (upstream::MINISTACK_KEEP_ALIVE), for example 75"
+        )
+    return seconds
+
+
+def install_keep_alive(hypercorn_asyncio, seconds):
+    """Makes the server ministack's ``main()`` starts keep idle connections ``seconds``."""
+    if not hasattr(hypercorn_asyncio, "serve"):
+        raise RuntimeError(
+            "hypercorn.asyncio has no serve: this ministack is not the one the launcher "
+            "was written for. Install the pinned version (make setup)."
+        )
+    serve = hypercorn_asyncio.serve
+
+    async def serve_with_keep_alive(app, config, *args, **kwargs):
+        config.keep_alive_timeout = seconds
+        return await serve(app, config, *args, **kwargs)
+
+    hypercorn_asyncio.serve = serve_with_keep_alive
+
+
 def main():
     url = os.environ.get(ENDPOINT_ENV, "")
     try:
         endpoint = Endpoint(url)
+        keep_alive = keep_alive_seconds(os.environ.get(KEEP_ALIVE_ENV, ""))
+        import hypercorn.asyncio
         from ministack.services import stepfunctions
         from ministack.services import iam
         from ministack.core import iam_evaluator
 
         install(stepfunctions, endpoint)
         install_simulator(iam, iam_evaluator)
+        install_keep_alive(hypercorn.asyncio, keep_alive)
     except (ValueError, RuntimeError, ImportError) as err:
         print(f"ministack_launcher: {err}", file=sys.stderr)
         return 2

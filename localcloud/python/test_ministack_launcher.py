@@ -5,6 +5,7 @@ Run: .venv/bin/python -m unittest discover -s localcloud/python
 (localcloud/tests/launcher.rs runs it as part of the Rust suite).
 """
 
+import asyncio
 import http.server
 import json
 import socket
@@ -238,6 +239,31 @@ class InstallTests(unittest.TestCase):
         with self.assertRaises(RuntimeError) as raised:
             launcher.install_simulator(types.SimpleNamespace(_p=None), None)
         self.assertIn("_extract_simulate_params", str(raised.exception))
+
+    def test_the_server_keeps_idle_connections_as_long_as_localcloud_says(self):
+        started = []
+
+        async def serve(app, config):
+            started.append((app, config.keep_alive_timeout))
+
+        hypercorn_asyncio = types.SimpleNamespace(serve=serve)
+        launcher.install_keep_alive(hypercorn_asyncio, 75.0)
+        # ministack's main() sets its own value on the config before it serves.
+        config = types.SimpleNamespace(keep_alive_timeout=5)
+        asyncio.run(hypercorn_asyncio.serve("app", config))
+        self.assertEqual(started, [("app", 75.0)])
+
+    def test_a_hypercorn_without_serve_is_refused(self):
+        with self.assertRaises(RuntimeError) as raised:
+            launcher.install_keep_alive(types.SimpleNamespace(), 75.0)
+        self.assertIn("serve", str(raised.exception))
+
+    def test_the_keep_alive_must_be_a_positive_number_of_seconds(self):
+        self.assertEqual(launcher.keep_alive_seconds("75"), 75.0)
+        for bad in ("", "0", "-3", "soon", "nan"):
+            with self.assertRaises(ValueError) as raised:
+                launcher.keep_alive_seconds(bad)
+            self.assertIn(launcher.KEEP_ALIVE_ENV, str(raised.exception))
 
     def test_main_refuses_a_missing_endpoint(self):
         import os

@@ -20,6 +20,9 @@ pub const FILE_NAME: &str = "ministack_launcher.py";
 /// The variable that gives the launcher localcloud's public endpoint.
 pub const ENDPOINT_ENV: &str = "LOCALCLOUD_LAMBDA_ENDPOINT";
 
+/// The variable that gives the launcher ministack's server keep-alive, in seconds.
+pub const KEEP_ALIVE_ENV: &str = "LOCALCLOUD_MINISTACK_KEEP_ALIVE_SECONDS";
+
 /// Writes the launcher into `dir` (replacing an older copy) and returns its path.
 pub fn write(dir: &Path) -> io::Result<PathBuf> {
     let path = dir.join(FILE_NAME);
@@ -36,5 +39,10 @@ mod tests {
     #[test]
     fn the_launcher_reads_the_endpoint_variable_named_here() {
         assert!(SOURCE.contains(&format!("ENDPOINT_ENV = \"{ENDPOINT_ENV}\"")));
+    }
+
+    #[test]
+    fn the_launcher_reads_the_keep_alive_variable_named_here() {
+        assert!(SOURCE.contains(&format!("KEEP_ALIVE_ENV = \"{KEEP_ALIVE_ENV}\"")));
     }
 }

@@ -422,6 +422,8 @@ fn spawn_ministack(config: &Config) -> Result<i32, LifecycleError> {
         Command::new(config.python())
             .arg(&launcher_file)
             .env(launcher::ENDPOINT_ENV, config.endpoint())
+            // Longer than localcloud keeps an idle connection to it (see upstream::POOL_IDLE).
+            .env(launcher::KEEP_ALIVE_ENV, crate::upstream::MINISTACK_KEEP_ALIVE.as_secs().to_string())
             .env(INSTANCE_MARKER, config.instance())
             .env("BIND_HOST", "127.0.0.1")
             .env("GATEWAY_PORT", config.ministack_port.to_string())

@@ -15,7 +15,7 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -69,12 +69,9 @@ impl Proxy {
         cloudwatch: Arc<CloudWatch>,
         faults: Arc<Faults>,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(connector);
         Self {
             upstream,
-            client,
+            client: crate::upstream::ministack_client(),
             calls: Upstream::new(upstream),
             accounts: AccountCache::default(),
             codedeploy,

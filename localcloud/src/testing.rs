@@ -101,8 +101,27 @@ impl LocalCloud {
     }
 }
 
+impl LocalCloud {
+    /// The last warnings and errors localcloud logged (a 502 for a ministack that did not
+    /// answer, an alarm it could not evaluate), written to stderr: the test harness shows
+    /// them only for a failed test, whose run folder (and logs) is removed as it ends.
+    fn report_warnings(&self) {
+        let Ok(log) = std::fs::read_to_string(self.config.localcloud_log()) else { return };
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN") || l.contains("ERROR")).collect();
+        if warnings.is_empty() {
+            return;
+        }
+        let shown = &warnings[warnings.len().saturating_sub(20)..];
+        eprintln!("localcloud logged {} warnings or errors; the last {}:", warnings.len(), shown.len());
+        for line in shown {
+            eprintln!("  {line}");
+        }
+    }
+}
+
 impl Drop for LocalCloud {
     fn drop(&mut self) {
+        self.report_warnings();
         let _ = lifecycle::down(&self.config);
         let _ = std::fs::remove_dir_all(&self.config.run_dir);
     }
