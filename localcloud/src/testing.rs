@@ -99,9 +99,7 @@ impl LocalCloud {
     pub fn config(&self) -> &Config {
         &self.config
     }
-}
 
-impl LocalCloud {
     /// The last warnings and errors localcloud logged (a 502 for a ministack that did not
     /// answer, an alarm it could not evaluate), written to stderr: the test harness shows
     /// them only for a failed test, whose run folder (and logs) is removed as it ends.
