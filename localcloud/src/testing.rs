@@ -100,27 +100,62 @@ impl LocalCloud {
         &self.config
     }
 
-    /// The last warnings and errors localcloud logged (a 502 for a ministack that did not
-    /// answer, an alarm it could not evaluate), written to stderr: the test harness shows
-    /// them only for a failed test, whose run folder (and logs) is removed as it ends.
-    fn report_warnings(&self) {
-        let Ok(log) = std::fs::read_to_string(self.config.localcloud_log()) else { return };
-        let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN") || l.contains("ERROR")).collect();
-        if warnings.is_empty() {
-            return;
-        }
-        let shown = &warnings[warnings.len().saturating_sub(20)..];
-        eprintln!("localcloud logged {} warnings or errors; the last {}:", warnings.len(), shown.len());
-        for line in shown {
-            eprintln!("  {line}");
-        }
+    /// What the cloud logged that a failed test needs, written to stderr: the test
+    /// harness shows it only for a failed test, whose run folder (and logs) is removed
+    /// as it ends. localcloud's warnings and errors (a 502 for a ministack that did not
+    /// answer, an alarm it could not evaluate), and the end of ministack's log, which
+    /// runs at WARNING (an exception behind a 500 it answered).
+    fn report_logs(&self) {
+        report("localcloud's warnings and errors", &self.config.localcloud_log(), |l| {
+            l.contains(" WARN") || l.contains("ERROR")
+        });
+        report("ministack's log", &self.config.ministack_log(), |_| true);
     }
+}
+
+/// The last lines of `log` that `keep`, each cut to a readable length, to stderr.
+fn report(what: &str, log: &Path, keep: impl Fn(&str) -> bool) {
+    let Ok(text) = std::fs::read_to_string(log) else { return };
+    let (kept, shown) = last_kept(&text, keep);
+    if shown.is_empty() {
+        return;
+    }
+    eprintln!("{what}: {kept} lines, the last {}:", shown.len());
+    for line in shown {
+        eprintln!("  {line}");
+    }
+}
+
+/// How many lines of `text` `keep`, and the last 20 of them cut to 400 characters.
+fn last_kept(text: &str, keep: impl Fn(&str) -> bool) -> (usize, Vec<&str>) {
+    const LINES: usize = 20;
+    const WIDTH: usize = 400;
+    let kept: Vec<&str> = text.lines().filter(|l| keep(l)).collect();
+    let shown = kept[kept.len().saturating_sub(LINES)..]
+        .iter()
+        .map(|line| &line[..line.char_indices().nth(WIDTH).map_or(line.len(), |(i, _)| i)])
+        .collect();
+    (kept.len(), shown)
 }
 
 impl Drop for LocalCloud {
     fn drop(&mut self) {
-        self.report_warnings();
+        self.report_logs();
         let _ = lifecycle::down(&self.config);
         let _ = std::fs::remove_dir_all(&self.config.run_dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_report_keeps_the_last_matching_lines_cut_to_length() {
+        let text: String =
+            (0..50).map(|i| format!("{} line {i}\n", if i % 2 == 0 { "WARN" } else { "INFO" })).collect();
+        let (kept, shown) = super::last_kept(&text, |l| l.starts_with("WARN"));
+        assert_eq!((kept, shown.len(), shown[0], shown[19]), (25, 20, "WARN line 10", "WARN line 48"));
+        let long = "é".repeat(1000);
+        assert_eq!(super::last_kept(&long, |_| true).1[0].chars().count(), 400);
+        assert_eq!(super::last_kept("", |_| true), (0, Vec::<&str>::new()));
     }
 }
