@@ -3,6 +3,7 @@
 //! [`proxy`] is the front, on the public endpoint `http://127.0.0.1:4566`.
 
 pub mod account;
+pub mod answer_watch;
 pub mod api;
 pub mod clock;
 pub mod cloudwatch;

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::{self, AccountCache};
+use crate::answer_watch::{self, Noteworthy};
 use crate::api::{ApiError, Params};
 use crate::cloudwatch::wire::{self, Protocol};
 use crate::cloudwatch::{CloudWatch, InvokeRecord};
@@ -93,15 +94,19 @@ impl Proxy {
         }
         let request = request.map(BodyExt::boxed);
         // The emulator's own endpoints (health, reset) are the lifecycle's, not an API.
-        if path.starts_with("/_ministack/") || !self.faults.is_on() {
+        if path.starts_with("/_ministack/") {
             return Ok(self.route(request).await);
+        }
+        if !self.faults.is_on() {
+            let call = classify::classify(request.method(), request.uri(), request.headers(), None);
+            return Ok(self.route_watched(request, &call).await);
         }
         let (request, call) = match self.classify(request).await {
             Ok(classified) => classified,
             Err(response) => return Ok(response),
         };
         match self.faults.draw(&call) {
-            None => Ok(self.route(request).await),
+            None => Ok(self.route_watched(request, &call).await),
             Some(FaultKind::Throttle) => Ok(faults::wire::throttle(&call).map(full)),
             Some(FaultKind::Error) => Ok(faults::wire::server_error().map(full)),
             Some(FaultKind::Reset) => {
@@ -165,6 +170,26 @@ impl Proxy {
 
     fn fault_report(&self) -> Response<Body> {
         json(StatusCode::OK, serde_json::to_string(&self.faults.report()).unwrap_or_default())
+    }
+
+    /// Routes the request, and warns when its answer is a server error or slow: what a
+    /// client's retries would otherwise hide (see [`answer_watch`]).
+    async fn route_watched(&self, request: Request<Body>, call: &faults::Call) -> Response<Body> {
+        let started = Instant::now();
+        let response = self.route(request).await;
+        let elapsed = started.elapsed();
+        match answer_watch::judge(call, response.status(), elapsed) {
+            Some(Noteworthy::ServerError) => tracing::warn!(
+                service = %call.service, operation = %call.operation, status = %response.status(),
+                seconds = elapsed.as_secs_f64(), "server error answered"
+            ),
+            Some(Noteworthy::Slow) => tracing::warn!(
+                service = %call.service, operation = %call.operation, status = %response.status(),
+                seconds = elapsed.as_secs_f64(), "slow answer"
+            ),
+            None => {}
+        }
+        response
     }
 
     /// Dispatches a request to the service that owns it.
