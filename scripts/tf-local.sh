@@ -8,6 +8,9 @@
 #   tf-local.sh show-json the applied state as JSON (`terraform show -json`)
 # LOCALCLOUD_ENDPOINT (default http://127.0.0.1:4566) and TF_LOCAL_STATE_DIR
 # (default .run/terraform/local) let tests aim it at a private local cloud.
+# TF_LOCAL_PROVIDER_LOG=FILE keeps the AWS provider's debug log there and, when the
+# action fails, prints what it says about the AWS calls that went wrong on the wire
+# (retries, 5xx, lost replies), which Terraform's own error does not show.
 set -euo pipefail
 source "$(dirname "$0")/terraform-env.sh"
 
@@ -18,6 +21,12 @@ export TF_DATA_DIR="$state_dir/data"
 export AWS_ENDPOINT_URL="$endpoint"
 # Never let ambient credentials or profiles steer the local providers.
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+provider_log="${TF_LOCAL_PROVIDER_LOG:-}"
+if [[ -n "$provider_log" ]]; then
+  # This run's calls only: Terraform appends to TF_LOG_PATH.
+  mkdir -p "$(dirname "$provider_log")" && : >"$provider_log"
+  export TF_LOG_PROVIDER=DEBUG TF_LOG_PATH="$provider_log"
+fi
 
 if ! curl -sf -o /dev/null "$endpoint/_localcloud/health"; then
   echo "error: the local cloud does not answer at $endpoint: start it with \`make up\`" >&2
@@ -41,6 +50,17 @@ plan_check() {
   esac
 }
 tf init -input=false -reconfigure -backend-config="path=$state_dir/terraform.tfstate" >/dev/null
+
+# A failed action's provider-log digest goes to stderr, after Terraform's own error.
+report_provider_log() {
+  local rc=$?
+  if [[ $rc -ne 0 && -n "$provider_log" && -s "$provider_log" ]]; then
+    echo "tf-local: the AWS provider's calls (debug log $provider_log):" >&2
+    python3 "$ROOT/scripts/tf_provider_log.py" "$provider_log" >&2 || true
+  fi
+  return $rc
+}
+trap report_provider_log EXIT
 
 case "$action" in
   apply) tf_run apply -auto-approve -input=false ;;

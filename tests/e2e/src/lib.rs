@@ -44,6 +44,19 @@ pub fn scratch_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// `scripts/<name>` aimed at the test's own local cloud, with its Terraform state in
+/// `dir/state` and the AWS provider's debug log in `dir/provider.log`: when an apply
+/// fails, tf-local.sh prints the calls that went wrong on the wire, which the test's
+/// failure then shows (the folder itself may be gone by the time anyone looks).
+pub fn script_command(endpoint: &str, dir: &Path, name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(localcloud::testing::workspace_root().join("scripts").join(name));
+    command
+        .env("LOCALCLOUD_ENDPOINT", endpoint)
+        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
+        .env("TF_LOCAL_PROVIDER_LOG", dir.join("provider.log"));
+    command
+}
+
 /// SDK configuration for `account` on the local cloud: as on ministack, a 12-digit
 /// access key id names the account.
 pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
-use localcloud::testing::{workspace_root, LocalCloud};
+use localcloud::testing::LocalCloud;
 use serde_json::Value;
 
 pub const FUNCTIONS: [&str; 4] = ["compensate", "extract", "load", "transform"];
@@ -18,10 +18,8 @@ pub const FUNCTIONS: [&str; 4] = ["compensate", "extract", "load", "transform"];
 /// Runs `scripts/<name>` against `cloud`, with Terraform's state and the base release
 /// under `dir`.
 pub fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
-    Command::new(workspace_root().join("scripts").join(name))
+    crate::script_command(&cloud.endpoint(), dir, name)
         .args(args)
-        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
         .env("DIST_DIR", dir.join("base"))
         .output()
         .expect("running a script")

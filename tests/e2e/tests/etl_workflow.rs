@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
@@ -21,13 +21,11 @@ use e2e::inbox::Inbox;
 use e2e::{account_config, succeeded, DEV, PROD, TOOLING};
 use etl_core::synthetic::Generator;
 use etl_core::Date;
-use localcloud::testing::{workspace_root, LocalCloud};
+use localcloud::testing::LocalCloud;
 
 fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Output {
-    Command::new(workspace_root().join("scripts").join(name))
+    e2e::script_command(&cloud.endpoint(), dir, name)
         .args(args)
-        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
         .env("DIST_DIR", dir.join("dist"))
         .output()
         .expect("running a script")

@@ -141,12 +141,7 @@ fn environments_local_grants_every_call_as_the_reference_requires_and_nothing_el
     let cloud = LocalCloud::start("iam")?;
     let dir = e2e::scratch_dir("iam-check")?;
     let tf_local = |action: &str| {
-        Command::new(workspace_root().join("scripts/tf-local.sh"))
-            .arg(action)
-            .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-            .env("TF_LOCAL_STATE_DIR", dir.join("state"))
-            .output()
-            .expect("running tf-local.sh")
+        e2e::script_command(&cloud.endpoint(), &dir, "tf-local.sh").arg(action).output().expect("running tf-local.sh")
     };
     succeeded("tf-local.sh apply", &tf_local("apply"))?;
     let rendered: Value = serde_json::from_str(&succeeded("tf-local.sh show-json", &tf_local("show-json"))?)?;

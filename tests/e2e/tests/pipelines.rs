@@ -388,11 +388,7 @@ async fn rehearsal_runs_the_merge_pipeline_and_stops_at_a_failed_stage() -> Resu
 
     // environments/local, as `make pipeline` applies it first: the functions hold the
     // modules' placeholder until the first rehearsal's releases bootstrap them.
-    let apply = Command::new(workspace_root().join("scripts/tf-local.sh"))
-        .arg("apply")
-        .env("LOCALCLOUD_ENDPOINT", cloud.endpoint())
-        .env("TF_LOCAL_STATE_DIR", dir.join("state"))
-        .output()?;
+    let apply = e2e::script_command(&cloud.endpoint(), &dir, "tf-local.sh").arg("apply").output()?;
     succeeded("tf-local.sh apply", &apply)?;
     eprintln!("environments/local applied after {:.1}s", started.elapsed().as_secs_f64());
     let endpoint = cloud.endpoint();

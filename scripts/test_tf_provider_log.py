@@ -1,0 +1,112 @@
+"""Unit tests for tf_provider_log.py, on records shaped like the provider's debug log."""
+
+import io
+import os
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import tf_provider_log  # noqa: E402
+
+PREFIX = "[DEBUG] provider.terraform-provider-aws_v5.100.0_x5:"
+
+
+def sent(time, req, operation, resource="aws_lambda_function"):
+    return (
+        f"2026-12-01T{time}Z {PREFIX} HTTP Request Sent: rpc.method={operation} rpc.service=Lambda "
+        f"tf_req_id={req} tf_resource_type={resource} http.method=POST\n"
+        "  http.request.body=\n  | {\"FunctionName\":\"etl-dev-load\"}\n"
+        f"   timestamp=2026-12-01T{time}Z\n"
+    )
+
+
+def received(time, req, operation, status, duration, error=None, resource="aws_lambda_function"):
+    body = f'{{"__type":"{error}","message":"no"}}' if error else '{"FunctionName":"etl-dev-load"}'
+    return (
+        f"2026-12-01T{time}Z {PREFIX} HTTP Response Received: rpc.method={operation} rpc.service=Lambda "
+        f"tf_req_id={req} tf_resource_type={resource} http.duration={duration}\n"
+        f"  http.response.body=\n  | {body}\n"
+        f"   http.status_code={status} timestamp=2026-12-01T{time}Z\n"
+    )
+
+
+def lines(*records):
+    return io.StringIO("".join(records)).readlines()
+
+
+class DigestTest(unittest.TestCase):
+    def test_a_create_whose_reply_failed_and_whose_retry_found_it_made_is_shown(self):
+        digest = tf_provider_log.digest(lines(
+            sent("03:18:08.074", "a", "CreateFunction"),
+            received("03:18:38.159", "a", "CreateFunction", 500, 30085, "ServiceException"),
+            sent("03:18:39.000", "a", "CreateFunction"),
+            received("03:18:39.050", "a", "CreateFunction", 409, 50, "ResourceConflictException"),
+        ))
+        self.assertEqual(digest[0], "1 AWS calls, 2 requests; 1 went wrong on the wire")
+        self.assertEqual(digest[1:], [
+            "  aws_lambda_function CreateFunction: 2 requests",
+            "    03:18:38.159  500 ServiceException after 30085 ms",
+            "    03:18:39.050  409 ResourceConflictException after 50 ms",
+        ])
+
+    def test_a_request_with_no_reply_is_shown_as_such(self):
+        digest = tf_provider_log.digest(lines(
+            sent("03:18:08.074", "a", "CreateFunction"),
+            sent("03:18:08.080", "b", "CreateFunction"),
+            received("03:18:08.100", "b", "CreateFunction", 201, 20),
+        ))
+        self.assertEqual(digest[1:], [
+            "  aws_lambda_function CreateFunction: 1 requests",
+            "    03:18:08.074  sent, no reply logged",
+        ])
+
+    def test_quick_answers_and_a_single_not_found_are_only_counted(self):
+        digest = tf_provider_log.digest(lines(
+            sent("03:18:08.074", "a", "GetFunction"),
+            received("03:18:08.080", "a", "GetFunction", 404, 6, "ResourceNotFoundException"),
+            sent("03:18:08.090", "b", "CreateFunction"),
+            received("03:18:08.100", "b", "CreateFunction", 201, 10),
+        ))
+        self.assertEqual(digest, ["2 AWS calls, 2 requests; 0 went wrong on the wire"])
+
+    def test_a_slow_reply_and_a_throttle_are_shown(self):
+        digest = tf_provider_log.digest(lines(
+            sent("03:18:08.000", "a", "CreateFunction"),
+            received("03:18:14.000", "a", "CreateFunction", 201, 6000),
+            sent("03:18:08.000", "b", "CreateTable", "aws_dynamodb_table"),
+            received("03:18:08.010", "b", "CreateTable", 429, 10, "ThrottlingException", "aws_dynamodb_table"),
+            sent("03:18:09.000", "b", "CreateTable", "aws_dynamodb_table"),
+            received("03:18:09.010", "b", "CreateTable", 200, 10, resource="aws_dynamodb_table"),
+        ))
+        self.assertEqual(digest[0], "2 AWS calls, 3 requests; 2 went wrong on the wire")
+        self.assertIn("    03:18:14.000  201 after 6000 ms", digest)
+        self.assertIn("    03:18:08.010  429 ThrottlingException after 10 ms", digest)
+
+    def test_a_long_retry_keeps_its_first_and_last_requests(self):
+        records = [sent("03:18:00.000", "a", "CreateFunction")]
+        records.append(received("03:18:00.100", "a", "CreateFunction", 503, 100, "ServiceUnavailable"))
+        for second in range(10, 40):
+            records.append(sent(f"03:18:{second}.000", "a", "CreateFunction"))
+            records.append(received(f"03:18:{second}.050", "a", "CreateFunction", 409, 50, "ResourceConflictException"))
+        digest = tf_provider_log.digest(lines(*records))
+        self.assertEqual(digest[1], "  aws_lambda_function CreateFunction: 31 requests")
+        self.assertEqual(digest[2], f"    ({31 - tf_provider_log.MAX_ATTEMPTS} requests in between not shown)")
+        self.assertEqual(digest[3], "    03:18:00.100  503 ServiceUnavailable after 100 ms")
+        self.assertEqual(digest[-1], "    03:18:39.050  409 ResourceConflictException after 50 ms")
+        self.assertEqual(len(digest), 4 + tf_provider_log.MAX_ATTEMPTS - 1)
+
+    def test_an_unreadable_log_is_named_with_its_own_exit_code(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            missing = os.path.join(scratch, "provider.log")
+            stderr = io.StringIO()
+            with redirect_stderr(stderr):
+                code = tf_provider_log.main(["tf_provider_log.py", missing])
+        self.assertEqual(code, 66)
+        self.assertIn(missing, stderr.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()
