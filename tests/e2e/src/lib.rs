@@ -63,6 +63,19 @@ pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {
     config_with(endpoint, Credentials::new(account, "localcloud-secret", None, None, "localcloud-account")).await
 }
 
+/// SDK configuration for a test's own reads in `account`, which observe what the
+/// deployer did, also while the cloud injects faults: ten attempts and no retry quota,
+/// as the deployer's own clients, so that a read does not fail where the deployer's
+/// rode through (with the SDK's default three attempts, one read in about 150 fails
+/// under deployer_faults' mix).
+pub async fn observer_config(endpoint: &str, account: &str) -> SdkConfig {
+    account_config(endpoint, account)
+        .await
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+        .build()
+}
+
 pub async fn config_with(endpoint: &str, credentials: Credentials) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))

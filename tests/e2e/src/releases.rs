@@ -127,7 +127,12 @@ pub fn synthetic_traffic(
 }
 
 pub async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &str) -> Result<()> {
-    let cw = aws_sdk_cloudwatch::Client::new(&crate::account_config(cloud_endpoint, account).await);
+    let config = crate::observer_config(cloud_endpoint, account).await;
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&config)
+            .retry_partition(deployer::cloud::sdk::retry::retry_partition())
+            .build(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = cw.describe_alarms().alarm_name_prefix(prefix).send().await?;
@@ -146,18 +151,12 @@ pub async fn wait_for_alarms_ok(cloud_endpoint: &str, account: &str, prefix: &st
 }
 
 impl Accounts {
-    /// The clients of dev, test and prod on `endpoint`. They observe what the deployer
-    /// did, also while the cloud injects faults: ten attempts, so that a test's own read
-    /// does not fail where the deployer's rode through.
+    /// The clients of dev, test and prod on `endpoint`, configured as observers (see
+    /// [`crate::observer_config`]).
     pub async fn new(endpoint: &str) -> Self {
         let mut accounts = Self { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
         for (env, account) in [("dev", crate::DEV), ("test", crate::TEST), ("prod", crate::PROD)] {
-            let config = crate::account_config(endpoint, account)
-                .await
-                .into_builder()
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
-                .build();
-            // And no retry quota, as the deployer's own clients.
+            let config = crate::observer_config(endpoint, account).await;
             let partition = deployer::cloud::sdk::retry::retry_partition;
             let lambda = aws_sdk_lambda::config::Builder::from(&config).retry_partition(partition()).build();
             let codedeploy = aws_sdk_codedeploy::config::Builder::from(&config).retry_partition(partition()).build();

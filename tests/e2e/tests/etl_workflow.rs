@@ -225,7 +225,8 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
     succeeded("package-functions.sh", &script(&cloud, &dir, "package-functions.sh", &[]))?;
     succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
 
-    let dev = account_config(&cloud.endpoint(), DEV).await;
+    // The test's own reads ride through the faults injected during one run below.
+    let dev = e2e::observer_config(&cloud.endpoint(), DEV).await;
     // Terraform created the functions from the placeholder, live on $LATEST: an invoke
     // says what to do instead of running anything. Tried in prod, which this test
     // never releases to: the failed invoke trips the function's errors alarm, and an
