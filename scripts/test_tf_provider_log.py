@@ -52,6 +52,18 @@ class DigestTest(unittest.TestCase):
             "    03:18:39.050  409 ResourceConflictException after 50 ms",
         ])
 
+    def test_a_reply_answers_the_latest_request_of_its_call(self):
+        digest = tf_provider_log.digest(lines(
+            sent("03:45:30.839", "a", "CreateFunction"),
+            sent("03:45:30.962", "a", "CreateFunction"),
+            received("03:45:30.963", "a", "CreateFunction", 409, 2, "ResourceConflictException"),
+        ))
+        self.assertEqual(digest[1:], [
+            "  aws_lambda_function CreateFunction: 2 requests",
+            "    03:45:30.839  sent, no reply logged",
+            "    03:45:30.963  409 ResourceConflictException after 2 ms",
+        ])
+
     def test_a_request_with_no_reply_is_shown_as_such(self):
         digest = tf_provider_log.digest(lines(
             sent("03:18:08.074", "a", "CreateFunction"),
@@ -93,8 +105,9 @@ class DigestTest(unittest.TestCase):
             records.append(received(f"03:18:{second}.050", "a", "CreateFunction", 409, 50, "ResourceConflictException"))
         digest = tf_provider_log.digest(lines(*records))
         self.assertEqual(digest[1], "  aws_lambda_function CreateFunction: 31 requests")
-        self.assertEqual(digest[2], f"    ({31 - tf_provider_log.MAX_ATTEMPTS} requests in between not shown)")
-        self.assertEqual(digest[3], "    03:18:00.100  503 ServiceUnavailable after 100 ms")
+        self.assertEqual(digest[2], "    03:18:00.100  503 ServiceUnavailable after 100 ms")
+        self.assertEqual(digest[3], "    03:18:10.050  409 ResourceConflictException after 50 ms")
+        self.assertEqual(digest[4], f"    ({31 - tf_provider_log.MAX_ATTEMPTS} requests in between not shown)")
         self.assertEqual(digest[-1], "    03:18:39.050  409 ResourceConflictException after 50 ms")
         self.assertEqual(len(digest), 4 + tf_provider_log.MAX_ATTEMPTS - 1)
 

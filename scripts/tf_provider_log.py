@@ -100,7 +100,10 @@ def calls(lines) -> "OrderedDict[tuple, Call]":
             continue
         status = int(values.get("http.status_code", "0") or 0)
         duration = int(values.get("http.duration", "0") or 0)
-        waiting = next((a for a in call.attempts if a.status is None), None)
+        # A call's requests go one after another: a reply answers the latest request,
+        # and an earlier one still waiting never got its reply (a transport error the
+        # SDK retried).
+        waiting = call.attempts[-1] if call.attempts and call.attempts[-1].status is None else None
         attempt = waiting or Attempt(time)
         if waiting is None:
             call.attempts.append(attempt)
@@ -116,10 +119,12 @@ def digest(lines) -> list:
     out = [f"{len(found)} AWS calls, {attempts} requests; {len(wrong)} went wrong on the wire"]
     for call in wrong[-MAX_CALLS:]:
         out.append(f"  {call.resource} {call.operation}: {len(call.attempts)} requests")
-        shown = call.attempts[:2] + call.attempts[2:][-(MAX_ATTEMPTS - 2):]
-        if len(shown) < len(call.attempts):
-            out.append(f"    ({len(call.attempts) - len(shown)} requests in between not shown)")
-        out.extend(f"    {attempt.render()}" for attempt in shown)
+        first, rest = call.attempts[:2], call.attempts[2:]
+        last = rest[-(MAX_ATTEMPTS - 2):]
+        out.extend(f"    {attempt.render()}" for attempt in first)
+        if len(last) < len(rest):
+            out.append(f"    ({len(rest) - len(last)} requests in between not shown)")
+        out.extend(f"    {attempt.render()}" for attempt in last)
     if len(wrong) > MAX_CALLS:
         out.insert(1, f"  (the last {MAX_CALLS} shown)")
     return out
@@ -131,10 +136,11 @@ def main(argv) -> int:
         return 64
     try:
         with open(argv[1], encoding="utf-8", errors="replace") as log:
-            print("\n".join(digest(log)))
+            lines = digest(log)
     except OSError as err:
         print(f"error: cannot read the provider log {argv[1]}: {err.strerror}", file=sys.stderr)
         return 66
+    print("\n".join(lines))
     return 0
 
 
