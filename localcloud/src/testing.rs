@@ -102,15 +102,20 @@ impl LocalCloud {
 
     /// What the cloud logged that a failed test needs, written to stderr: the test
     /// harness shows it only for a failed test, whose run folder (and logs) is removed
-    /// as it ends. localcloud's warnings and errors (a 502 for a ministack that did not
+    /// as it ends. localcloud's warnings, errors and panics (a 502 for a ministack that did not
     /// answer, an alarm it could not evaluate), and the end of ministack's log, which
     /// runs at WARNING (an exception behind a 500 it answered).
     fn report_logs(&self) {
-        report("localcloud's warnings and errors", &self.config.localcloud_log(), |l| {
-            l.contains(" WARN") || l.contains("ERROR")
-        });
+        report("localcloud's warnings, errors and panics", &self.config.localcloud_log(), noteworthy);
         report("ministack's log", &self.config.ministack_log(), |_| true);
     }
+}
+
+/// A line of localcloud's log that a failed test should show: a warning, an error, or
+/// a panic (a panicking request task drops its connection, which the client sees only
+/// as a lost reply; the panic's line carries no level).
+fn noteworthy(line: &str) -> bool {
+    line.contains(" WARN") || line.contains("ERROR") || line.contains("panicked at")
 }
 
 /// The last lines of `log` that `keep`, each cut to a readable length, to stderr.
@@ -157,5 +162,13 @@ mod tests {
         let long = "é".repeat(1000);
         assert_eq!(super::last_kept(&long, |_| true).1[0].chars().count(), 400);
         assert_eq!(super::last_kept("", |_| true), (0, Vec::<&str>::new()));
+    }
+
+    #[test]
+    fn warnings_errors_and_panics_are_noteworthy() {
+        assert!(super::noteworthy("2026-12-01T03:45:30Z  WARN slow answer service=lambda"));
+        assert!(super::noteworthy("2026-12-01T03:45:30Z ERROR state not saved"));
+        assert!(super::noteworthy("thread 'tokio-runtime-worker' panicked at localcloud/src/proxy.rs:1:1:"));
+        assert!(!super::noteworthy("2026-12-01T03:45:30Z  INFO alarm state changed"));
     }
 }
