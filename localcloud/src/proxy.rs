@@ -461,9 +461,14 @@ pub async fn serve(
         tokio::spawn(async move {
             let switch = ResetSwitch::default();
             let connection = Connection::new(stream, switch.clone());
-            let service = service_fn(move |request| {
+            let service = service_fn(move |request: Request<Incoming>| {
                 let (proxy, switch) = (Arc::clone(&proxy), switch.clone());
-                async move { proxy.handle(request, &switch).await }
+                let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+                async move {
+                    let answer = proxy.handle(request, &switch).await;
+                    tracing::debug!(%peer, %method, path, status = ?answer.as_ref().map(Response::status), "answered");
+                    answer
+                }
             });
             // A Dropped from the service ends the connection without an answer.
             if let Err(err) = hyper::server::conn::http1::Builder::new()
