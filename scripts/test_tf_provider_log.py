@@ -5,7 +5,7 @@ import os
 import sys
 import tempfile
 import unittest
-from contextlib import redirect_stderr
+from contextlib import redirect_stderr, redirect_stdout
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -110,6 +110,43 @@ class DigestTest(unittest.TestCase):
         self.assertEqual(digest[4], f"    ({31 - tf_provider_log.MAX_ATTEMPTS} requests in between not shown)")
         self.assertEqual(digest[-1], "    03:18:39.050  409 ResourceConflictException after 50 ms")
         self.assertEqual(len(digest), 4 + tf_provider_log.MAX_ATTEMPTS - 1)
+
+    def test_a_lost_reply_followed_by_a_conflict_is_its_own_verdict(self):
+        found = tf_provider_log.calls(lines(
+            sent("04:21:22.113", "a", "CreateAlias", "aws_kms_alias"),
+            sent("04:21:22.191", "a", "CreateAlias", "aws_kms_alias"),
+            received("04:21:22.202", "a", "CreateAlias", 400, 9, "AlreadyExistsException", "aws_kms_alias"),
+            sent("04:21:23.000", "b", "CreateRole", "aws_iam_role"),
+            received("04:21:23.010", "b", "CreateRole", 409, 5, "EntityAlreadyExists", "aws_iam_role"),
+        ))
+        verdicts = [call.lost_reply_then_conflict() for call in found.values()]
+        # The role's conflict had no lost reply before it: a real conflict, not this.
+        self.assertEqual(verdicts, [True, False])
+
+    def test_a_lost_reply_whose_retry_succeeded_is_not_a_conflict(self):
+        found = tf_provider_log.calls(lines(
+            sent("04:21:22.113", "a", "GetFunction"),
+            sent("04:21:22.191", "a", "GetFunction"),
+            received("04:21:22.202", "a", "GetFunction", 200, 9),
+            sent("04:21:23.000", "b", "CreateTable", "aws_dynamodb_table"),
+            sent("04:21:23.100", "b", "CreateTable", "aws_dynamodb_table"),
+            received("04:21:23.110", "b", "CreateTable", 400, 5, "ValidationException", "aws_dynamodb_table"),
+        ))
+        self.assertEqual([call.lost_reply_then_conflict() for call in found.values()], [False, False])
+
+    def test_main_exits_3_on_a_lost_reply_and_names_the_call(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            log = os.path.join(scratch, "provider.log")
+            with open(log, "w", encoding="utf-8") as out:
+                out.write(sent("04:21:22.113", "a", "CreateTable", "aws_dynamodb_table"))
+                out.write(sent("04:21:22.191", "a", "CreateTable", "aws_dynamodb_table"))
+                out.write(received("04:21:22.202", "a", "CreateTable", 400, 9, "ResourceInUseException",
+                                   "aws_dynamodb_table"))
+            stdout = io.StringIO()
+            with redirect_stdout(stdout):
+                code = tf_provider_log.main(["tf_provider_log.py", log])
+        self.assertEqual(code, tf_provider_log.LOST_REPLY)
+        self.assertIn("lost reply: aws_dynamodb_table CreateTable was applied", stdout.getvalue())
 
     def test_an_unreadable_log_is_named_with_its_own_exit_code(self):
         with tempfile.TemporaryDirectory() as scratch:

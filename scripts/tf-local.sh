@@ -10,7 +10,8 @@
 # (default .run/terraform/local) let tests aim it at a private local cloud.
 # TF_LOCAL_PROVIDER_LOG=FILE keeps the AWS provider's debug log there and, when the
 # action fails, prints what it says about the AWS calls that went wrong on the wire
-# (retries, 5xx, lost replies), which Terraform's own error does not show.
+# (retries, 5xx, lost replies), which Terraform's own error does not show. Exit 75:
+# the provider lost the reply to a create (see report_provider_log).
 set -euo pipefail
 source "$(dirname "$0")/terraform-env.sh"
 
@@ -52,11 +53,18 @@ plan_check() {
 tf init -input=false -reconfigure -backend-config="path=$state_dir/terraform.tfstate" >/dev/null
 
 # A failed action's provider-log digest goes to stderr, after Terraform's own error.
+# When it shows a create whose reply the provider lost and whose retry then met what
+# the create had made, the exit status is 75 (temporary failure): the cloud holds a
+# resource that the state lacks, and applying again on an emptied cloud succeeds.
 report_provider_log() {
-  local rc=$?
+  local rc=$? verdict=0
   if [[ $rc -ne 0 && -n "$provider_log" && -s "$provider_log" ]]; then
     echo "tf-local: the AWS provider's calls (debug log $provider_log):" >&2
-    python3 "$ROOT/scripts/tf_provider_log.py" "$provider_log" >&2 || true
+    python3 "$ROOT/scripts/tf_provider_log.py" "$provider_log" >&2 || verdict=$?
+    if [[ $verdict -eq 3 ]]; then
+      echo "error: the AWS provider lost the reply to a create it had made (exit 75): the local cloud holds a resource that Terraform's state lacks; empty the cloud (\`make reset\`, or \`terraform import\` the resource) and apply again" >&2
+      exit 75
+    fi
   fi
   return $rc
 }

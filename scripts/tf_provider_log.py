@@ -3,6 +3,10 @@
 
     tf_provider_log.py LOG
 
+Exit status: 0, or 3 when a create's reply was lost and the provider's retry met what
+the create had made (the cloud then holds a resource that Terraform's state lacks),
+64 for a usage error, 66 for an unreadable log.
+
 A create that "already exists" after minutes of "Still creating" hides its cause in the
 provider's retries, which Terraform does not print. The debug log
 (TF_LOG_PROVIDER=DEBUG) records every attempt: "HTTP Request Sent" and "HTTP Response
@@ -20,6 +24,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 SLOW_MS = 5000
+# The 400s that say a create met what exists (DynamoDB, KMS, IAM answer 400 or 409).
+CONFLICT_CODES = ("AlreadyExists", "ResourceInUse", "ResourceConflict")
+# main's exit status when some create's reply was lost and its retry met what it made.
+LOST_REPLY = 3
 MAX_CALLS = 15
 MAX_ATTEMPTS = 12
 
@@ -57,6 +65,21 @@ class Call:
         last = self.attempts[-1].status if self.attempts else None
         failed_retry = len(self.attempts) > 1 and last is not None and last >= 400
         return unanswered or server_fault or slow or failed_retry
+
+    def lost_reply_then_conflict(self) -> bool:
+        """A request whose reply never came, then a retry told that what it creates
+        already exists: the first request was applied and its answer lost, so the
+        cloud holds a resource that Terraform's state lacks."""
+        lost = next((i for i, a in enumerate(self.attempts) if a.status is None), None)
+        if lost is None:
+            return False
+        return any(is_conflict(a) for a in self.attempts[lost + 1:])
+
+
+def is_conflict(attempt: Attempt) -> bool:
+    if attempt.status == 409:
+        return True
+    return attempt.status == 400 and any(word in attempt.error for word in CONFLICT_CODES)
 
 
 def records(lines):
@@ -113,7 +136,10 @@ def calls(lines) -> "OrderedDict[tuple, Call]":
 
 
 def digest(lines) -> list:
-    found = calls(lines)
+    return render(calls(lines))
+
+
+def render(found) -> list:
     wrong = [call for call in found.values() if call.went_wrong()]
     attempts = sum(len(call.attempts) for call in found.values())
     out = [f"{len(found)} AWS calls, {attempts} requests; {len(wrong)} went wrong on the wire"]
@@ -136,12 +162,16 @@ def main(argv) -> int:
         return 64
     try:
         with open(argv[1], encoding="utf-8", errors="replace") as log:
-            lines = digest(log)
+            found = calls(log)
     except OSError as err:
         print(f"error: cannot read the provider log {argv[1]}: {err.strerror}", file=sys.stderr)
         return 66
-    print("\n".join(lines))
-    return 0
+    print("\n".join(render(found)))
+    lost = [call for call in found.values() if call.lost_reply_then_conflict()]
+    for call in lost:
+        print(f"lost reply: {call.resource} {call.operation} was applied, its answer never reached the provider, "
+              "and the provider's retry met what it had made")
+    return LOST_REPLY if lost else 0
 
 
 if __name__ == "__main__":
