@@ -82,6 +82,11 @@ impl LocalCloud {
         Self::start_configured(name, &localcloud_bin(), Some(scale), spec)
     }
 
+    /// Empties every account of the running cloud, as `localcloud reset` does.
+    pub fn reset(&self) -> Result<(), LifecycleError> {
+        lifecycle::reset(&self.config)
+    }
+
     /// Replaces the running cloud's fault injection (`off` turns it off).
     pub fn set_faults(&self, spec: &str) -> Result<crate::faults::Report, LifecycleError> {
         crate::lifecycle::set_faults(&self.config, spec)

@@ -14,7 +14,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use e2e::deployer::{package_release, Deployer};
 use e2e::releases::{expect, script};
 use e2e::workflow::Workflow;
-use e2e::{succeeded, DEV};
+use e2e::DEV;
 use localcloud::testing::{workspace_root, LocalCloud};
 
 const PER_OBJECT: usize = 10_000;
@@ -30,7 +30,7 @@ async fn main() -> Result<()> {
     let endpoint = cloud.endpoint();
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
     package_release(&dir.join("base"), "", &[])?;
-    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    e2e::apply_environments_local(&cloud, &dir, || script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let mut deployer = Deployer::new(&cloud);
     // Dev's settings, with time for a shadow run of a large day.
     let settings = dir.join("settings");

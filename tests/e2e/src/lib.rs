@@ -57,6 +57,40 @@ pub fn script_command(endpoint: &str, dir: &Path, name: &str) -> std::process::C
     command
 }
 
+/// tf-local.sh's exit status when the AWS provider lost the reply to a create it had
+/// made (see scripts/tf_provider_log.py).
+pub const TF_LOCAL_LOST_REPLY: i32 = 75;
+
+/// Applies environments/local to `cloud` with `apply` (which runs `tf-local.sh apply`
+/// aimed at it, its state in `dir/state`), and returns its output.
+///
+/// Once only, and only when tf-local.sh shows from the provider's own log that a
+/// create's reply was lost (exit 75), the cloud is emptied and the apply runs again.
+/// The provider's Go HTTP client reads localcloud's complete answer, closes the
+/// connection and retries, and the retry meets what the first request made; measured
+/// with strace on the provider, it is the client's doing, not a fault of the cloud,
+/// and no second apply can succeed while the cloud holds what the state lacks. Any
+/// other failure, or a second lost reply, fails the test.
+pub fn apply_environments_local(
+    cloud: &localcloud::testing::LocalCloud,
+    dir: &Path,
+    apply: impl Fn() -> std::process::Output,
+) -> anyhow::Result<String> {
+    let first = apply();
+    if first.status.code() != Some(TF_LOCAL_LOST_REPLY) {
+        return succeeded("tf-local.sh apply", &first);
+    }
+    eprintln!(
+        "tf-local.sh apply: the provider lost a create's reply; applying again on an emptied cloud:\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    cloud.reset()?;
+    for file in ["terraform.tfstate", "terraform.tfstate.backup"] {
+        let _ = std::fs::remove_file(dir.join("state").join(file));
+    }
+    succeeded("tf-local.sh apply (again, after a lost reply)", &apply())
+}
+
 /// SDK configuration for `account` on the local cloud: as on ministack, a 12-digit
 /// access key id names the account.
 pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {

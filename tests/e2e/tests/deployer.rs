@@ -19,7 +19,7 @@ use e2e::releases::{
     expect, manifest_code, script, synthetic_traffic, versions, wait_for_alarms_ok, Accounts, FUNCTIONS,
 };
 use e2e::review::{item, items, unticked};
-use e2e::{account_config, succeeded, PROD, TEST};
+use e2e::{account_config, PROD, TEST};
 use localcloud::testing::LocalCloud;
 use serde_json::Value;
 
@@ -37,7 +37,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // The release packaging path (cargo-lambda, release profile, glibc 2.34) builds
     // while the environments are applied; its artifact ships near the end.
     let mut release_build = spawn_release_package(&dir.join("probe"))?;
-    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    e2e::apply_environments_local(&cloud, &dir, || script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let accounts = Accounts::new(&endpoint).await;
     let deployer = Deployer::new(&cloud);
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();

@@ -21,7 +21,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use e2e::deployer::{package_release, Deployer};
 use e2e::releases::{expect, script, Accounts};
 use e2e::workflow::{Workflow, RUN_STEPS};
-use e2e::{succeeded, TEST};
+use e2e::TEST;
 use localcloud::testing::workspace_root;
 use localcloud::testing::LocalCloud;
 use serde_json::{json, Value};
@@ -130,7 +130,7 @@ async fn canary_steps_pass_on_evidence_and_executions_run_one_release() -> Resul
     let endpoint = cloud.endpoint();
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
     package_release(&dir.join("base"), "", &[])?;
-    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    e2e::apply_environments_local(&cloud, &dir, || script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let accounts = Accounts::new(&endpoint).await;
     let test = Workflow::new(&endpoint, "test", TEST).await;
     let mut deployer = Deployer::new(&cloud);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use e2e::deployer::{package_release, Deployer};
 use e2e::releases::{expect, manifest_code, script, synthetic_traffic, wait_for_alarms_ok, Accounts};
-use e2e::{succeeded, TEST};
+use e2e::TEST;
 use localcloud::testing::LocalCloud;
 
 /// The fault mix of issue 14's measurement, seeded so a failure can be replayed.
@@ -35,7 +35,7 @@ async fn releases_reach_the_same_verdicts_under_faults() -> Result<()> {
     let endpoint = cloud.endpoint();
     let dist = |name: &str| dir.join(name).to_string_lossy().into_owned();
     package_release(&dir.join("base"), "", &[])?;
-    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    e2e::apply_environments_local(&cloud, &dir, || script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
     let accounts = Accounts::new(&endpoint).await;
     let deployer = Deployer::new(&cloud);
 

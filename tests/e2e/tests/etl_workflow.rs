@@ -223,7 +223,7 @@ async fn local_environment_runs_the_etl_workflow_then_plans_clean_and_destroys()
     let cloud = LocalCloud::start("etl-workflow")?;
     let dir = e2e::scratch_dir("etl")?;
     succeeded("package-functions.sh", &script(&cloud, &dir, "package-functions.sh", &[]))?;
-    succeeded("tf-local.sh apply", &script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
+    e2e::apply_environments_local(&cloud, &dir, || script(&cloud, &dir, "tf-local.sh", &["apply"]))?;
 
     // The test's own reads ride through the faults injected during one run below.
     let dev = e2e::observer_config(&cloud.endpoint(), DEV).await;

@@ -143,7 +143,7 @@ fn environments_local_grants_every_call_as_the_reference_requires_and_nothing_el
     let tf_local = |action: &str| {
         e2e::script_command(&cloud.endpoint(), &dir, "tf-local.sh").arg(action).output().expect("running tf-local.sh")
     };
-    succeeded("tf-local.sh apply", &tf_local("apply"))?;
+    e2e::apply_environments_local(&cloud, &dir, || tf_local("apply"))?;
     let rendered: Value = serde_json::from_str(&succeeded("tf-local.sh show-json", &tf_local("show-json"))?)?;
 
     let (code, text) = check_state(&dir, "applied", &rendered)?;

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, ensure, Context, Result};
 use e2e::deployer::deployer_bin;
-use e2e::{account_config, succeeded, PROD, TEST};
+use e2e::{account_config, PROD, TEST};
 use localcloud::testing::{workspace_root, LocalCloud};
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
@@ -388,8 +388,9 @@ async fn rehearsal_runs_the_merge_pipeline_and_stops_at_a_failed_stage() -> Resu
 
     // environments/local, as `make pipeline` applies it first: the functions hold the
     // modules' placeholder until the first rehearsal's releases bootstrap them.
-    let apply = e2e::script_command(&cloud.endpoint(), &dir, "tf-local.sh").arg("apply").output()?;
-    succeeded("tf-local.sh apply", &apply)?;
+    e2e::apply_environments_local(&cloud, &dir, || {
+        e2e::script_command(&cloud.endpoint(), &dir, "tf-local.sh").arg("apply").output().expect("running tf-local.sh")
+    })?;
     eprintln!("environments/local applied after {:.1}s", started.elapsed().as_secs_f64());
     let endpoint = cloud.endpoint();
     let test = aws_sdk_lambda::Client::new(&account_config(&endpoint, TEST).await);
