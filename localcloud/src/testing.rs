@@ -107,9 +107,9 @@ impl LocalCloud {
 
     /// What the cloud logged that a failed test needs, written to stderr: the test
     /// harness shows it only for a failed test, whose run folder (and logs) is removed
-    /// as it ends. localcloud's warnings, errors and panics (a 502 for a ministack that did not
-    /// answer, an alarm it could not evaluate), and the end of ministack's log, which
-    /// runs at WARNING (an exception behind a 500 it answered).
+    /// as it ends. localcloud's warnings, errors and panics (a 502 for a ministack that
+    /// did not answer, a slow answer, an alarm it could not evaluate), and the end of
+    /// ministack's log, which runs at WARNING (an exception behind a 500 it answered).
     fn report_logs(&self) {
         report("localcloud's warnings, errors and panics", &self.config.localcloud_log(), noteworthy);
         report("ministack's log", &self.config.ministack_log(), |_| true);
