@@ -346,6 +346,13 @@ pub fn reset(config: &Config) -> Result<(), LifecycleError> {
     if !status(config).running {
         return Err(LifecycleError::NotRunning { endpoint: config.endpoint() });
     }
+    send_resets(config)
+}
+
+/// Empties ministack, then localcloud's own state. For a caller that started the cloud
+/// itself and knows it runs: `status`'s two-second health probes can miss a cloud that
+/// is merely busy (a test's, on a loaded machine), and then `reset` refuses it.
+pub(crate) fn send_resets(config: &Config) -> Result<(), LifecycleError> {
     for (addr, path) in [(config.ministack_addr(), "/_ministack/reset"), (config.public_addr(), "/_localcloud/reset")] {
         let (status, body) = probe::request(addr, "POST", path, Duration::from_secs(30))
             .map_err(io_err(format!("POST {path} to 127.0.0.1:{}", addr.port())))?;

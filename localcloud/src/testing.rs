@@ -82,9 +82,10 @@ impl LocalCloud {
         Self::start_configured(name, &localcloud_bin(), Some(scale), spec)
     }
 
-    /// Empties every account of the running cloud, as `localcloud reset` does.
+    /// Empties every account of this test's cloud, as `localcloud reset` does, without
+    /// first probing whether it runs: the test started it and holds it.
     pub fn reset(&self) -> Result<(), LifecycleError> {
-        lifecycle::reset(&self.config)
+        lifecycle::send_resets(&self.config)
     }
 
     /// Replaces the running cloud's fault injection (`off` turns it off).

@@ -290,3 +290,16 @@ fn faults_are_reported_by_status_and_set_while_running() {
     ok(&cloud.run("down"));
     assert_eq!(cloud.run_args(&["faults"]).status.code(), Some(6), "not running");
 }
+
+#[test]
+fn a_tests_cloud_resets_without_probing_first() {
+    let cloud = localcloud::testing::LocalCloud::start("testing-reset").unwrap();
+    let public: SocketAddr = cloud.endpoint().trim_start_matches("http://").parse().unwrap();
+    let (status, _) = probe::request(public, "PUT", "/testing-reset-bucket", Duration::from_secs(5)).unwrap();
+    assert_eq!(status, 200);
+    let list = || probe::request(public, "GET", "/", Duration::from_secs(5)).unwrap().1;
+    assert!(list().contains("<Name>testing-reset-bucket</Name>"));
+
+    cloud.reset().unwrap();
+    assert!(!list().contains("testing-reset-bucket"), "the bucket is gone after reset");
+}
