@@ -27,6 +27,24 @@ pub fn localcloud_bin() -> PathBuf {
     exe.parent().and_then(Path::parent).map(|dir| dir.join("localcloud")).unwrap_or_default()
 }
 
+/// Runs `python -m unittest discover` over the test files of `dir` that match
+/// `pattern`, and returns unittest's report; the report is the error when a test
+/// failed, or when none ran (older Pythons exit 0 then).
+pub fn python_unit_tests(python: &Path, dir: &Path, pattern: &str) -> Result<String, String> {
+    let output = std::process::Command::new(python)
+        .args(["-m", "unittest", "discover", "-p", pattern, "-s"])
+        .arg(dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .map_err(|e| format!("running {}: {e}", python.display()))?;
+    let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if output.status.success() && report.contains("OK") && !report.contains("Ran 0 tests") {
+        Ok(report)
+    } else {
+        Err(report)
+    }
+}
+
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }

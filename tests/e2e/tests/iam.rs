@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use anyhow::{ensure, Context, Result};
 use e2e::succeeded;
-use localcloud::testing::{workspace_root, LocalCloud};
+use localcloud::testing::{python_unit_tests, workspace_root, LocalCloud};
 use serde_json::Value;
 
 /// The Python of `.venv-tools`, where `make setup` installs policy-sentry.
@@ -31,14 +31,8 @@ fn check_iam(args: &[&str]) -> Result<Output> {
 
 #[test]
 fn the_checks_parts_pass_their_unit_tests() -> Result<()> {
-    let out = Command::new(python()?)
-        .args(["-m", "unittest", "discover", "-s"])
-        .arg(workspace_root().join("tests/e2e/iam"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(out.status.success(), "the IAM check's unit tests failed:\n{stderr}");
-    ensure!(stderr.contains("OK") && !stderr.contains("Ran 0 tests"), "{stderr}");
+    python_unit_tests(&python()?, &workspace_root().join("tests/e2e/iam"), "test*.py")
+        .map_err(|report| anyhow::anyhow!("the IAM check's unit tests failed, or none ran:\n{report}"))?;
     Ok(())
 }
 

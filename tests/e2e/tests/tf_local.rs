@@ -1,20 +1,14 @@
 //! tf-local.sh's diagnosis of a failed action: the AWS provider's debug log, digested.
 
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{ensure, Result};
-use localcloud::testing::{workspace_root, LocalCloud};
+use localcloud::testing::{python_unit_tests, workspace_root, LocalCloud};
 
 #[test]
 fn the_provider_log_digest_passes_its_unit_tests() -> Result<()> {
-    let out = Command::new("python3")
-        .args(["-m", "unittest", "discover", "-p", "test_tf_provider_log.py", "-s"])
-        .arg(workspace_root().join("scripts"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    ensure!(out.status.success(), "the digest's unit tests failed:\n{stderr}");
-    ensure!(stderr.contains("OK") && !stderr.contains("Ran 0 tests"), "{stderr}");
+    python_unit_tests(Path::new("python3"), &workspace_root().join("scripts"), "test_tf_provider_log.py")
+        .map_err(|report| anyhow::anyhow!("the digest's unit tests failed, or none ran:\n{report}"))?;
     Ok(())
 }
 
