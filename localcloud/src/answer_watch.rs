@@ -25,6 +25,16 @@ pub enum Noteworthy {
     Slow,
 }
 
+impl Noteworthy {
+    /// The warning's message.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::ServerError => "server error answered",
+            Self::Slow => "slow answer",
+        }
+    }
+}
+
 /// Whether the answer to `call`, `status` after `elapsed`, deserves a warning.
 pub fn judge(call: &Call, status: StatusCode, elapsed: Duration) -> Option<Noteworthy> {
     if status.is_server_error() {

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::account::{self, AccountCache};
-use crate::answer_watch::{self, Noteworthy};
+use crate::answer_watch;
 use crate::api::{ApiError, Params};
 use crate::cloudwatch::wire::{self, Protocol};
 use crate::cloudwatch::{CloudWatch, InvokeRecord};
@@ -178,16 +178,11 @@ impl Proxy {
         let started = Instant::now();
         let response = self.route(request).await;
         let elapsed = started.elapsed();
-        match answer_watch::judge(call, response.status(), elapsed) {
-            Some(Noteworthy::ServerError) => tracing::warn!(
+        if let Some(noteworthy) = answer_watch::judge(call, response.status(), elapsed) {
+            tracing::warn!(
                 service = %call.service, operation = %call.operation, status = %response.status(),
-                seconds = elapsed.as_secs_f64(), "server error answered"
-            ),
-            Some(Noteworthy::Slow) => tracing::warn!(
-                service = %call.service, operation = %call.operation, status = %response.status(),
-                seconds = elapsed.as_secs_f64(), "slow answer"
-            ),
-            None => {}
+                seconds = elapsed.as_secs_f64(), "{}", noteworthy.message()
+            );
         }
         response
     }
