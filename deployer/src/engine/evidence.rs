@@ -19,7 +19,14 @@ use crate::ledger::{now_ms, rfc3339, EvidenceVerdict, ReleaseRecord, StepEvidenc
 struct Step {
     /// Tenths of a percent on the new version.
     weight: i64,
+    /// The earliest moment the alias can have taken this weight: the start of the
+    /// last poll that still read the weight before it (the alias moved after that
+    /// read). Traffic the new version served between that read and the poll that saw
+    /// the move belongs to this step; an alarm can count it before the deployer sees
+    /// the step at all.
     started_ms: u64,
+    /// When the poll that last read this weight began.
+    seen_ms: u64,
     /// Replay executions that succeeded when the step began.
     replays_at_start: u32,
 }
@@ -59,16 +66,28 @@ impl Step {
 }
 
 impl Steps {
-    /// Notes `artifact`'s share on its new version now; answers the step that ended
-    /// if the share moved on from a canary or linear weight (strictly between 0 and 100 %).
-    pub fn observe(&mut self, artifact: &str, percent: Option<f64>, replays_so_far: u32) -> Option<Ended> {
+    /// Notes `artifact`'s share on its new version, read by a poll that began at
+    /// `polled_at_ms`; answers the step that ended if the share moved on from a canary
+    /// or linear weight (strictly between 0 and 100 %).
+    pub fn observe(
+        &mut self,
+        artifact: &str,
+        percent: Option<f64>,
+        replays_so_far: u32,
+        polled_at_ms: u64,
+    ) -> Option<Ended> {
         let weight = (percent? * 10.0).round() as i64;
         let now = now_ms();
-        match self.current.get(artifact) {
-            Some(step) if step.weight == weight => None,
+        match self.current.get_mut(artifact) {
+            Some(step) if step.weight == weight => {
+                step.seen_ms = polled_at_ms;
+                None
+            }
             previous => {
-                let ended = previous.filter(|s| s.partial()).map(|s| s.ended(artifact, now, replays_so_far));
-                let step = Step { weight, started_ms: now, replays_at_start: replays_so_far };
+                let ended = previous.as_deref().filter(|s| s.partial()).map(|s| s.ended(artifact, now, replays_so_far));
+                // The first reading has nothing before it: its step starts with that poll.
+                let started_ms = previous.map_or(polled_at_ms, |s| s.seen_ms);
+                let step = Step { weight, started_ms, seen_ms: polled_at_ms, replays_at_start: replays_so_far };
                 self.current.insert(artifact.to_owned(), step);
                 ended
             }
@@ -187,5 +206,41 @@ impl<C: Cloud> Engine<'_, C> {
         self.tell(Event::StepJudged { evidence: &evidence });
         record.evidence.push(evidence.clone());
         Some(evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_starts_at_the_last_poll_that_read_the_weight_before_it() {
+        let mut steps = Steps::default();
+        assert!(steps.observe("extract", Some(0.0), 0, 1_000).is_none());
+        assert!(steps.observe("extract", Some(0.0), 0, 2_000).is_none());
+        // The alias moved to 10 % between the reads of 2.0 s and 3.0 s.
+        assert!(steps.observe("extract", Some(10.0), 0, 3_000).is_none());
+        assert!(steps.observe("extract", Some(10.0), 0, 4_000).is_none());
+        let ended = steps.observe("extract", Some(100.0), 2, 5_000).expect("the canary step ended");
+        assert_eq!((ended.percent, ended.started_ms, ended.replays), (10.0, 2_000, 2));
+        assert!(ended.ended_ms >= 5_000, "{ended:?}");
+        assert!(steps.cut_short("extract", 2).is_none(), "100 % is not a step to judge");
+    }
+
+    #[test]
+    fn a_step_cut_short_by_an_alarm_reaches_back_to_the_read_before_it() {
+        let mut steps = Steps::default();
+        steps.observe("load", Some(0.0), 0, 7_000);
+        steps.observe("load", Some(10.0), 1, 7_500);
+        let ended = steps.cut_short("load", 3).expect("the canary step was cut short");
+        assert_eq!((ended.started_ms, ended.replays), (7_000, 2));
+        assert!(steps.cut_short("load", 3).is_none(), "a step is cut short once");
+    }
+
+    #[test]
+    fn the_first_reading_starts_its_step_with_its_own_poll() {
+        let mut steps = Steps::default();
+        steps.observe("transform", Some(10.0), 0, 9_000);
+        assert_eq!(steps.cut_short("transform", 0).map(|e| e.started_ms), Some(9_000));
     }
 }

@@ -93,6 +93,7 @@ impl<C: Cloud> Engine<'_, C> {
                     StopCause::Interrupted,
                 );
             }
+            let polled_at_ms = now_ms();
             let (readings, alarms) = match self.poll(record, &watched).await {
                 Ok(polled) => {
                     failed_polls = 0;
@@ -139,10 +140,11 @@ impl<C: Cloud> Engine<'_, C> {
                 }
                 return end;
             }
-            let stepped = match self.judge_steps(record, &watched, &readings, &mut steps, replay.as_ref()).await {
-                Ok(stepped) => stepped,
-                Err(end) => return end,
-            };
+            let stepped =
+                match self.judge_steps(record, &watched, &readings, &mut steps, replay.as_ref(), polled_at_ms).await {
+                    Ok(stepped) => stepped,
+                    Err(end) => return end,
+                };
             let weight = steps.release_weight();
             if weight != routed {
                 self.route(record, weight).await;
@@ -267,11 +269,12 @@ impl<C: Cloud> Engine<'_, C> {
         readings: &[Reading],
         steps: &mut Steps,
         replay: Option<&Replay>,
+        polled_at_ms: u64,
     ) -> std::result::Result<bool, WatchEnd> {
         let mut stepped = false;
         for (w, r) in watched.iter().zip(readings) {
             let replays = replay.map_or(0, |r| r.succeeded);
-            let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays) else { continue };
+            let Some(ended) = steps.observe(&w.artifact, r.percent_on_target, replays, polled_at_ms) else { continue };
             stepped = true;
             let Some(evidence) = self.judge_step(record, ended, replay).await else { continue };
             if let Some(judgment) = evidence.judgment.as_ref().filter(|j| j.verdict == Verdict::Fail) {

@@ -101,7 +101,7 @@ impl CloudWatch {
         let points = store.points(&key);
         let unit = series.and_then(|s| s.unit.clone()).unwrap_or_else(|| "None".into());
         let mut datapoints = Vec::new();
-        for (t, inside) in periods(points, start, end, width) {
+        for (t, inside) in periods(points, self.aligned_start(start, period), end, width) {
             let mut dp = Out::map().with("Timestamp", Out::Time(t)).with("Unit", Out::str(&unit));
             for s in &statistics {
                 let stat = Stat::parse(s)
@@ -156,7 +156,8 @@ impl CloudWatch {
             let stat = Stat::parse(&stat_name).ok_or_else(|| {
                 ApiError::new("InvalidParameterValue", format!("query {id}: unknown Stat {stat_name}"))
             })?;
-            let mut values: Vec<(f64, f64)> = periods(store.points(&key), start, end, self.width(period))
+            let from = self.aligned_start(start, period);
+            let mut values: Vec<(f64, f64)> = periods(store.points(&key), from, end, self.width(period))
                 .filter_map(|(t, inside)| Some((t, stat.compute(inside)?)))
                 .collect();
             if !ascending {

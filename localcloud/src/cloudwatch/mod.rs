@@ -104,6 +104,20 @@ impl CloudWatch {
         self.clock.real(Duration::from_secs(u64::try_from(period.max(1)).unwrap_or(60))).as_secs_f64()
     }
 
+    /// A query's StartTime as CloudWatch reads it: rounded down to a whole minute, or
+    /// for a period of 1, 5, 10, 20 or 30 s to that division of a minute (GetMetricData
+    /// and GetMetricStatistics, StartTime; the older tiers for data past 15 days do not
+    /// arise here). The datapoints of a window that starts mid-minute therefore include
+    /// the whole of its first minute, as on AWS.
+    fn aligned_start(&self, start: f64, period: i64) -> f64 {
+        let unit = self.width(if period < 60 { period } else { 60 });
+        if unit > 0.0 {
+            (start / unit).floor() * unit
+        } else {
+            start
+        }
+    }
+
     pub fn put_points(&self, account: &str, key: MetricKey, unit: Option<String>, points: Vec<Point>) {
         self.lock().entry(account.to_owned()).or_default().metrics.put(key, unit, points, Clock::now_epoch());
     }
@@ -195,6 +209,37 @@ mod tests {
         assert_eq!(alarm["StateValue"], "OK", "no data, treated as not breaching");
         assert_eq!(alarm["Dimensions"][0]["Value"], "calc");
         assert_eq!(cw.alarm_states("111111111111", &["errors".into()]).get("errors"), Some(&AlarmState::Ok));
+    }
+
+    /// Sums of `metric` per period from `start` (GetMetricData), as (timestamp, value).
+    async fn sums(cw: &CloudWatch, start: f64, end: f64, period: i64) -> Vec<(f64, f64)> {
+        let query = serde_json::json!({"StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending",
+            "MetricDataQueries": [{"Id": "m", "MetricStat": {"Period": period, "Stat": "Sum",
+                "Metric": {"Namespace": "etl", "MetricName": "Rows"}}}]});
+        let out = cw.handle("1", "GetMetricData", &Params::typed(&query)).await.and_then(Result::ok);
+        let body = out.map(|o| wire::render(wire::Protocol::Json, "GetMetricData", Ok(o)).body).unwrap_or_default();
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let result = &answer["MetricDataResults"][0];
+        let times = result["Timestamps"].as_array().cloned().unwrap_or_default();
+        let values = result["Values"].as_array().cloned().unwrap_or_default();
+        times.iter().zip(&values).map(|(t, v)| (t.as_f64().unwrap_or(-1.0), v.as_f64().unwrap_or(-1.0))).collect()
+    }
+
+    #[tokio::test]
+    async fn a_window_that_starts_mid_minute_reads_its_whole_first_minute_as_cloudwatch_rounds_it() {
+        let cw = cloudwatch();
+        let minute = (Clock::now_epoch() / 60.0).floor() * 60.0 - 180.0;
+        let put = serde_json::json!({"Namespace": "etl", "MetricData": [
+            {"MetricName": "Rows", "Timestamp": minute + 5.0, "Value": 1.0},
+            {"MetricName": "Rows", "Timestamp": minute + 40.0, "Value": 2.0},
+            {"MetricName": "Rows", "Timestamp": minute + 65.0, "Value": 4.0}]});
+        cw.handle("1", "PutMetricData", &Params::typed(&put)).await.and_then(Result::ok).expect("stored");
+        // 12:32:34 reads from 12:32:00: the point at :05 counts, stamped at the minute.
+        assert_eq!(sums(&cw, minute + 34.0, minute + 120.0, 60).await, [(minute, 3.0), (minute + 60.0, 4.0)]);
+        // A 10 s period rounds to the 10 s division: from :30, so :05 is out and :40 in.
+        assert_eq!(sums(&cw, minute + 34.0, minute + 60.0, 10).await, [(minute + 40.0, 2.0)]);
+        // An aligned start is kept as it is.
+        assert_eq!(sums(&cw, minute + 60.0, minute + 120.0, 60).await, [(minute + 60.0, 4.0)]);
     }
 
     #[tokio::test]
