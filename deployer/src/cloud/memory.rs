@@ -105,6 +105,10 @@ pub struct World {
     pub tables: BTreeMap<String, TableView>,
     pub roles: BTreeMap<String, RoleView>,
     pub function_policies: BTreeMap<String, String>,
+    /// The verdicts hooks logged, by deployment id.
+    pub hook_verdicts: BTreeMap<String, HookVerdict>,
+    /// What the pre-traffic hook logs when it fails a deployment (None: nothing).
+    pub pre_traffic_verdict: Option<HookVerdict>,
     /// The release log's events: (group, stream, event).
     pub release_log: Vec<(String, String, ReleaseLogEvent)>,
     /// The routing record the workflow draws its release from.
@@ -330,6 +334,9 @@ impl World {
             (Behaviour::NeverStart, _) => (DeploymentStatus::Created, None, None),
             (_, 0) => (DeploymentStatus::InProgress, None, None),
             (Behaviour::FailPreTraffic, _) => {
+                if let Some(verdict) = self.pre_traffic_verdict.clone() {
+                    self.hook_verdicts.insert(id.to_owned(), verdict);
+                }
                 (DeploymentStatus::Failed, None, Some("BeforeAllowTraffic hook reported Failed".to_owned()))
             }
             (Behaviour::Hang, _) | (Behaviour::Succeed, 1) => (DeploymentStatus::InProgress, Some(0.1), None),
@@ -750,6 +757,13 @@ impl Permissions for MemoryCloud {
             }
             out
         }))
+    }
+}
+
+impl HookLogs for MemoryCloud {
+    async fn hook_verdict(&self, hook: &str, deployment_id: &str, _since_ms: u64) -> Result<Option<HookVerdict>> {
+        self.call("FilterLogEvents", &crate::cloud::hook_log::log_group(hook))?;
+        Ok(self.with(|w| w.hook_verdicts.get(deployment_id).filter(|v| v.hook == hook).cloned()))
     }
 }
 

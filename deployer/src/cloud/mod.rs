@@ -6,6 +6,7 @@
 //! ([`sdk`]), and fakes for tests ([`memory`] here); the logic is generic over them.
 //! Time spent in the cloud is measured inside the adapters ([`meter`]).
 
+pub mod hook_log;
 pub mod iam;
 pub mod inventory;
 #[cfg(test)]
@@ -17,6 +18,7 @@ pub mod sdk;
 use std::future::Future;
 use std::time::Duration;
 
+pub use hook_log::{HookLogs, HookVerdict};
 pub use inventory::*;
 pub use model::*;
 
@@ -198,7 +200,19 @@ pub trait Pause: Send + Sync {
 
 /// Everything the release logic needs from one environment's account.
 pub trait Cloud:
-    Functions + Deployments + Alarms + Ledger + Permissions + Metrics + Workflow + Pause + Clone + Send + Sync + 'static
+    Functions
+    + Deployments
+    + Alarms
+    + Ledger
+    + Permissions
+    + Metrics
+    + Workflow
+    + HookLogs
+    + Pause
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 impl<T> Cloud for T where
@@ -209,6 +223,7 @@ impl<T> Cloud for T where
         + Permissions
         + Metrics
         + Workflow
+        + HookLogs
         + Pause
         + Clone
         + Send

@@ -261,6 +261,12 @@ impl<C: Cloud> Engine<'_, C> {
                 .map(|f| function(&f.function_name))
                 .chain([function(&s.hooks.pre_traffic), function(&s.hooks.post_traffic)])
                 .collect(),
+            Scope::HookLogGroups => [&s.hooks.pre_traffic, &s.hooks.post_traffic]
+                .into_iter()
+                .map(|hook| {
+                    format!("arn:aws:logs:{region}:{account}:log-group:{}", crate::cloud::hook_log::log_group(hook))
+                })
+                .collect(),
             Scope::DeploymentConfig => {
                 vec![format!("arn:aws:codedeploy:{region}:{account}:deploymentconfig:{}", s.deployment_config)]
             }

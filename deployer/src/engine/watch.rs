@@ -11,7 +11,9 @@ use super::events::FunctionProgress;
 use super::evidence::Steps;
 use super::replay::Replay;
 use super::{Engine, Event};
-use crate::cloud::{AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, Renewal};
+use crate::cloud::{
+    AlarmState, AlarmView, Cloud, DeploymentStatus, DeploymentView, LifecycleStep, Renewal, StepStatus,
+};
 use crate::error::{DeployError, Result};
 use crate::judge::Verdict;
 use crate::ledger::{now_ms, EvidenceVerdict, FunctionOutcome, ReleaseRecord, StopCause};
@@ -159,7 +161,7 @@ impl<C: Cloud> Engine<'_, C> {
                 }
             }
             if let Some(end) = deployment_stop(&watched, &readings, started.elapsed()) {
-                return end;
+                return self.with_hook_verdict(end, record.started_ms).await;
             }
             note_succeeded(record, &watched, &readings);
             if readings.iter().all(|r| r.view.status == DeploymentStatus::Succeeded) {
@@ -238,6 +240,39 @@ impl<C: Cloud> Engine<'_, C> {
 }
 
 impl<C: Cloud> Engine<'_, C> {
+    /// A deployment a traffic hook failed, with the hook's own verdict beside
+    /// CodeDeploy's "reported Failed": the failed lifecycle step names the hook, and
+    /// the hook's log its reasons. A log that cannot be read leaves the stop as it was.
+    async fn with_hook_verdict(&self, mut end: WatchEnd, since_ms: u64) -> WatchEnd {
+        let WatchEnd::Stop(stop) = &mut end else { return end };
+        let StopCause::DeploymentFailed { deployment_id, hook, .. } = &mut stop.cause else { return end };
+        let steps = match self.cloud.lifecycle(deployment_id).await {
+            Ok(steps) => steps,
+            Err(error) => {
+                self.tell(Event::PollFailed { error: &error, attempt: 1 });
+                return end;
+            }
+        };
+        let hooks = &self.settings.hooks;
+        let failed_hook = steps.iter().filter(|e| e.status == StepStatus::Failed).find_map(|e| match e.step {
+            LifecycleStep::BeforeAllowTraffic => Some(hooks.pre_traffic.as_str()),
+            LifecycleStep::AfterAllowTraffic => Some(hooks.post_traffic.as_str()),
+            _ => None,
+        });
+        let Some(function) = failed_hook else { return end };
+        match self.cloud.hook_verdict(function, deployment_id, since_ms).await {
+            Ok(Some(verdict)) => {
+                stop.reason.push_str(&format!("; {function} said: {}", verdict.reason));
+                *hook = Some(verdict);
+            }
+            Ok(None) => {
+                stop.reason.push_str(&format!("; no verdict of {function} on {deployment_id} was found in its log"))
+            }
+            Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),
+        }
+        end
+    }
+
     /// Renews the lock once a minute; a stop when another deployer took it.
     async fn keep_lock(&self, renewed: &mut Instant) -> Option<WatchEnd> {
         if renewed.elapsed() <= LOCK_RENEWAL {
@@ -330,6 +365,7 @@ fn deployment_stop(watched: &[Watched], readings: &[Reading], watching_for: Dura
                     deployment_id: w.id.clone(),
                     status: r.view.status.as_str().into(),
                     message,
+                    hook: None,
                 },
             ));
         }

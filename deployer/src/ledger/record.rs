@@ -129,7 +129,16 @@ pub enum StopCause {
         threshold: Option<f64>,
     },
     /// A deployment failed or was stopped (a hook failed, CodeDeploy's own rollback).
-    DeploymentFailed { function: String, deployment_id: String, status: String, message: String },
+    DeploymentFailed {
+        function: String,
+        deployment_id: String,
+        status: String,
+        message: String,
+        /// The verdict of the hook that failed it, read from the hook's log (None: not a
+        /// hook's failure, or its log had no verdict; records from before it lack it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hook: Option<crate::cloud::HookVerdict>,
+    },
     /// A deployment could not be started.
     NotStarted { function: String, error: String },
     /// SIGINT / SIGTERM.

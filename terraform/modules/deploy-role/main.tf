@@ -138,6 +138,19 @@ data "aws_iam_policy_document" "this" {
     resources = var.hook_function_arns
   }
 
+  # A deployment a hook failed: the deployer reads the hook's verdict on it from the
+  # hook's log group, since CodeDeploy records only that the hook reported Failed. The
+  # group's ARN is granted in both forms IAM may evaluate it in (with and without the
+  # ":*" that DescribeLogGroups appends).
+  statement {
+    sid     = "HookVerdicts"
+    actions = ["logs:FilterLogEvents"]
+    resources = flatten([for arn in var.hook_function_arns : [
+      "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${split(":", arn)[6]}",
+      "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${split(":", arn)[6]}:*",
+    ]])
+  }
+
   # `deployer doctor` asks IAM whether this role and the hooks' roles may make every
   # call they make: the simulator on those roles only (a role ARN is the resource).
   statement {

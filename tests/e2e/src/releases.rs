@@ -29,6 +29,7 @@ pub fn script(cloud: &LocalCloud, dir: &Path, name: &str, args: &[&str]) -> Outp
 pub struct Accounts {
     pub lambda: BTreeMap<&'static str, aws_sdk_lambda::Client>,
     pub codedeploy: BTreeMap<&'static str, aws_sdk_codedeploy::Client>,
+    pub logs: BTreeMap<&'static str, aws_sdk_cloudwatchlogs::Client>,
 }
 
 impl Accounts {
@@ -154,7 +155,7 @@ impl Accounts {
     /// The clients of dev, test and prod on `endpoint`, configured as observers (see
     /// [`crate::observer_config`]).
     pub async fn new(endpoint: &str) -> Self {
-        let mut accounts = Self { lambda: BTreeMap::new(), codedeploy: BTreeMap::new() };
+        let mut accounts = Self { lambda: BTreeMap::new(), codedeploy: BTreeMap::new(), logs: BTreeMap::new() };
         for (env, account) in [("dev", crate::DEV), ("test", crate::TEST), ("prod", crate::PROD)] {
             let config = crate::observer_config(endpoint, account).await;
             let partition = deployer::cloud::sdk::retry::retry_partition;
@@ -162,8 +163,57 @@ impl Accounts {
             let codedeploy = aws_sdk_codedeploy::config::Builder::from(&config).retry_partition(partition()).build();
             accounts.lambda.insert(env, aws_sdk_lambda::Client::from_conf(lambda));
             accounts.codedeploy.insert(env, aws_sdk_codedeploy::Client::from_conf(codedeploy));
+            let logs = aws_sdk_cloudwatchlogs::config::Builder::from(&config).retry_partition(partition()).build();
+            accounts.logs.insert(env, aws_sdk_cloudwatchlogs::Client::from_conf(logs));
         }
         accounts
+    }
+
+    /// [`expect`], with `env`'s hook log beside a failure: a release that failed on a
+    /// hook carries only "the hook reported Failed" from CodeDeploy.
+    pub async fn expect(&self, run: &crate::deployer::Run, code: i32, what: &str, env: &str) -> Result<()> {
+        match expect(run, code, what) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(err.context(format!("{env}'s traffic hooks logged:\n{}", self.hook_log(env).await))),
+        }
+    }
+
+    /// What `env`'s traffic hooks logged at warning or above, their verdicts included
+    /// (the hooks log JSON): why a hook failed a deployment, which CodeDeploy's answer
+    /// does not say. Read for a test's failure message; a read that fails says so.
+    pub async fn hook_log(&self, env: &str) -> String {
+        let mut lines = Vec::new();
+        for hook in ["pre-traffic", "post-traffic"] {
+            let group = format!("/aws/lambda/etl-{env}-{hook}");
+            let mut next = None;
+            loop {
+                let page =
+                    self.logs[env].filter_log_events().log_group_name(&group).set_next_token(next.take()).send().await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(err) => {
+                        lines.push(format!(
+                            "{group}: not read: {}",
+                            aws_sdk_cloudwatchlogs::error::DisplayErrorContext(err)
+                        ));
+                        break;
+                    }
+                };
+                let worth = |m: &&str| m.contains("\"verdict\"") || m.contains("\"WARN\"") || m.contains("\"ERROR\"");
+                lines.extend(
+                    page.events()
+                        .iter()
+                        .filter_map(|e| e.message())
+                        .filter(worth)
+                        .map(|m| format!("{hook}: {}", m.trim())),
+                );
+                match page.next_token() {
+                    Some(token) if !page.events().is_empty() => next = Some(token.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        lines.join("\n")
     }
 
     /// No alias of `env` is split between two versions.

@@ -69,7 +69,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // (CodeDeploy cannot shift from $LATEST), recorded as bootstrapped.
     ensure!(accounts.aliases("dev").await?.values().all(|(v, _)| v == "$LATEST"), "Terraform publishes no version");
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
-    expect(&run, 0, "the first release")?;
+    accounts.expect(&run, 0, "the first release", "dev").await?;
     ensure!(run.outcome() == "succeeded", "{:#}", run.report);
     for f in FUNCTIONS {
         ensure!(run.function(f).context("function in report")?["outcome"] == "bootstrapped", "{f}: {:#}", run.report);
@@ -78,7 +78,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // The same release again changes nothing.
     let before = accounts.aliases("dev").await?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("base")])?;
-    expect(&run, 0, "deploying the base release again")?;
+    accounts.expect(&run, 0, "deploying the base release again", "dev").await?;
     ensure!(run.outcome() == "no_changes", "{:#}", run.report);
     ensure!(accounts.aliases("dev").await? == before, "an unchanged release publishes nothing");
     ensure!(run.report["release_id"] == base["release_id"]);
@@ -86,7 +86,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // A good release: dev, then test, then prod after test's soak.
     let good = package_release(&dir.join("good"), "good", &[])?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
-    expect(&run, 0, "deploying the good release to dev")?;
+    accounts.expect(&run, 0, "deploying the good release to dev", "dev").await?;
     ensure!(run.outcome() == "succeeded", "{:#}", run.report);
     for f in FUNCTIONS {
         let fr = run.function(f).context("function in report")?;
@@ -114,7 +114,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
         "the plan names the configuration change: {load:#}"
     );
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
-    expect(&run, 0, "releasing the configuration change")?;
+    accounts.expect(&run, 0, "releasing the configuration change", "dev").await?;
     let load = run.function("load").context("load in the report")?;
     ensure!(
         load["change"] == "configuration" && load["outcome"] == "succeeded" && load["deployment_id"].is_string(),
@@ -139,7 +139,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     );
 
     let run = deployer.run(&["promote", "--to", "test"])?;
-    expect(&run, 0, "promoting to test")?;
+    accounts.expect(&run, 0, "promoting to test", "test").await?;
     ensure!(
         run.report["release_id"] == good["release_id"] && run.report["source_environment"] == "dev",
         "{:#}",
@@ -163,7 +163,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     );
     let prod_before = accounts.aliases("prod").await?;
     let run = deployer.run(&["promote", "--to", "prod"])?;
-    expect(&run, 0, "promoting to prod")?;
+    accounts.expect(&run, 0, "promoting to prod", "prod").await?;
     let good_code = manifest_code(&good);
     for env in ["dev", "test", "prod"] {
         ensure!(accounts.code(env).await? == good_code, "{env} runs exactly the bytes that were packaged");
@@ -176,7 +176,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     // alarm fires, and every function of the release goes back.
     package_release(&dir.join("bad"), "bad", &[("extract", "fixture-extract-live-fails")])?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("bad")])?;
-    expect(&run, 0, "the bad release in dev (no traffic there)")?;
+    accounts.expect(&run, 0, "the bad release in dev (no traffic there)", "dev").await?;
     let test_good = versions(&accounts.aliases("test").await?);
     let (stop, errors) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
     let traffic =
@@ -186,7 +186,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     for t in traffic {
         t.await?;
     }
-    expect(&run, 2, "the bad release in test")?;
+    accounts.expect(&run, 2, "the bad release in test", "test").await?;
     ensure!(run.outcome() == "rolled_back", "{:#}", run.report);
     ensure!(
         run.report["alarm"]["name"] == "etl-test-extract-errors",
@@ -255,8 +255,21 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let dev_bad = versions(&accounts.aliases("dev").await?);
     package_release(&dir.join("broken"), "broken", &[("transform", "fixture-fail")])?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("broken")])?;
-    expect(&run, 2, "a release whose pre-traffic hook fails")?;
+    accounts.expect(&run, 2, "a release whose pre-traffic hook fails", "dev").await?;
     ensure!(run.message().contains("etl-dev-transform"), "{}", run.message());
+    // The hook's own verdict, read back from its log group: which check failed, beside
+    // CodeDeploy's bare "reported Failed".
+    let said = &run.report["stop"]["hook"];
+    ensure!(
+        said["hook"] == "etl-dev-pre-traffic"
+            && said["status"] == "Failed"
+            && said["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("etl-dev-transform:") && r.contains("function error")),
+        "the pre-traffic hook's verdict: {:#}",
+        run.report["stop"]
+    );
+    ensure!(run.message().contains("etl-dev-pre-traffic said: event "), "{}", run.message());
     let id = run.function("transform").and_then(|f| f["deployment_id"].as_str()).context("deployment id")?.to_owned();
     // The target id is CodeDeploy's to choose: read it, never build it.
     let listed = accounts.codedeploy["dev"].list_deployment_targets().deployment_id(&id).send().await?;
@@ -333,7 +346,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
         status.report
     );
     let run = deployer.run(&["rollback", "--env", "prod"])?;
-    expect(&run, 0, "rollback after the kill")?;
+    accounts.expect(&run, 0, "rollback after the kill", "prod").await?;
     ensure!(run.outcome() == "restored", "{:#}", run.report);
     let restored = accounts.aliases("prod").await?;
     ensure!(
@@ -343,7 +356,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
 
     // rollback of a finished release, history, prune.
     let run = deployer.run(&["rollback", "--env", "test"])?;
-    expect(&run, 0, "rollback of test")?;
+    accounts.expect(&run, 0, "rollback of test", "test").await?;
     ensure!(run.report["release_id"] == good["release_id"], "test goes back to the good release: {:#}", run.report);
     ensure!(accounts.code("test").await? == good_code);
     let history = deployer.run(&["history", "--env", "test"])?;
@@ -401,7 +414,7 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     let debug_size = manifest["artifacts"]["extract"]["size"].as_u64().unwrap_or_default();
     ensure!(compensate["size"].as_u64().is_some_and(|s| s * 5 < debug_size), "stripped and small: {manifest:#}");
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("probe")])?;
-    expect(&run, 0, "deploying the release-built artifact")?;
+    accounts.expect(&run, 0, "deploying the release-built artifact", "dev").await?;
     let answer = accounts.lambda["dev"]
         .invoke()
         .function_name("etl-dev-compensate")

@@ -50,7 +50,7 @@ async fn releases_reach_the_same_verdicts_under_faults() -> Result<()> {
     // All at once, into dev.
     let good = package_release(&dir.join("good"), "good", &[])?;
     let run = deployer.run(&["deploy", "--env", "dev", "--dist", &dist("good")])?;
-    expect(&run, 0, "the good release in dev under faults")?;
+    accounts.expect(&run, 0, "the good release in dev under faults", "dev").await?;
     ensure!(run.outcome() == "succeeded", "{:#}", run.report);
     accounts.settled("dev").await?;
     ensure!(accounts.code("dev").await? == manifest_code(&good), "dev runs the good release's bytes");
@@ -58,7 +58,7 @@ async fn releases_reach_the_same_verdicts_under_faults() -> Result<()> {
 
     // A canary promotion into test.
     let run = deployer.run(&["promote", "--to", "test"])?;
-    expect(&run, 0, "the canary promotion to test under faults")?;
+    accounts.expect(&run, 0, "the canary promotion to test under faults", "test").await?;
     accounts.settled("test").await?;
     ensure!(accounts.code("test").await? == manifest_code(&good), "test runs the same bytes");
     ledger_says(&deployer, "test", "succeeded")?;
@@ -75,7 +75,7 @@ async fn releases_reach_the_same_verdicts_under_faults() -> Result<()> {
     for t in traffic {
         t.await?;
     }
-    expect(&run, 2, "the bad release in test under faults")?;
+    accounts.expect(&run, 2, "the bad release in test under faults", "test").await?;
     ensure!(run.report["alarm"]["name"] == "etl-test-extract-errors", "{:#}", run.report);
     ensure!(accounts.settled("test").await? == test_good, "every function back on the good release");
     ledger_says(&deployer, "test", "rolled_back")?;
@@ -100,7 +100,7 @@ async fn releases_reach_the_same_verdicts_under_faults() -> Result<()> {
     first.kill()?;
     first.wait()?;
     let run = deployer.run(&["rollback", "--env", "prod"])?;
-    expect(&run, 0, "rollback after the kill, under faults")?;
+    accounts.expect(&run, 0, "rollback after the kill, under faults", "prod").await?;
     ensure!(run.outcome() == "restored", "{:#}", run.report);
     ensure!(accounts.settled("prod").await? == prod_before, "every prod alias restored");
     ledger_says(&deployer, "prod", "restored")?;

@@ -5,6 +5,7 @@
 mod cloudwatch;
 mod codedeploy;
 pub mod failure;
+mod hook_logs;
 mod inventory;
 mod lambda;
 mod ledger;

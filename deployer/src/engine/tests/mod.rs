@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::cloud::memory::{service_error, Behaviour, MemoryCloud};
-use crate::cloud::{artifact_key, AlarmState, FunctionConfig, Ledger as _, LockInfo};
+use crate::cloud::{artifact_key, AlarmState, FunctionConfig, HookVerdict, Ledger as _, LockInfo};
 use crate::error::RefusalKind;
 use crate::ledger::{now_ms, rfc3339, Change, EvidenceVerdict, FunctionOutcome, RecordKind, Status, StopCause};
 use crate::release::{self, Artifact, ArtifactKind, Manifest, ZipBytes, FUNCTIONS, HOOKS, MANIFEST};
@@ -268,15 +268,39 @@ async fn an_alarm_in_the_canary_rolls_every_function_back_and_blocks_promotion()
 async fn a_failing_pre_traffic_hook_never_shifts_and_the_others_return() {
     let base = package("base");
     let dev = Env::new("dev", &base.0);
-    dev.cloud.with(|w| w.behaviour.insert("etl-dev-transform".into(), Behaviour::FailPreTraffic));
+    let said = "event 0: etl-dev-transform:2 failed (Unhandled function error): TransformError: amount";
+    dev.cloud.with(|w| {
+        w.behaviour.insert("etl-dev-transform".into(), Behaviour::FailPreTraffic);
+        w.pre_traffic_verdict =
+            Some(HookVerdict { hook: "etl-dev-pre-traffic".into(), status: "Failed".into(), reason: said.into() });
+    });
     let r = dev.deploy(&MemoryCloud::default(), &package("broken")).await;
     assert!(matches!(r.verdict, Verdict::RolledBack), "{:?}", r.verdict);
     match &r.record.stop {
-        Some(StopCause::DeploymentFailed { function, status, .. }) => {
+        Some(StopCause::DeploymentFailed { function, status, hook, .. }) => {
             assert_eq!((function.as_str(), status.as_str()), ("etl-dev-transform", "Failed"));
+            assert_eq!(
+                hook.as_ref().map(|v| (v.hook.as_str(), v.reason.as_str())),
+                Some(("etl-dev-pre-traffic", said))
+            );
         }
         other => panic!("{other:?}"),
     }
+    let reason = r.record.reason.clone().unwrap_or_default();
+    assert!(reason.ends_with(&format!("; etl-dev-pre-traffic said: {said}")), "{reason}");
+    assert_eq!(dev.cloud.calls("FilterLogEvents"), 1, "the pre-traffic hook's log, read once");
+    assert_eq!(dev.versions(), all_on("dev", "1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_failure_without_a_verdict_in_its_log_says_so() {
+    let base = package("base");
+    let dev = Env::new("dev", &base.0);
+    dev.cloud.with(|w| w.behaviour.insert("etl-dev-transform".into(), Behaviour::FailPreTraffic));
+    let r = dev.deploy(&MemoryCloud::default(), &package("broken")).await;
+    assert!(matches!(&r.record.stop, Some(StopCause::DeploymentFailed { hook: None, .. })), "{:?}", r.record.stop);
+    let reason = r.record.reason.clone().unwrap_or_default();
+    assert!(reason.contains("no verdict of etl-dev-pre-traffic on d-"), "{reason}");
     assert_eq!(dev.versions(), all_on("dev", "1"));
 }
 

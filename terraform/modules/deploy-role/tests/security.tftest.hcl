@@ -72,7 +72,7 @@ run "no_wildcard_action_and_no_wildcard_resource" {
       "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory", "cloudwatch:GetMetricData",
       "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
       "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-      "iam:SimulatePrincipalPolicy",
+      "iam:SimulatePrincipalPolicy", "logs:FilterLogEvents",
     ])
     error_message = "the role grants exactly the calls the deployer makes"
   }
@@ -94,6 +94,15 @@ run "each_action_on_exactly_its_resources" {
       "arn:aws:lambda:us-east-1:333333333333:function:etl-prod-post-traffic",
     ]) && s.actions == toset(["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"])])
     error_message = "the hooks' code may be read and updated, nothing else"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "HookVerdicts" && s.resources == toset([
+      "arn:aws:logs:us-east-1:333333333333:log-group:/aws/lambda/etl-prod-pre-traffic",
+      "arn:aws:logs:us-east-1:333333333333:log-group:/aws/lambda/etl-prod-pre-traffic:*",
+      "arn:aws:logs:us-east-1:333333333333:log-group:/aws/lambda/etl-prod-post-traffic",
+      "arn:aws:logs:us-east-1:333333333333:log-group:/aws/lambda/etl-prod-post-traffic:*",
+    ]) && s.actions == toset(["logs:FilterLogEvents"])])
+    error_message = "the hooks' verdicts are read from their own log groups only"
   }
   assert {
     condition = anytrue([for s in data.aws_iam_policy_document.this.statement : s.sid == "Deployments" && s.resources == toset([
