@@ -7,12 +7,40 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::appspec::LambdaTarget;
-use crate::aws::{Alarms, Aliases, Executions, LambdaMetric, Metrics, VersionMetricQuery, Versions};
+use crate::aws::{Alarms, Aliases, Executions, LambdaMetric, MayPass, Metrics, VersionMetricQuery, Versions};
 use crate::config::{FunctionChecks, Smoke};
 use crate::HookStatus;
 
 /// The longest excerpt of a payload or cause quoted in a reason.
 const EXCERPT_CHARS: usize = 400;
+
+/// How many more times a check's call is made after it failed on a transient fault
+/// with the SDK's own attempts spent, and the pause before the first of them (then
+/// twice, three times as long). A fault that outlasts five attempts is rare but not
+/// the release's doing: failing the deployment on it would roll back a good release.
+/// The hook's deadline bounds it all.
+pub const CALL_AGAIN: u32 = 3;
+pub const CALL_AGAIN_PAUSE: Duration = Duration::from_secs(1);
+
+/// `call`'s answer, made again up to [`CALL_AGAIN`] times while it fails on a
+/// transient fault; a refusal (denied, not found, invalid) is answered at once.
+pub async fn through_faults<T, E, F>(what: &str, mut call: impl FnMut() -> F) -> Result<T, E>
+where
+    E: MayPass + std::fmt::Display,
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let mut again = 0;
+    loop {
+        match call().await {
+            Err(err) if err.may_pass() && again < CALL_AGAIN => {
+                again += 1;
+                tracing::warn!(call = what, error = %err, again, "a transient fault outlasted the SDK's attempts: calling again");
+                tokio::time::sleep(CALL_AGAIN_PAUSE * again).await;
+            }
+            answer => return answer,
+        }
+    }
+}
 
 /// The AWS services a hook uses: the SDK adapters, or fakes in tests.
 pub struct Services<'a, D, V, A, L, M, E> {
@@ -215,7 +243,7 @@ where
 
 async fn check_alias(target: &LambdaTarget, aliases: &impl Aliases) -> Result<String, String> {
     let (function, alias, version) = (&target.function_name, &target.alias, &target.target_version);
-    let routing = aliases.alias(function, alias).await.map_err(|e| e.to_string())?;
+    let routing = through_faults("GetAlias", || aliases.alias(function, alias)).await.map_err(|e| e.to_string())?;
     if &routing.version != version {
         return Err(format!(
             "alias {function}:{alias} points at version {}, not the target version {version}",
@@ -238,7 +266,7 @@ async fn check_alarms(names: &[String], alarms: &impl Alarms) -> Result<String, 
     if names.is_empty() {
         return Ok("no alarms configured".to_owned());
     }
-    let states = alarms.states(names).await.map_err(|e| e.to_string())?;
+    let states = through_faults("DescribeAlarms", || alarms.states(names)).await.map_err(|e| e.to_string())?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for name in names {
@@ -263,7 +291,7 @@ async fn check_errors(
     let end = SystemTime::now();
     let window = checks.error_window;
     let query = version_query(target, LambdaMetric::Errors, end.checked_sub(window), end, window);
-    let errors = metrics.version_sum(&query).await.map_err(|e| e.to_string())?;
+    let errors = through_faults("GetMetricData", || metrics.version_sum(&query)).await.map_err(|e| e.to_string())?;
     let summary = format!(
         "{} version {} reported {errors} errors in the last {} s (max_errors {})",
         target.function_name,
@@ -305,7 +333,7 @@ pub async fn check_evidence(target: &LambdaTarget, checks: &FunctionChecks, metr
     };
     let span = start.and_then(|s| end.duration_since(s).ok()).unwrap_or(checks.error_window);
     let query = version_query(target, LambdaMetric::Invocations, start, end, span);
-    let counted = match metrics.version_sum(&query).await {
+    let counted = match through_faults("GetMetricData", || metrics.version_sum(&query)).await {
         Ok(n) => n,
         Err(e) => return EvidenceCheck::Missing(format!("could not count the invocations: {e}")),
     };
@@ -340,11 +368,15 @@ fn version_query(
 
 async fn run_smoke(deployment_id: &str, smoke: &Smoke, executions: &impl Executions) -> Result<String, String> {
     let name = smoke_execution_name(deployment_id);
-    let arn = executions.start(&smoke.state_machine_arn, &name, &smoke.input).await.map_err(|e| e.to_string())?;
+    // StartExecution with the same name and input answers the running execution: safe to
+    // call again.
+    let start = || executions.start(&smoke.state_machine_arn, &name, &smoke.input);
+    let arn = through_faults("StartExecution", start).await.map_err(|e| e.to_string())?;
     tracing::info!(execution_arn = %arn, timeout_s = smoke.timeout.as_secs(), "started the smoke execution");
     let started = Instant::now();
     loop {
-        let state = executions.describe(&arn).await.map_err(|e| e.to_string())?;
+        let state =
+            through_faults("DescribeExecution", || executions.describe(&arn)).await.map_err(|e| e.to_string())?;
         let elapsed = started.elapsed();
         if state.status == "SUCCEEDED" {
             return Ok(format!("smoke execution {name} SUCCEEDED in {} s", elapsed.as_secs()));

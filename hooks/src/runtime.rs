@@ -170,7 +170,9 @@ where
         Ok(config) => config,
         Err(err) => return (None, Verdict::failed(format!("the hook's configuration is invalid: {err}"))),
     };
-    let target = match tokio::time::timeout_at(deadline, services.deployments.target(&event.deployment_id)).await {
+    let read_target =
+        checks::through_faults("the deployment's target", || services.deployments.target(&event.deployment_id));
+    let target = match tokio::time::timeout_at(deadline, read_target).await {
         Err(_) => return (None, out_of_time("reading the deployment")),
         Ok(Err(err)) => return (None, Verdict::failed(err.to_string())),
         Ok(Ok(target)) => target,

@@ -104,11 +104,15 @@ impl Aliases for FakeAliases {
     }
 }
 
-struct FakeAlarms(BTreeMap<String, String>, Mutex<usize>);
+/// The alarms' states, and the errors to answer first (one per call).
+struct FakeAlarms(BTreeMap<String, String>, Mutex<usize>, Mutex<VecDeque<AwsError>>);
 
 impl Alarms for FakeAlarms {
     async fn states(&self, names: &[String]) -> Result<BTreeMap<String, String>, AwsError> {
         *self.1.lock().unwrap() += 1;
+        if let Some(err) = self.2.lock().unwrap().pop_front() {
+            return Err(err);
+        }
         Ok(self.0.iter().filter(|(n, _)| names.contains(n)).map(|(n, s)| (n.clone(), s.clone())).collect())
     }
 }
@@ -144,6 +148,8 @@ impl FakeMetrics {
 struct FakeExecutions {
     states: Mutex<VecDeque<ExecutionState>>,
     started: Mutex<Vec<(String, String, String)>>,
+    /// Errors DescribeExecution answers first, one per call.
+    describe_errors: Mutex<VecDeque<AwsError>>,
 }
 
 fn state(status: &str) -> ExecutionState {
@@ -157,6 +163,9 @@ impl Executions for FakeExecutions {
     }
 
     async fn describe(&self, _execution_arn: &str) -> Result<ExecutionState, AwsError> {
+        if let Some(err) = self.describe_errors.lock().unwrap().pop_front() {
+            return Err(err);
+        }
         let mut states = self.states.lock().unwrap();
         let next = if states.len() > 1 { states.pop_front() } else { states.front().cloned() };
         Ok(next.unwrap_or_else(|| state("SUCCEEDED")))
@@ -215,11 +224,13 @@ impl World {
                     ("unrelated".to_owned(), "ALARM".to_owned()),
                 ]),
                 Mutex::new(0),
+                Mutex::new(VecDeque::new()),
             ),
             metrics: FakeMetrics { errors: 0.0, invocations: 100.0, queries: Mutex::new(Vec::new()) },
             executions: FakeExecutions {
                 states: Mutex::new(VecDeque::from([state("RUNNING"), state("RUNNING"), state("SUCCEEDED")])),
                 started: Mutex::new(Vec::new()),
+                describe_errors: Mutex::new(VecDeque::new()),
             },
         }
     }
@@ -688,4 +699,41 @@ fn a_version_is_counted_through_the_alias_and_through_its_own_arn() {
         owned(&[("FunctionName", FUNCTION), ("Resource", "etl-dev-extract:live"), ("ExecutedVersion", "4")])
     );
     assert_eq!(sets[1], owned(&[("FunctionName", FUNCTION), ("Resource", "etl-dev-extract:4")]));
+}
+
+fn rate_exceeded() -> AwsError {
+    AwsError::transient("DescribeAlarms", "ThrottlingException: Rate exceeded (HTTP 400)")
+}
+
+#[tokio::test(start_paused = true)]
+async fn post_traffic_rides_through_faults_that_outlast_the_sdks_attempts() {
+    let mut world = World::new();
+    world.config.as_mut().unwrap().smoke.as_mut().unwrap().timeout = Duration::from_secs(60);
+    world.alarms.2.lock().unwrap().extend([rate_exceeded(), rate_exceeded()]);
+    let dropped = AwsError::transient("DescribeExecution", "the connection was dropped before an answer");
+    world.executions.describe_errors.lock().unwrap().extend([dropped.clone(), dropped.clone(), dropped]);
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
+    assert_eq!(world.reported(), HookStatus::Succeeded);
+    assert_eq!(*world.alarms.1.lock().unwrap(), 3, "the alarms were read a third time");
+    assert!(world.executions.describe_errors.lock().unwrap().is_empty(), "every failed poll was polled again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn post_traffic_fails_on_a_fault_that_outlasts_every_call_again() {
+    let world = World::new();
+    world.alarms.2.lock().unwrap().extend((0..=hooks::checks::CALL_AGAIN).map(|_| rate_exceeded()));
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    failed_because(&outcome, &world, "DescribeAlarms: ThrottlingException: Rate exceeded");
+    assert_eq!(*world.alarms.1.lock().unwrap() as u32, hooks::checks::CALL_AGAIN + 1, "the first call and each again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn post_traffic_fails_at_once_on_a_refusal() {
+    let world = World::new();
+    let denied = AwsError::new("DescribeAlarms", "AccessDenied: not authorized to perform cloudwatch:DescribeAlarms");
+    world.alarms.2.lock().unwrap().push_back(denied);
+    let outcome = world.run(Hook::PostTraffic).await.unwrap();
+    failed_because(&outcome, &world, "AccessDenied");
+    assert_eq!(*world.alarms.1.lock().unwrap(), 1, "a refusal is not asked again");
 }

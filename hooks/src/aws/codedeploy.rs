@@ -44,6 +44,13 @@ pub enum TargetError {
     Neither { deployment_id: String, from_target: Box<TargetError>, from_revision: Box<TargetError> },
 }
 
+impl super::error::MayPass for TargetError {
+    /// Only a failed call may pass; a target that does not say what it shifts will not.
+    fn may_pass(&self) -> bool {
+        matches!(self, TargetError::Aws(err) if err.transient)
+    }
+}
+
 /// [`Deployments`] over the CodeDeploy SDK client.
 #[derive(Debug, Clone)]
 pub struct CodeDeployDeployments {
@@ -268,5 +275,19 @@ impl Deployments for CodeDeployDeployments {
                 &e,
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::MayPass;
+    use super::*;
+
+    #[test]
+    fn only_a_transient_failed_call_may_pass() {
+        assert!(TargetError::Aws(AwsError::transient("GetDeploymentTarget", "HTTP 500")).may_pass());
+        assert!(!TargetError::Aws(AwsError::new("GetDeploymentTarget", "AccessDenied")).may_pass());
+        let none = TargetError::NoLambdaTarget { deployment_id: "d-1".into(), detail: String::new() };
+        assert!(!none.may_pass(), "a deployment without a Lambda target stays so");
     }
 }

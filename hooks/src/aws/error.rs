@@ -42,6 +42,17 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestTimeoutException",
 ];
 
+/// An error that may pass if the call is made again.
+pub trait MayPass {
+    fn may_pass(&self) -> bool;
+}
+
+impl MayPass for AwsError {
+    fn may_pass(&self) -> bool {
+        self.transient
+    }
+}
+
 impl AwsError {
     /// A refusal: trying again will not help.
     pub fn new(action: impl Into<String>, detail: impl Into<String>) -> Self {

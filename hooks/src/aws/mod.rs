@@ -21,7 +21,7 @@ use crate::HookStatus;
 
 pub use cloudwatch::{CloudWatchAlarms, CloudWatchMetrics};
 pub use codedeploy::{CodeDeployDeployments, TargetError};
-pub use error::{AwsError, SdkError};
+pub use error::{AwsError, MayPass, SdkError};
 pub use lambda::{LambdaAliases, LambdaVersions};
 pub use sdk::SdkClients;
 pub use stepfunctions::{execution_arn, StepFunctionsExecutions};
