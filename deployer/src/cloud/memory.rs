@@ -56,6 +56,8 @@ pub struct Deployment {
     pub steps_taken: u32,
     pub behaviour: Behaviour,
     pub error: Option<String>,
+    /// Stopped by CodeDeploy on an alarm (ALARM_ACTIVE).
+    pub alarm_stop: bool,
     pub description: String,
 }
 
@@ -570,6 +572,7 @@ impl Deployments for MemoryCloud {
                     steps_taken: 0,
                     behaviour,
                     error,
+                    alarm_stop: false,
                     description: request.description.clone(),
                 },
             );
@@ -583,7 +586,12 @@ impl Deployments for MemoryCloud {
         let value = self.with(|w| {
             w.step(id);
             let d = w.deployments.get(id).ok_or_else(|| not_found(&format!("deployment {id}")))?;
-            Ok(DeploymentView { status: d.status, error: d.error.clone(), description: Some(d.description.clone()) })
+            Ok(DeploymentView {
+                status: d.status,
+                error: d.error.clone(),
+                alarm_stop: d.alarm_stop,
+                description: Some(d.description.clone()),
+            })
         });
         self.done("GetDeployment", id, value)
     }

@@ -156,6 +156,9 @@ impl DeploymentStatus {
 pub struct DeploymentView {
     pub status: DeploymentStatus,
     pub error: Option<String>,
+    /// CodeDeploy stopped it on one of its group's alarms (error code ALARM_ACTIVE),
+    /// which can happen between two of the deployer's reads of the alarms.
+    pub alarm_stop: bool,
     /// What the deployer wrote when it created it (how it finds its own after a lost answer).
     pub description: Option<String>,
 }

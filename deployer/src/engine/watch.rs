@@ -130,17 +130,7 @@ impl<C: Cloud> Engine<'_, C> {
                 last_rows = rows;
             }
             if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
-                let mut cut: Vec<String> =
-                    watched.iter().filter(|w| w.alarms.contains(&alarm.name)).map(|w| w.artifact.clone()).collect();
-                if cut.is_empty() {
-                    cut = watched.iter().map(|w| w.artifact.clone()).collect();
-                }
-                let judged = self.judge_cut_short(record, &cut, &mut steps, replay.as_ref()).await;
-                let mut end = self.alarm_stop(alarm);
-                if let (WatchEnd::Stop(stop), false) = (&mut end, judged.is_empty()) {
-                    stop.reason.push_str(&format!("; the judge, over the step so far: {}", judged.join("; ")));
-                }
-                return end;
+                return self.stop_on_alarm(record, &watched, alarm, &mut steps, replay.as_ref()).await;
             }
             let stepped =
                 match self.judge_steps(record, &watched, &readings, &mut steps, replay.as_ref(), polled_at_ms).await {
@@ -161,6 +151,9 @@ impl<C: Cloud> Engine<'_, C> {
                 }
             }
             if let Some(end) = deployment_stop(&watched, &readings, started.elapsed()) {
+                if let Some(alarm) = self.alarm_behind_stop(&watched, &readings, record.started_ms).await {
+                    return self.stop_on_alarm(record, &watched, &alarm, &mut steps, replay.as_ref()).await;
+                }
                 return self.with_hook_verdict(end, record.started_ms).await;
             }
             note_succeeded(record, &watched, &readings);
@@ -210,14 +203,76 @@ impl<C: Cloud> Engine<'_, C> {
         Ok((readings, alarms?))
     }
 
+    /// The release stopped on `alarm`: the steps it cut short judged as far as they
+    /// went, the judge's numbers beside the alarm's.
+    async fn stop_on_alarm(
+        &self,
+        record: &mut ReleaseRecord,
+        watched: &[Watched],
+        alarm: &AlarmView,
+        steps: &mut Steps,
+        replay: Option<&Replay>,
+    ) -> WatchEnd {
+        let mut cut: Vec<String> =
+            watched.iter().filter(|w| w.alarms.contains(&alarm.name)).map(|w| w.artifact.clone()).collect();
+        if cut.is_empty() {
+            cut = watched.iter().map(|w| w.artifact.clone()).collect();
+        }
+        let judged = self.judge_cut_short(record, &cut, steps, replay).await;
+        let mut end = self.alarm_stop(alarm);
+        if let (WatchEnd::Stop(stop), false) = (&mut end, judged.is_empty()) {
+            stop.reason.push_str(&format!("; the judge, over the step so far: {}", judged.join("; ")));
+        }
+        end
+    }
+
+    /// The alarm behind a deployment CodeDeploy stopped on one (ALARM_ACTIVE) before
+    /// the deployer's own read saw it: the function's alarm in ALARM now, or else the
+    /// one that went to ALARM last since `since_ms` (it may have gone back to OK).
+    /// None when it cannot be told; the stop is then reported as CodeDeploy gave it.
+    async fn alarm_behind_stop(&self, watched: &[Watched], readings: &[Reading], since_ms: u64) -> Option<AlarmView> {
+        let (w, _) = watched.iter().zip(readings).find(|(_, r)| {
+            r.view.alarm_stop && matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped)
+        })?;
+        let names = if w.alarms.is_empty() { self.settings.watched_alarms() } else { w.alarms.clone() };
+        let views = match self.cloud.describe(&names).await {
+            Ok(views) => views,
+            Err(error) => {
+                self.tell(Event::PollFailed { error: &error, attempt: 1 });
+                return None;
+            }
+        };
+        if let Some(alarm) = views.iter().find(|a| a.state == AlarmState::Alarm) {
+            return Some(alarm.clone());
+        }
+        let mut last: Option<(u64, &AlarmView)> = None;
+        for view in &views {
+            match self.cloud.alarm_history(&view.name, since_ms, now_ms()).await {
+                Ok(changes) => {
+                    let at = changes.iter().filter(|c| c.to == AlarmState::Alarm.as_str()).map(|c| c.at_ms).max();
+                    if let Some(at) = at.filter(|at| last.is_none_or(|(t, _)| *at > t)) {
+                        last = Some((at, view));
+                    }
+                }
+                Err(error) => self.tell(Event::PollFailed { error: &error, attempt: 1 }),
+            }
+        }
+        last.map(|(_, view)| view.clone())
+    }
+
     fn alarm_stop(&self, alarm: &AlarmView) -> WatchEnd {
         let function = self
             .settings
             .function_of_alarm(&alarm.name)
             .map(|f| f.function_name.clone())
             .or_else(|| alarm.function_dimension.clone());
+        // An alarm CodeDeploy stopped on may be back to OK by the time it is read.
+        let state = match alarm.state {
+            AlarmState::Alarm => "is in ALARM".to_owned(),
+            other => format!("went to ALARM (now {}) and CodeDeploy stopped the deployment", other.as_str()),
+        };
         let reason = format!(
-            "alarm {} is in ALARM on {}: {} = {} (threshold {}): {}",
+            "alarm {} {state} on {}: {} = {} (threshold {}): {}",
             alarm.name,
             function.as_deref().unwrap_or("the environment"),
             alarm.metric.as_deref().unwrap_or("metric"),

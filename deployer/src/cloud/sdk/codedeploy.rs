@@ -117,6 +117,8 @@ impl Deployments for SdkCloud {
         Ok(DeploymentView {
             status: info.and_then(|i| i.status()).map_or(DeploymentStatus::Created, status),
             error: info.and_then(|i| i.error_information()).and_then(|e| e.message()).map(str::to_owned),
+            alarm_stop: info.and_then(|i| i.error_information()).and_then(|e| e.code())
+                == Some(&aws_sdk_codedeploy::types::ErrorCode::AlarmActive),
             description: info.and_then(|i| i.description()).map(str::to_owned),
         })
     }

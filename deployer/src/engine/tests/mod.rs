@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::cloud::memory::{service_error, Behaviour, MemoryCloud};
-use crate::cloud::{artifact_key, AlarmState, FunctionConfig, HookVerdict, Ledger as _, LockInfo};
+use crate::cloud::memory::{service_error, Behaviour, MemoryCloud, World};
+use crate::cloud::{
+    artifact_key, AlarmChange, AlarmState, DeploymentStatus, FunctionConfig, HookVerdict, Ledger as _, LockInfo,
+};
 use crate::error::RefusalKind;
 use crate::ledger::{now_ms, rfc3339, Change, EvidenceVerdict, FunctionOutcome, RecordKind, Status, StopCause};
 use crate::release::{self, Artifact, ArtifactKind, Manifest, ZipBytes, FUNCTIONS, HOOKS, MANIFEST};
@@ -262,6 +264,57 @@ async fn an_alarm_in_the_canary_rolls_every_function_back_and_blocks_promotion()
     let records = test.cloud.records(None).await.unwrap();
     let e = policy::promotable(&records, "test", Duration::ZERO, now_ms()).unwrap_err();
     assert_eq!(e.kind, RefusalKind::SourceFailed);
+}
+
+/// CodeDeploy stops extract's deployment on its alarm (ALARM_ACTIVE) between two of
+/// the deployer's reads, and the alarm is back to OK when the deployer looks.
+fn codedeploy_stops_extract_on_its_alarm(w: &mut World, back_to_ok: bool) {
+    let now = now_ms();
+    if let Some(d) = w.deployments.values_mut().find(|d| d.function == "etl-test-extract") {
+        d.status = DeploymentStatus::Stopped;
+        d.alarm_stop = true;
+        d.error = Some("alarm etl-test-extract-errors is in ALARM: the deployment was stopped".into());
+    }
+    w.alarm_changes.push(AlarmChange {
+        alarm: "etl-test-extract-errors".into(),
+        at_ms: now,
+        from: "OK".into(),
+        to: "ALARM".into(),
+    });
+    if !back_to_ok {
+        w.alarms.insert("etl-test-extract-errors".into(), AlarmState::Alarm);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deployment_codedeploy_stopped_on_an_alarm_is_reported_as_that_alarm() {
+    for back_to_ok in [false, true] {
+        let base = package("base");
+        let test = Env::new("test", &base.0);
+        for f in FUNCTIONS {
+            test.cloud.with(|w| w.behaviour.insert(format!("etl-test-{f}"), Behaviour::Hang));
+        }
+        // The eighth GetDeployment ends the second poll: every function is in its canary,
+        // and that poll's alarm read (after it) saw no alarm in ALARM.
+        test.cloud.after_nth("GetDeployment", None, 8, move |w| codedeploy_stops_extract_on_its_alarm(w, back_to_ok));
+        let r = test.deploy(&MemoryCloud::default(), &package("bad")).await;
+        assert!(matches!(r.verdict, Verdict::RolledBack), "{:?}", r.verdict);
+        match &r.record.stop {
+            Some(StopCause::Alarm { alarm, function, .. }) => {
+                assert_eq!(
+                    (alarm.as_str(), function.as_deref()),
+                    ("etl-test-extract-errors", Some("etl-test-extract"))
+                );
+            }
+            other => panic!("back to OK {back_to_ok}: stopped by the alarm, not {other:?}"),
+        }
+        let reason = r.record.reason.clone().unwrap_or_default();
+        let said =
+            if back_to_ok { "went to ALARM (now OK) and CodeDeploy stopped the deployment" } else { "is in ALARM" };
+        assert!(reason.contains(&format!("alarm etl-test-extract-errors {said}")), "{reason}");
+        assert_eq!(test.cloud.calls("DescribeAlarmHistory") > 0, back_to_ok, "history read only when needed");
+        assert_eq!(test.versions(), all_on("test", "1"), "every function back, none split");
+    }
 }
 
 #[tokio::test(start_paused = true)]
