@@ -130,6 +130,12 @@ impl<C: Cloud> Engine<'_, C> {
                 last_rows = rows;
             }
             if let Some(alarm) = alarms.iter().find(|a| a.state == AlarmState::Alarm) {
+                // A hook that failed a deployment in this same poll came first: its own
+                // invokes of the new version (a pre-traffic fixture that errors) are
+                // what trips a function's errors alarm.
+                if let Some(end) = self.hook_failure_beside(&watched, &readings, alarm, record.started_ms).await {
+                    return end;
+                }
                 return self.stop_on_alarm(record, &watched, alarm, &mut steps, replay.as_ref()).await;
             }
             let stepped =
@@ -224,6 +230,29 @@ impl<C: Cloud> Engine<'_, C> {
             stop.reason.push_str(&format!("; the judge, over the step so far: {}", judged.join("; ")));
         }
         end
+    }
+
+    /// The stop on a deployment a traffic hook failed (status Failed, not on an alarm),
+    /// read in the same poll as `alarm`, with the hook's verdict and the alarm beside
+    /// it; None when no deployment failed so, or its hook's verdict cannot be read.
+    async fn hook_failure_beside(
+        &self,
+        watched: &[Watched],
+        readings: &[Reading],
+        alarm: &AlarmView,
+        since_ms: u64,
+    ) -> Option<WatchEnd> {
+        let (w, r) = watched
+            .iter()
+            .zip(readings)
+            .find(|(_, r)| r.view.status == DeploymentStatus::Failed && !r.view.alarm_stop)?;
+        let mut end = self.with_hook_verdict(failed_stop(w, r), since_ms).await;
+        let WatchEnd::Stop(stop) = &mut end else { return None };
+        if !matches!(stop.cause, StopCause::DeploymentFailed { hook: Some(_), .. }) {
+            return None;
+        }
+        stop.reason.push_str(&format!("; alarm {} is in ALARM too", alarm.name));
+        Some(end)
     }
 
     /// The alarm behind a deployment CodeDeploy stopped on one (ALARM_ACTIVE) before
@@ -408,21 +437,26 @@ impl<C: Cloud> Engine<'_, C> {
     }
 }
 
+/// The stop on `w`'s deployment, which failed or was stopped, as CodeDeploy gives it.
+fn failed_stop(w: &Watched, r: &Reading) -> WatchEnd {
+    let message = r.view.error.clone().unwrap_or_else(|| "no reason given".into());
+    stop(
+        format!("deployment {} of {} ({}) {}: {message}", w.id, w.function, w.artifact, r.view.status.as_str()),
+        StopCause::DeploymentFailed {
+            function: w.function.clone(),
+            deployment_id: w.id.clone(),
+            status: r.view.status.as_str().into(),
+            message,
+            hook: None,
+        },
+    )
+}
+
 /// A deployment that failed, was stopped, or never started.
 fn deployment_stop(watched: &[Watched], readings: &[Reading], watching_for: Duration) -> Option<WatchEnd> {
     for (w, r) in watched.iter().zip(readings) {
         if matches!(r.view.status, DeploymentStatus::Failed | DeploymentStatus::Stopped) {
-            let message = r.view.error.clone().unwrap_or_else(|| "no reason given".into());
-            return Some(stop(
-                format!("deployment {} of {} ({}) {}: {message}", w.id, w.function, w.artifact, r.view.status.as_str()),
-                StopCause::DeploymentFailed {
-                    function: w.function.clone(),
-                    deployment_id: w.id.clone(),
-                    status: r.view.status.as_str().into(),
-                    message,
-                    hook: None,
-                },
-            ));
+            return Some(failed_stop(w, r));
         }
         if matches!(r.view.status, DeploymentStatus::Created | DeploymentStatus::Queued) && watching_for > START_TIMEOUT
         {

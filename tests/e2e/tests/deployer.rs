@@ -258,18 +258,30 @@ async fn releases_move_through_dev_test_prod_and_bad_ones_roll_back() -> Result<
     accounts.expect(&run, 2, "a release whose pre-traffic hook fails", "dev").await?;
     ensure!(run.message().contains("etl-dev-transform"), "{}", run.message());
     // The hook's own verdict, read back from its log group: which check failed, beside
-    // CodeDeploy's bare "reported Failed".
-    let said = &run.report["stop"]["hook"];
-    ensure!(
-        said["hook"] == "etl-dev-pre-traffic"
-            && said["status"] == "Failed"
-            && said["reason"]
-                .as_str()
-                .is_some_and(|r| r.contains("etl-dev-transform:") && r.contains("function error")),
-        "the pre-traffic hook's verdict: {:#}",
-        run.report["stop"]
-    );
-    ensure!(run.message().contains("etl-dev-pre-traffic said: event "), "{}", run.message());
+    // CodeDeploy's bare "reported Failed". The fixture's error also trips transform's
+    // errors alarm; read in the same poll, the hook's failure comes first. Read a poll
+    // earlier, the release stops on that alarm, and the hook's log still says Failed.
+    let stop = &run.report["stop"];
+    match stop["kind"].as_str() {
+        Some("deployment_failed") => {
+            let said = &stop["hook"];
+            ensure!(
+                said["hook"] == "etl-dev-pre-traffic"
+                    && said["status"] == "Failed"
+                    && said["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("etl-dev-transform:") && r.contains("function error")),
+                "the pre-traffic hook's verdict: {stop:#}"
+            );
+            ensure!(run.message().contains("etl-dev-pre-traffic said: event "), "{}", run.message());
+        }
+        Some("alarm") => {
+            ensure!(stop["alarm"] == "etl-dev-transform-errors", "{stop:#}");
+            let log = accounts.hook_log("dev").await;
+            ensure!(log.contains(r#""status":"Failed""#), "the pre-traffic hook failed it: {log}");
+        }
+        _ => anyhow::bail!("stopped on the hook or its alarm: {stop:#}"),
+    }
     let id = run.function("transform").and_then(|f| f["deployment_id"].as_str()).context("deployment id")?.to_owned();
     // The target id is CodeDeploy's to choose: read it, never build it.
     let listed = accounts.codedeploy["dev"].list_deployment_targets().deployment_id(&id).send().await?;

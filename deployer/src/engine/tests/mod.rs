@@ -346,6 +346,42 @@ async fn a_failing_pre_traffic_hook_never_shifts_and_the_others_return() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_hook_failure_read_with_the_alarm_its_invokes_tripped_is_reported_as_the_hook() {
+    for logged in [true, false] {
+        let base = package("base");
+        let dev = Env::new("dev", &base.0);
+        let said = "event 0: etl-dev-transform:2 failed (Unhandled function error): TransformError";
+        dev.cloud.with(|w| {
+            w.behaviour.insert("etl-dev-transform".into(), Behaviour::FailPreTraffic);
+            w.pre_traffic_verdict = logged.then(|| HookVerdict {
+                hook: "etl-dev-pre-traffic".into(),
+                status: "Failed".into(),
+                reason: said.into(),
+            });
+        });
+        // transform's deployment fails at its second GetDeployment, in the second poll;
+        // its fixture's error has tripped its errors alarm by that poll's alarm read
+        // (which the memory cloud answers before the poll's GetDeployments).
+        dev.cloud.after_nth("GetDeployment", None, 4, |w| {
+            w.alarms.insert("etl-dev-transform-errors".into(), AlarmState::Alarm);
+        });
+        let r = dev.deploy(&MemoryCloud::default(), &package("broken")).await;
+        assert!(matches!(r.verdict, Verdict::RolledBack), "{:?}", r.verdict);
+        let reason = r.record.reason.clone().unwrap_or_default();
+        match (&r.record.stop, logged) {
+            (Some(StopCause::DeploymentFailed { hook: Some(v), .. }), true) => {
+                assert_eq!(v.reason, said);
+                assert!(reason.ends_with("; alarm etl-dev-transform-errors is in ALARM too"), "{reason}");
+            }
+            // Without the hook's word, the alarm is what can be told.
+            (Some(StopCause::Alarm { alarm, .. }), false) => assert_eq!(alarm, "etl-dev-transform-errors"),
+            (other, _) => panic!("logged {logged}: {other:?} ({reason})"),
+        }
+        assert_eq!(dev.versions(), all_on("dev", "1"));
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_hook_failure_without_a_verdict_in_its_log_says_so() {
     let base = package("base");
     let dev = Env::new("dev", &base.0);
