@@ -190,7 +190,7 @@ where
     };
     let verdict = match hook {
         Hook::PreTraffic => {
-            tokio::time::timeout_at(deadline, checks::pre_traffic(&target, checks, services.versions)).await
+            tokio::time::timeout_at(deadline, checks::pre_traffic(&target, checks, services.versions, deadline)).await
         }
         Hook::PostTraffic => {
             tokio::time::timeout_at(

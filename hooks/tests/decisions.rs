@@ -320,12 +320,46 @@ async fn pre_traffic_fails_on_a_function_error() {
 async fn pre_traffic_fails_on_a_slow_invoke() {
     let mut world = World::new();
     world.checks().max_duration = Duration::from_millis(50);
-    world.versions.answers.lock().unwrap().push_back((Duration::from_millis(400), Ok(ok_invocation())));
+    let slow = || (Duration::from_millis(400), Ok(ok_invocation()));
+    world.versions.answers.lock().unwrap().extend([slow(), slow()]);
     let started = std::time::Instant::now();
     let outcome = world.run(Hook::PreTraffic).await.unwrap();
-    failed_because(&outcome, &world, "event 0: etl-dev-extract:4 did not answer within max_duration_ms 50");
-    assert!(started.elapsed() < Duration::from_millis(350), "the slow invoke is abandoned at the limit");
-    assert_eq!(world.versions.calls.lock().unwrap().len(), 2, "every event is still tried");
+    failed_because(
+        &outcome,
+        &world,
+        "event 0: etl-dev-extract:4 did not answer within max_duration_ms 50, and before that",
+    );
+    assert!(started.elapsed() < Duration::from_millis(350), "each slow invoke is abandoned at the limit");
+    let calls = world.versions.calls.lock().unwrap();
+    assert_eq!(calls.len(), 3, "the slow event twice, then the next event: {calls:?}");
+    assert_eq!(calls[0].2, calls[1].2, "the same event again");
+}
+
+#[tokio::test]
+async fn pre_traffic_passes_an_event_slow_once_and_quick_on_its_second_try() {
+    let mut world = World::new();
+    world.checks().max_duration = Duration::from_millis(50);
+    world.versions.answers.lock().unwrap().push_back((Duration::from_millis(400), Ok(ok_invocation())));
+    let outcome = world.run(Hook::PreTraffic).await.unwrap();
+    assert_eq!(outcome.status, "Succeeded", "{outcome:?}");
+    assert!(
+        outcome
+            .reason
+            .contains("on a second try (event 0: etl-dev-extract:4 did not answer within max_duration_ms 50)"),
+        "{}",
+        outcome.reason
+    );
+    assert_eq!(world.versions.calls.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn pre_traffic_does_not_try_a_function_error_again() {
+    let world = World::new();
+    let failed = Invocation { function_error: Some("Unhandled".into()), ..ok_invocation() };
+    world.versions.answers.lock().unwrap().push_back((Duration::ZERO, Ok(failed)));
+    let outcome = world.run(Hook::PreTraffic).await.unwrap();
+    failed_because(&outcome, &world, "event 0: etl-dev-extract:4 failed (Unhandled function error)");
+    assert_eq!(world.versions.calls.lock().unwrap().len(), 2, "each event once");
 }
 
 #[tokio::test]
@@ -736,4 +770,17 @@ async fn post_traffic_fails_at_once_on_a_refusal() {
     let outcome = world.run(Hook::PostTraffic).await.unwrap();
     failed_because(&outcome, &world, "AccessDenied");
     assert_eq!(*world.alarms.1.lock().unwrap(), 1, "a refusal is not asked again");
+}
+
+#[tokio::test]
+async fn pre_traffic_does_not_try_a_slow_event_again_past_its_deadline() {
+    let mut world = World::new();
+    world.checks().max_duration = Duration::from_millis(50);
+    let slow = (Duration::from_millis(400), Ok(ok_invocation()));
+    world.versions.answers.lock().unwrap().push_back(slow);
+    let outcome = world.run_within(Hook::PreTraffic, Duration::from_millis(80)).await.unwrap();
+    failed_because(&outcome, &world, "event 0: etl-dev-extract:4 did not answer within max_duration_ms 50");
+    assert!(!outcome.reason.contains("and before that"), "{}", outcome.reason);
+    let calls = world.versions.calls.lock().unwrap();
+    assert_eq!(calls.len(), 2, "event 0 once (no time for another), then event 1: {calls:?}");
 }
